@@ -1,0 +1,290 @@
+"""Catalogue operations: the only code that changes catalogue rows.
+
+State transitions are conditional updates (``UPDATE … WHERE state = …``) so two workers —
+threads, processes or machines sharing one database — can never both take the same job, and
+a stale worker can never overwrite the result of the one that replaced it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from vodstack.catalogue.db import Database
+from vodstack.catalogue.models import Asset, Event, Job, Rendition, utcnow
+from vodstack.errors import Conflict, NotFound
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+ASSET_ID_LENGTH = 20
+
+ACTIVE_JOB_STATES = ("queued", "running")
+
+
+def new_id(length: int = ASSET_ID_LENGTH) -> str:
+    """Random lowercase alphanumeric id: URL-, path- and cookie-path-safe by construction."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def is_valid_id(value: str, length: int = ASSET_ID_LENGTH) -> bool:
+    return len(value) == length and all(c in _ID_ALPHABET for c in value)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A job this worker holds the lease on."""
+
+    id: str
+    asset_id: str
+    kind: str
+    attempt: int
+    max_attempts: int
+    owner: str
+
+
+class Catalogue:
+    """Repository over the catalogue database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- assets -----------------------------------------------------------------------------
+    def create_asset(
+        self, asset_id: str, *, title: str, source_key: str, source_name: str, source_size: int
+    ) -> Asset:
+        asset = Asset(
+            id=asset_id,
+            title=title,
+            status="uploaded",
+            source_key=source_key,
+            source_name=source_name,
+            source_size=source_size,
+        )
+        with self.db.session() as session:
+            session.add(asset)
+        return asset
+
+    def get_asset(self, asset_id: str, *, with_renditions: bool = False) -> Asset:
+        with self.db.session() as session:
+            asset = session.get(Asset, asset_id)
+            if asset is None:
+                raise NotFound(f"no asset {asset_id!r}")
+            if with_renditions:
+                _ = list(asset.renditions)
+            return asset
+
+    def list_assets(self, limit: int = 1000) -> list[Asset]:
+        with self.db.session() as session:
+            stmt = select(Asset).order_by(Asset.created_at.desc()).limit(limit)
+            return list(session.scalars(stmt))
+
+    def update_asset(self, asset_id: str, **values: Any) -> None:
+        with self.db.session() as session:
+            result = session.execute(update(Asset).where(Asset.id == asset_id).values(**values))
+            if result.rowcount == 0:
+                raise NotFound(f"no asset {asset_id!r}")
+
+    def delete_asset(self, asset_id: str) -> None:
+        with self.db.session() as session:
+            asset = session.get(Asset, asset_id)
+            if asset is None:
+                raise NotFound(f"no asset {asset_id!r}")
+            session.execute(Job.__table__.delete().where(Job.asset_id == asset_id))
+            session.delete(asset)
+
+    def renditions(self, asset_id: str, revision: int) -> list[Rendition]:
+        with self.db.session() as session:
+            stmt = (
+                select(Rendition)
+                .where(Rendition.asset_id == asset_id, Rendition.revision == revision)
+                .order_by(Rendition.id)
+            )
+            return list(session.scalars(stmt))
+
+    def commit_revision(
+        self, asset_id: str, revision: int, renditions: Iterable[Rendition], duration: float
+    ) -> None:
+        """Make ``revision`` the served one, atomically with all its rendition rows.
+
+        Rows of revisions older than the previous one are dropped; the previous revision's
+        rows stay so a player holding an old manifest can finish its segments.
+        """
+        with self.db.session() as session:
+            asset = session.get(Asset, asset_id, with_for_update=True)
+            if asset is None:
+                raise NotFound(f"no asset {asset_id!r}")
+            previous = asset.revision
+            session.execute(
+                Rendition.__table__.delete().where(
+                    Rendition.asset_id == asset_id,
+                    Rendition.revision.not_in([previous, revision]),
+                )
+            )
+            session.execute(
+                Rendition.__table__.delete().where(
+                    Rendition.asset_id == asset_id, Rendition.revision == revision
+                )
+            )
+            for rendition in renditions:
+                rendition.asset_id = asset_id
+                rendition.revision = revision
+                session.add(rendition)
+            asset.revision = revision
+            asset.status = "ready"
+            asset.error = None
+            asset.duration = duration
+            asset.ready_at = utcnow()
+
+    # -- jobs -------------------------------------------------------------------------------
+    def enqueue_job(
+        self, asset_id: str, *, kind: str = "transcode", queue: str = "ondemand", max_attempts: int
+    ) -> Job:
+        """Queue a job unless one is already queued/running for the asset (idempotent)."""
+        with self.db.session() as session:
+            existing = session.scalars(
+                select(Job).where(Job.asset_id == asset_id, Job.state.in_(ACTIVE_JOB_STATES))
+            ).first()
+            if existing is not None:
+                return existing
+            job = Job(
+                id=new_id(),
+                asset_id=asset_id,
+                kind=kind,
+                queue=queue,
+                state="queued",
+                max_attempts=max_attempts,
+            )
+            session.add(job)
+            # A ready asset keeps serving its current revision while it is re-transcoded.
+            session.execute(
+                update(Asset)
+                .where(Asset.id == asset_id, Asset.revision == 0)
+                .values(status="queued", error=None)
+            )
+            return job
+
+    def latest_job(self, asset_id: str) -> Job | None:
+        with self.db.session() as session:
+            stmt = (
+                select(Job).where(Job.asset_id == asset_id).order_by(Job.created_at.desc()).limit(1)
+            )
+            return session.scalars(stmt).first()
+
+    def claim_job(
+        self, owner: str, lease_s: int, *, asset_id: str | None = None, now: datetime | None = None
+    ) -> ClaimedJob | None:
+        """Take the oldest runnable queued job, or None. Safe against concurrent claimers."""
+        now = now or utcnow()
+        with self.db.session() as session:
+            stmt = select(Job.id).where(Job.state == "queued")
+            stmt = stmt.where((Job.not_before.is_(None)) | (Job.not_before <= now))
+            if asset_id is not None:
+                stmt = stmt.where(Job.asset_id == asset_id)
+            candidates = list(session.scalars(stmt.order_by(Job.created_at).limit(5)))
+        for job_id in candidates:
+            with self.db.session() as session:
+                result = session.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.state == "queued")
+                    .values(
+                        state="running",
+                        attempts=Job.attempts + 1,
+                        lease_owner=owner,
+                        lease_until=now + timedelta(seconds=lease_s),
+                        started_at=now,
+                        progress=0.0,
+                    )
+                )
+                if result.rowcount != 1:
+                    continue  # another worker won the race
+                job = session.get(Job, job_id)
+                assert job is not None
+                return ClaimedJob(
+                    job.id, job.asset_id, job.kind, job.attempts, job.max_attempts, owner
+                )
+        return None
+
+    def heartbeat(self, job: ClaimedJob, lease_s: int, progress: float | None = None) -> bool:
+        """Extend the lease; False means the lease was lost (the job was taken over)."""
+        values: dict[str, Any] = {"lease_until": utcnow() + timedelta(seconds=lease_s)}
+        if progress is not None:
+            values["progress"] = progress
+        with self.db.session() as session:
+            result = session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.state == "running", Job.lease_owner == job.owner)
+                .values(**values)
+            )
+            return result.rowcount == 1
+
+    def finish_job(self, job: ClaimedJob, *, error: str | None = None) -> None:
+        state = "failed" if error else "succeeded"
+        with self.db.session() as session:
+            result = session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.state == "running", Job.lease_owner == job.owner)
+                .values(state=state, error=error, finished_at=utcnow(), lease_owner=None,
+                        progress=1.0 if error is None else Job.progress)
+            )
+            if result.rowcount != 1:
+                raise Conflict(f"job {job.id} is no longer held by {job.owner}")
+
+    def retry_job(self, job: ClaimedJob, *, error: str, delay_s: float) -> None:
+        """Put the job back in the queue after ``delay_s`` (backoff), keeping the reason."""
+        with self.db.session() as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.state == "running", Job.lease_owner == job.owner)
+                .values(
+                    state="queued",
+                    error=error,
+                    lease_owner=None,
+                    lease_until=None,
+                    not_before=utcnow() + timedelta(seconds=delay_s),
+                )
+            )
+
+    def requeue_expired(self, now: datetime | None = None) -> list[str]:
+        """Jobs whose worker died (lease lapsed) go back to the queue; returns their ids."""
+        now = now or utcnow()
+        with self.db.session() as session:
+            ids = list(
+                session.scalars(
+                    select(Job.id).where(Job.state == "running", Job.lease_until < now)
+                )
+            )
+            for job_id in ids:
+                session.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.state == "running", Job.lease_until < now)
+                    .values(state="queued", lease_owner=None, lease_until=None,
+                            error="worker stopped while running; retrying")
+                )
+            return ids
+
+    def job_counts(self) -> dict[str, int]:
+        from sqlalchemy import func
+
+        with self.db.session() as session:
+            rows = session.execute(select(Job.state, func.count()).group_by(Job.state))
+            return {state: count for state, count in rows}
+
+    # -- events -----------------------------------------------------------------------------
+    def add_event(self, type_: str, asset_id: str | None, payload: dict[str, Any]) -> int:
+        with self.db.session() as session:
+            event = Event(type=type_, asset_id=asset_id, payload=payload)
+            session.add(event)
+            session.flush()
+            return event.id
+
+    def events(self, asset_id: str | None = None, limit: int = 100) -> list[Event]:
+        with self.db.session() as session:
+            stmt = select(Event).order_by(Event.id.desc()).limit(limit)
+            if asset_id is not None:
+                stmt = stmt.where(Event.asset_id == asset_id)
+            return list(session.scalars(stmt))

@@ -1,0 +1,93 @@
+"""Private signing keys on disk: one PEM file per key, owner-only permissions.
+
+The architecture keeps secrets in files with 0600 permissions that are never logged. Files are
+written to a temporary name created with mode 0600 (never briefly world-readable) and renamed
+into place atomically. An optional passphrase encrypts keys at rest with cryptography's
+``BestAvailableEncryption``; without it the directory permissions are the only protection.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import stat
+from pathlib import Path
+
+from vodstack.entitlement.keys import PrivateKey, load_private_key, private_key_pem
+from vodstack.errors import ConfigError, InvalidInput, NotFound
+
+__all__ = ["PrivateKeyStore"]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
+_SUFFIX = ".pem"
+
+
+class PrivateKeyStore:
+    """Save and load private keys as ``<directory>/<name>.pem`` (mode 0600, dir 0700)."""
+
+    def __init__(self, directory: Path, passphrase: bytes | None = None) -> None:
+        self._directory = Path(directory)
+        self._passphrase = passphrase or None
+
+    def __repr__(self) -> str:  # never show the passphrase
+        encrypted = "encrypted" if self._passphrase else "plain"
+        return f"PrivateKeyStore({str(self._directory)!r}, {encrypted})"
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
+
+    def save(self, name: str, key: PrivateKey) -> Path:
+        """Write ``key`` under ``name``; refuses to overwrite an existing key."""
+        path = self._path(name)
+        self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.exists():
+            raise InvalidInput(f"a private key named {name!r} already exists")
+        data = private_key_pem(key, self._passphrase)
+        temporary = self._directory / f".{name}.{secrets.token_hex(8)}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temporary, 0o600)  # in case a umask or ACL widened it
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        return path
+
+    def load(self, name: str) -> PrivateKey:
+        """Read a key back; refuses files that other users can read (like OpenSSH does)."""
+        path = self._path(name)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise NotFound(f"no private key named {name!r} in {self._directory}") from None
+        if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(f"private key file {path} is accessible by others; chmod 600 it")
+        return load_private_key(path.read_bytes(), self._passphrase)
+
+    def exists(self, name: str) -> bool:
+        return self._path(name).exists()
+
+    def delete(self, name: str) -> None:
+        self._path(name).unlink(missing_ok=True)
+
+    def names(self) -> list[str]:
+        """Names of the stored keys, sorted."""
+        if not self._directory.is_dir():
+            return []
+        return sorted(
+            p.name.removesuffix(_SUFFIX)
+            for p in self._directory.iterdir()
+            if p.name.endswith(_SUFFIX) and _NAME.fullmatch(p.name.removesuffix(_SUFFIX))
+        )
+
+    def _path(self, name: str) -> Path:
+        # The name becomes a file name: only a safe alphabet, so no "../" can escape.
+        if not isinstance(name, str) or _NAME.fullmatch(name) is None:
+            raise InvalidInput("key names are 1-64 letters, digits, '-' or '_'")
+        return self._directory / f"{name}{_SUFFIX}"

@@ -1,0 +1,259 @@
+"""Decide whether one delivery request carries a valid CloudFront-style grant.
+
+Where the grant comes from (AWS CloudFront Developer Guide, "private-content-choosing-signed-urls-
+cookies"): when a request carries signed-URL parameters, CloudFront decides on the signed URL
+alone and ignores signed cookies. We do the same: if any of ``Expires``, ``Policy``,
+``Signature`` or ``Key-Pair-Id`` is in the query, cookies are not looked at (not even to find
+duplicates); otherwise the ``CloudFront-*`` cookies are used.
+
+Canned vs custom ("private-content-signed-urls-overview"): ``Expires`` means canned — the policy
+is rebuilt from the request URL (minus the signing parameters) and ``Expires`` and must match
+the signature byte for byte; ``Policy`` means custom — the signature covers the decoded policy
+bytes, which are parsed strictly only after the signature holds. Both at once is ``ambiguous``.
+The policy ``Resource`` is matched against the URL without the signing parameters, as the AWS
+guide describes for custom-policy URLs. Beyond CloudFront, a path with dot segments or encoded
+slashes is refused as ``scope``: the wildcard match is literal, so ``/v1/A/../B/x`` would match
+``/v1/A/*`` while a server resolving the dots serves asset B.
+
+Verified (key, hash, policy, signature) tuples are cached until the policy expires, so a player
+fetching hundreds of segments costs one public-key operation; time, scope and IP are still
+checked on every request, and the key must still be trusted (retiring a key takes effect at
+once). Signatures are public-key checks: no shared secret is compared here, so no constant-time
+comparison is needed; cache lookups hash the attacker's own bytes and reveal nothing.
+
+Verdict reasons are metric labels; the HTTP layer answers every denial with a plain 403.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from vodstack.entitlement import cfbase64
+from vodstack.entitlement.keygroup import KeyGroup
+from vodstack.entitlement.policy import Policy, PolicyError, canned_policy, evaluate, parse_policy
+from vodstack.entitlement.requestparts import (
+    has_unsafe_path,
+    parse_cookie_header,
+    parse_query,
+    strip_signing_params,
+)
+from vodstack.entitlement.signing import (
+    COOKIE_EXPIRES,
+    COOKIE_HASH_ALGORITHM,
+    COOKIE_KEY_PAIR_ID,
+    COOKIE_POLICY,
+    COOKIE_SIGNATURE,
+    HASH_ALGORITHMS,
+    HashAlgorithm,
+    signature_valid,
+)
+from vodstack.errors import Forbidden
+
+__all__ = [
+    "REASONS",
+    "Reason",
+    "SignatureVerifier",
+    "Verdict",
+    "parse_cookie_header",
+    "parse_query",
+    "strip_signing_params",
+]
+
+Reason = Literal[
+    "missing",
+    "malformed",
+    "unknown_key",
+    "bad_signature",
+    "expired",
+    "not_yet_valid",
+    "scope",
+    "ip",
+    "ambiguous",
+]
+REASONS: tuple[Reason, ...] = (
+    "missing",
+    "malformed",
+    "unknown_key",
+    "bad_signature",
+    "expired",
+    "not_yet_valid",
+    "scope",
+    "ip",
+    "ambiguous",
+)
+Values = Mapping[str, str | Sequence[str]]
+
+# Logical field -> (query parameter, cookie name).
+_FIELDS = {
+    "expires": ("Expires", COOKIE_EXPIRES),
+    "policy": ("Policy", COOKIE_POLICY),
+    "signature": ("Signature", COOKIE_SIGNATURE),
+    "key_id": ("Key-Pair-Id", COOKIE_KEY_PAIR_ID),
+    "hash": ("Hash-Algorithm", COOKIE_HASH_ALGORITHM),
+}
+_QUERY_TRIGGERS = ("Expires", "Policy", "Signature", "Key-Pair-Id")
+_KEY_ID = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)
+_EPOCH = re.compile(r"[0-9]{1,12}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of one check: ``ok``, or the ``reason`` (one of :data:`REASONS`) it was denied."""
+
+    ok: bool
+    reason: Reason | None = None
+    source: Literal["query", "cookie"] | None = None
+    key_id: str | None = None
+    policy: Policy | None = None
+
+    def to_error(self) -> Forbidden:
+        """The error the HTTP layer turns into a plain 403 (the rule is for metrics/logs)."""
+        return Forbidden("access denied", rule=self.reason or "unknown")
+
+
+def _deny(reason: Reason, source: Literal["query", "cookie"] | None = None) -> Verdict:
+    return Verdict(ok=False, reason=reason, source=source)
+
+
+class _VerifiedCache:
+    """Bounded LRU of signature checks that passed, each kept until its policy expires."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._max = max_entries
+        self._entries: OrderedDict[tuple[bytes, str, bytes, bytes], Policy] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[bytes, str, bytes, bytes], now: float) -> Policy | None:
+        with self._lock:
+            policy = self._entries.get(key)
+            if policy is None or now >= policy.date_less_than:
+                if policy is not None:
+                    del self._entries[key]
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return policy
+
+    def put(self, key: tuple[bytes, str, bytes, bytes], policy: Policy) -> None:
+        if self._max <= 0:
+            return
+        with self._lock:
+            self._entries[key] = policy
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+
+class SignatureVerifier:
+    """Checks grants against the trusted key group returned by ``keygroup_provider``.
+
+    The provider is called once per request, so a rotated or retired key group takes effect
+    without rebuilding the verifier. ``clock`` returns epoch seconds.
+    """
+
+    def __init__(
+        self,
+        keygroup_provider: Callable[[], KeyGroup],
+        clock: Callable[[], float] = time.time,
+        *,
+        cache_size: int = 10_000,
+    ) -> None:
+        self._keygroup = keygroup_provider
+        self._clock = clock
+        self._cache = _VerifiedCache(cache_size)
+
+    @property
+    def cache_hits(self) -> int:
+        return self._cache.hits
+
+    def verify(self, url: str, cookies: Values, query: Values | None, client_ip: str) -> Verdict:
+        """Check one request; never raises for any cookie or query content.
+
+        ``url`` is the full request URL as the viewer used it (scheme, host, path, query).
+        ``cookies`` maps names to one value or to all values (see :func:`parse_cookie_header`).
+        ``query=None`` (recommended) parses the query from ``url``, which also catches repeated
+        parameters a framework's mapping would hide.
+        """
+        params = parse_query(url) if query is None else query
+        if any(name in params for name in _QUERY_TRIGGERS):
+            source: Literal["query", "cookie"] = "query"
+            found = {field: _values(params, names[0]) for field, names in _FIELDS.items()}
+        else:
+            source = "cookie"
+            found = {field: _values(cookies, names[1]) for field, names in _FIELDS.items()}
+        if not any(found.values()):
+            return _deny("missing", source)
+        if any(len(values) > 1 for values in found.values()):
+            return _deny("ambiguous", source)
+        one = {field: values[0] if values else None for field, values in found.items()}
+        if one["expires"] is not None and one["policy"] is not None:
+            return _deny("ambiguous", source)
+        if one["signature"] is None or one["key_id"] is None:
+            return _deny("missing", source)
+        if one["expires"] is None and one["policy"] is None:
+            return _deny("missing", source)
+        return self._check(url, one, source, client_ip)
+
+    def _check(
+        self,
+        url: str,
+        one: dict[str, str | None],
+        source: Literal["query", "cookie"],
+        client_ip: str,
+    ) -> Verdict:
+        key_id = one["key_id"] or ""
+        hash_name = "SHA1" if one["hash"] is None else one["hash"]  # present but empty: malformed
+        if hash_name not in HASH_ALGORITHMS or _KEY_ID.fullmatch(key_id) is None:
+            return _deny("malformed", source)
+        hash_alg: HashAlgorithm = "SHA256" if hash_name == "SHA256" else "SHA1"
+        signed_url = strip_signing_params(url)
+        canned: Policy | None = None
+        try:
+            signature = cfbase64.decode(one["signature"] or "")
+            if one["expires"] is not None:
+                if _EPOCH.fullmatch(one["expires"]) is None:
+                    return _deny("malformed", source)
+                canned = canned_policy(signed_url, int(one["expires"]))
+                body = canned.to_json()
+            else:
+                body = cfbase64.decode(one["policy"] or "")
+        except (cfbase64.CfBase64Error, PolicyError):
+            return _deny("malformed", source)
+
+        key = self._keygroup().verification_key(key_id)
+        if key is None:
+            return _deny("unknown_key", source)
+        now = self._clock()
+        cache_key = (key.fingerprint, hash_alg, body, signature)
+        policy = self._cache.get(cache_key, now)
+        if policy is None:
+            if not signature_valid(body, signature, key.public_key, hash_alg):
+                return _deny("bad_signature", source)
+            try:
+                policy = canned if canned is not None else parse_policy(body)
+            except PolicyError:
+                return _deny("malformed", source)
+            self._cache.put(cache_key, policy)
+        reason: Reason | None = "scope" if has_unsafe_path(signed_url) else None
+        reason = reason or evaluate(policy, signed_url, now, client_ip)
+        if reason is not None:
+            return Verdict(ok=False, reason=reason, source=source, key_id=key_id, policy=policy)
+        return Verdict(ok=True, source=source, key_id=key_id, policy=policy)
+
+
+def _values(mapping: Values, name: str) -> list[str]:
+    value = mapping.get(name)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]

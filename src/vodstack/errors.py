@@ -1,0 +1,103 @@
+"""The one error root of vodstack.
+
+Every error we raise on purpose carries a message a person can act on. HTTP statuses are
+assigned in exactly one place (``vodstack.web.errors``) from these classes, never ad hoc.
+
+    VodstackError
+    ├── ConfigError            settings or secrets unusable
+    ├── NotFound               unknown asset/track/segment/key
+    ├── Conflict               operation not allowed in the current state
+    ├── InvalidInput           a request the caller can fix (bad parameter, bad range)
+    │   ├── UploadRejected     upload refused before storing (empty, too large, wrong type)
+    │   └── RangeNotSatisfiable
+    ├── MediaError             a media file we cannot use
+    │   ├── SourceInvalid      a master that fails probing/validation (the asset fails)
+    │   └── BoxParseError      malformed ISO-BMFF (our own reader)
+    ├── TranscodeError         FFmpeg failed; carries the tail of its log
+    ├── StorageError           object store unavailable or inconsistent
+    ├── AuthError              bad or missing credentials (401)
+    └── Forbidden              authenticated but not allowed (403); ``rule`` names why
+"""
+
+from __future__ import annotations
+
+
+class VodstackError(Exception):
+    """Root of every deliberate vodstack error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(VodstackError):
+    """A setting or secret is missing or unusable."""
+
+
+class NotFound(VodstackError):
+    """The named thing does not exist (or is not visible to the caller)."""
+
+
+class Conflict(VodstackError):
+    """The operation is not allowed in the object's current state."""
+
+
+class InvalidInput(VodstackError):
+    """A request the caller can correct."""
+
+
+class UploadRejected(InvalidInput):
+    """An upload refused before anything was kept; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RangeNotSatisfiable(InvalidInput):
+    """An HTTP Range that does not overlap the resource."""
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class MediaError(VodstackError):
+    """A media file we cannot use."""
+
+
+class SourceInvalid(MediaError):
+    """A master that cannot become an asset; the message is shown to the uploader."""
+
+
+class BoxParseError(MediaError):
+    """Malformed or unsupported ISO-BMFF structure, with the byte offset where it was found."""
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        where = f" at byte {offset}" if offset is not None else ""
+        super().__init__(f"{message}{where}")
+        self.offset = offset
+
+
+class TranscodeError(VodstackError):
+    """FFmpeg failed; ``log_tail`` holds its last lines for the operator."""
+
+    def __init__(self, message: str, log_tail: str = "") -> None:
+        super().__init__(message)
+        self.log_tail = log_tail
+
+
+class StorageError(VodstackError):
+    """The object store failed or holds something unexpected."""
+
+
+class AuthError(VodstackError):
+    """Missing or invalid credentials."""
+
+
+class Forbidden(VodstackError):
+    """Authenticated but not allowed; ``rule`` is a short machine-readable reason."""
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule

@@ -1,0 +1,69 @@
+"""The event bus: one small seam between stages (``source.created`` → transcode → ``asset.ready``).
+
+The in-process bus records every event in the catalogue's event log (the audit trail) and
+calls local subscribers. A broker-backed bus (Celery/Redis, a later issue) implements the same
+two methods, so stages never know which one they talk to.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from vodstack.catalogue.repository import Catalogue
+
+log = logging.getLogger(__name__)
+
+SOURCE_CREATED = "source.created"
+TRANSCODE_COMPLETED = "transcode.completed"
+TRANSCODE_FAILED = "transcode.failed"
+ASSET_READY = "asset.ready"
+ASSET_FAILED = "asset.failed"
+ASSET_UPDATED = "asset.updated"  # publish/unpublish/delete: caches must forget the asset
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    type: str
+    asset_id: str | None
+    payload: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+Handler = Callable[[DomainEvent], None]
+
+
+class EventBus(Protocol):
+    def publish(self, type_: str, asset_id: str | None, **payload: Any) -> DomainEvent: ...
+
+    def subscribe(self, type_: str, handler: Handler) -> None: ...
+
+
+class LocalEventBus:
+    """Synchronous in-process delivery; a failing subscriber is logged, never propagated."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._lock = threading.Lock()
+
+    def subscribe(self, type_: str, handler: Handler) -> None:
+        with self._lock:
+            self._handlers[type_].append(handler)
+
+    def publish(self, type_: str, asset_id: str | None, **payload: Any) -> DomainEvent:
+        event_id = self.catalogue.add_event(type_, asset_id, payload)
+        event = DomainEvent(type_, asset_id, payload, event_id)
+        log.info("event %s asset=%s", type_, asset_id)
+        with self._lock:
+            handlers = list(self._handlers.get(type_, ())) + list(self._handlers.get("*", ()))
+        for handler in handlers:
+            try:
+                handler(event)
+            except Exception:
+                log.exception("event handler failed for %s", type_)
+        return event

@@ -1,0 +1,135 @@
+"""DASH MPD (ISO/IEC 23009-1) for the same CMAF tracks, written from a Presentation (pure).
+
+A static MPD in the ``isoff-live`` profile: every Representation has a ``SegmentTemplate``
+with ``$Number$`` URLs and an exact ``SegmentTimeline``, so HLS and DASH request the very same
+segment URLs (one cache entry per segment, whatever the protocol) [DASH-IF IOP §3.2].
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from vodstack.packaging.layout import VariantTag
+from vodstack.packaging.model import Presentation, Track
+from vodstack.packaging.segments import Segment, peak_bitrate, segment_track
+
+NS = "urn:mpeg:dash:schema:mpd:2011"
+PROFILE = "urn:mpeg:dash:profile:isoff-live:2011"
+CHANNEL_SCHEME = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011"
+ROLE_SCHEME = "urn:mpeg:dash:role:2011"
+
+
+def xs_duration(seconds: float) -> str:
+    return f"PT{seconds:.3f}S"
+
+
+def _timeline(parent: ET.Element, segments: tuple[Segment, ...]) -> None:
+    """``<S t d r>`` entries, run-length encoded; ``t`` only where the timeline is not
+    contiguous [23009-1 §5.3.9.6]."""
+    timeline = ET.SubElement(parent, "SegmentTimeline")
+    expected: int | None = None
+    run: ET.Element | None = None
+    run_duration = -1
+    repeats = 0
+    for seg in segments:
+        contiguous = expected is not None and seg.start == expected
+        if run is not None and contiguous and seg.duration == run_duration:
+            repeats += 1
+            run.set("r", str(repeats))
+        else:
+            run = ET.SubElement(timeline, "S")
+            if not contiguous:
+                run.set("t", str(seg.start))
+            run.set("d", str(seg.duration))
+            run_duration, repeats = seg.duration, 0
+        expected = seg.start + seg.duration
+
+
+def _template(parent: ET.Element, track: Track, tag: VariantTag, segments: tuple) -> None:
+    template = ET.SubElement(
+        parent,
+        "SegmentTemplate",
+        timescale=str(track.timescale),
+        # Media time that maps to Period start: the edit list's media_time [23009-1 §5.3.9.2].
+        presentationTimeOffset=str(track.media_time),
+        initialization=f"{tag}/$RepresentationID$/init.mp4",
+        media=f"{tag}/$RepresentationID$/$Number$.m4s",
+        startNumber="1",
+    )
+    _timeline(template, segments)
+
+
+def mpd(p: Presentation, tag: VariantTag) -> str:
+    root = ET.Element(
+        "MPD",
+        xmlns=NS,
+        type="static",
+        profiles=PROFILE,
+        mediaPresentationDuration=xs_duration(p.duration_s),
+        minBufferTime=xs_duration(float(tag.segment_s)),
+    )
+    period = ET.SubElement(root, "Period", id="0", start="PT0S")
+    videos = p.videos
+    if videos:
+        top = videos[-1]
+        aset = ET.SubElement(
+            period,
+            "AdaptationSet",
+            id="0",
+            contentType="video",
+            mimeType="video/mp4",
+            segmentAlignment="true",
+            startWithSAP="1",
+            maxWidth=str(top.width or 0),
+            maxHeight=str(top.height or 0),
+        )
+        if top.frame_rate:
+            aset.set("maxFrameRate", top.frame_rate)
+        for video in videos:
+            segments = segment_track(video, tag.segment_s)
+            rep = ET.SubElement(
+                aset,
+                "Representation",
+                id=video.track_id,
+                bandwidth=str(peak_bitrate(video, segments)),
+                codecs=video.codec,
+                width=str(video.width or 0),
+                height=str(video.height or 0),
+                sar="1:1",
+            )
+            if video.frame_rate:
+                rep.set("frameRate", video.frame_rate)
+            _template(rep, video, tag, segments)
+    for index, audio in enumerate(p.audios, start=1):
+        aset = ET.SubElement(
+            period,
+            "AdaptationSet",
+            id=str(index),
+            contentType="audio",
+            mimeType="audio/mp4",
+            segmentAlignment="true",
+            startWithSAP="1",
+        )
+        if audio.language:
+            aset.set("lang", audio.language)
+        if audio.channels:
+            ET.SubElement(
+                aset,
+                "AudioChannelConfiguration",
+                schemeIdUri=CHANNEL_SCHEME,
+                value=str(audio.channels),
+            )
+        ET.SubElement(aset, "Role", schemeIdUri=ROLE_SCHEME, value="main")
+        segments = segment_track(audio, tag.segment_s)
+        rep = ET.SubElement(
+            aset,
+            "Representation",
+            id=audio.track_id,
+            bandwidth=str(peak_bitrate(audio, segments)),
+            codecs=audio.codec,
+        )
+        if audio.sample_rate:
+            rep.set("audioSamplingRate", str(audio.sample_rate))
+        _template(rep, audio, tag, segments)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

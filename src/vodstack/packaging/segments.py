@@ -1,0 +1,79 @@
+"""Group a track's CMAF fragments into delivered segments (pure).
+
+Segments are made at request time from the stored fragments, so the segment duration is a
+packaging choice, not an encoding one: 4 s segments are two 2 s fragments back to back, i.e.
+one contiguous byte range (moof+mdat, moof+mdat) of the track file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vodstack.packaging.model import Track
+
+# A segment may overrun its nominal duration by this fraction: AAC fragments are 94 frames
+# (2.005 s at 48 kHz), so two of them make a 4.011 s segment, which is still "a 4 s segment".
+_TOLERANCE = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A delivered media segment: numbered from 1 (DASH startNumber default)."""
+
+    number: int
+    start: int  # earliest presentation time, track timescale (edit list not applied)
+    duration: int  # track timescale
+    offset: int  # first byte in the track file
+    size: int  # bytes (whole fragments, contiguous)
+    first_fragment: int
+    fragment_count: int
+
+
+def segment_track(track: Track, segment_s: int) -> tuple[Segment, ...]:
+    """Greedy grouping: add fragments while the segment stays within the nominal duration."""
+    limit = segment_s * track.timescale * (1 + _TOLERANCE)
+    segments: list[Segment] = []
+    group: list[int] = []
+    group_duration = 0
+
+    def close() -> None:
+        first = track.fragments[group[0]]
+        last = track.fragments[group[-1]]
+        segments.append(
+            Segment(
+                number=len(segments) + 1,
+                start=first.presentation_time,
+                duration=group_duration,
+                offset=first.offset,
+                size=last.offset + last.size - first.offset,
+                first_fragment=group[0],
+                fragment_count=len(group),
+            )
+        )
+
+    for index, fragment in enumerate(track.fragments):
+        if group and group_duration + fragment.duration > limit:
+            close()
+            group, group_duration = [], 0
+        group.append(index)
+        group_duration += fragment.duration
+    if group:
+        close()
+    return tuple(segments)
+
+
+def peak_bitrate(track: Track, segments: tuple[Segment, ...]) -> int:
+    """Highest segment bit rate in bits/s — HLS BANDWIDTH and DASH @bandwidth are peaks
+    [RFC 8216 §4.3.4.2; ISO/IEC 23009-1 §5.3.5.2]."""
+    best = 0.0
+    for seg in segments:
+        if seg.duration > 0:
+            best = max(best, seg.size * 8 * track.timescale / seg.duration)
+    return int(best) + 1 if best else 0
+
+
+def average_bitrate(track: Track) -> int:
+    """Media bytes over the whole duration, in bits/s (HLS AVERAGE-BANDWIDTH)."""
+    seconds = track.duration_s
+    media_bytes = sum(f.size for f in track.fragments)
+    return int(media_bytes * 8 / seconds) + 1 if seconds > 0 else 0

@@ -1,0 +1,102 @@
+"""Local-directory object store: the zero-setup default.
+
+Atomicity comes from the file system: writes go to a temp name in the same directory and are
+renamed into place; a packaged revision is staged as a directory and renamed in one step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+from vodstack.errors import NotFound, StorageError
+from vodstack.storage.base import validate_key
+
+
+class LocalStore:
+    """Objects as files under ``root``; never served directly, only through the origin."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+
+    def _path(self, key: str) -> Path:
+        return self.root / validate_key(key)
+
+    @contextmanager
+    def writer(self, key: str) -> Iterator[BinaryIO]:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+        try:
+            with open(tmp, "wb") as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return open(self._path(key), "rb")
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise NotFound(f"object {key!r} not found") from exc
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError as exc:
+            raise NotFound(f"object {key!r} not found") from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> Iterator[str]:
+        base = self._path(prefix)
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                yield path.relative_to(self.root).as_posix()
+
+    def publish_directory(self, local_dir: Path, prefix: str) -> None:
+        """Move ``local_dir`` to ``prefix`` atomically; ``local_dir`` is consumed."""
+        target = self._path(prefix)
+        if target.exists():
+            raise StorageError(f"{prefix!r} already exists; revisions are never overwritten")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # Same file system (the default layout): one atomic rename, no copy.
+            os.rename(local_dir, target)
+            return
+        except OSError:
+            pass
+        staging = target.with_name(f".{target.name}.{secrets.token_hex(6)}.staging")
+        # Across file systems: copy beside the target, then one atomic rename.
+        shutil.copytree(local_dir, staging)
+        try:
+            os.rename(staging, target)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise StorageError(f"could not publish {prefix!r}: {exc.strerror}") from exc
+
+    def delete_prefix(self, prefix: str) -> int:
+        base = self._path(prefix)
+        if not base.exists():
+            return 0
+        count = sum(1 for p in base.rglob("*") if p.is_file()) if base.is_dir() else 1
+        if base.is_dir():
+            shutil.rmtree(base)
+        else:
+            base.unlink()
+        return count

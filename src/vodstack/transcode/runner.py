@@ -1,0 +1,102 @@
+"""The one place vodstack starts FFmpeg: logs the exact argv, streams progress, keeps the log tail.
+
+Why a choke point: every FFmpeg run is reproducible from the log line (shell-quoted argv), and
+cancellation, timeouts and error reporting behave the same for every caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable
+from functools import cache
+
+import imageio_ffmpeg
+
+from vodstack.errors import TranscodeError
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[float], None]
+
+
+@cache
+def ffmpeg_exe() -> str:
+    """FFmpeg from the imageio-ffmpeg wheel: no system install needed."""
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def parse_progress_line(line: str) -> float | None:
+    """Seconds of output written, from a ``-progress`` line (``out_time_us=…``), else None."""
+    key, _, value = line.strip().partition("=")
+    if key in ("out_time_us", "out_time_ms") and value.lstrip("-").isdigit():
+        return max(0.0, int(value) / 1_000_000)  # out_time_ms is in µs too (FFmpeg quirk)
+    return None
+
+
+def run_ffmpeg(
+    argv: list[str],
+    *,
+    duration_s: float | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    timeout_s: float | None = None,
+) -> None:
+    """Run FFmpeg to completion; raise TranscodeError with the log tail when it fails."""
+    log.info("ffmpeg: %s", shlex.join(argv))
+    tail: deque[str] = deque(maxlen=30)
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
+
+    def drain_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            tail.append(line.rstrip())
+
+    reader = threading.Thread(target=drain_stderr, daemon=True)
+    reader.start()
+    watchdog = None
+    if cancel is not None or timeout_s is not None:
+        watchdog = threading.Thread(
+            target=_watch, args=(proc, cancel, timeout_s), daemon=True
+        )
+        watchdog.start()
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        seconds = parse_progress_line(line)
+        if seconds is not None and on_progress and duration_s:
+            on_progress(min(1.0, seconds / duration_s))
+    code = proc.wait()
+    reader.join(timeout=5)
+    if code != 0:
+        if cancel is not None and cancel.is_set():
+            raise TranscodeError("transcode cancelled", "\n".join(tail))
+        last = next((line for line in reversed(tail) if line.strip()), "no output")
+        raise TranscodeError(f"FFmpeg failed (exit {code}): {last}", "\n".join(tail))
+    if on_progress:
+        on_progress(1.0)
+
+
+def _watch(
+    proc: subprocess.Popen[str], cancel: threading.Event | None, timeout_s: float | None
+) -> None:
+    waited = 0.0
+    while proc.poll() is None:
+        if cancel is not None and cancel.wait(0.5):
+            proc.kill()
+            return
+        if cancel is None:
+            threading.Event().wait(0.5)
+        waited += 0.5
+        if timeout_s is not None and waited >= timeout_s:
+            proc.kill()
+            return

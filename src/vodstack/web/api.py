@@ -1,0 +1,201 @@
+"""Admin API: upload masters, inspect and manage assets (``Authorization: Bearer <admin>``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from vodstack.catalogue.models import Asset
+from vodstack.errors import NotFound, UploadRejected
+from vodstack.web.auth import require_admin
+from vodstack.web.uploads import receive_multipart, receive_raw
+
+router = APIRouter(prefix="/api", tags=["assets"], dependencies=[Depends(require_admin)])
+
+# Multipart framing overhead allowed on top of the master's size limit.
+_FORM_OVERHEAD = 64 * 1024
+
+
+class AssetCreated(BaseModel):
+    id: str
+    status: str
+
+
+class Playback(BaseModel):
+    hls: str | None
+    dash: str | None
+
+
+class RenditionOut(BaseModel):
+    track: str
+    kind: str
+    codec: str
+    width: int | None = None
+    height: int | None = None
+    frame_rate: str | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    bitrate: int
+    peak_bitrate: int
+
+
+class AssetOut(BaseModel):
+    id: str
+    title: str
+    status: str
+    error: str | None
+    duration: float | None
+    renditions: list[RenditionOut]
+    playback: Playback
+    drm: str
+    published: bool
+    job: dict[str, Any] | None = None
+    created_at: str
+
+
+def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOut:
+    services = request.app.state.services
+    base = services.settings.base_url() if services.settings.public_url else str(
+        request.base_url
+    ).rstrip("/")
+    ready = asset.status == "ready" and asset.revision > 0
+    renditions = services.catalogue.renditions(asset.id, asset.revision) if ready else []
+    job = services.catalogue.latest_job(asset.id) if detail else None
+    return AssetOut(
+        id=asset.id,
+        title=asset.title,
+        status=asset.status,
+        error=asset.error,
+        duration=asset.duration,
+        renditions=[
+            RenditionOut(
+                track=r.track_id, kind=r.kind, codec=r.codec, width=r.width, height=r.height,
+                frame_rate=r.frame_rate, sample_rate=r.sample_rate, channels=r.channels,
+                bitrate=r.bitrate_avg, peak_bitrate=r.bitrate_peak,
+            )
+            for r in renditions
+        ],
+        playback=Playback(
+            hls=f"{base}/v1/{asset.id}/index.m3u8" if ready else None,
+            dash=f"{base}/v1/{asset.id}/index.mpd" if ready else None,
+        ),
+        drm=asset.drm,
+        published=asset.published,
+        job=None if job is None else {
+            "id": job.id, "state": job.state, "attempts": job.attempts,
+            "progress": round(job.progress, 4), "error": job.error,
+        },
+        created_at=asset.created_at.isoformat(),
+    )
+
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "title": {"type": "string", "maxLength": 500},
+                    },
+                }
+            },
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/assets",
+    status_code=202,
+    response_model=AssetCreated,
+    openapi_extra=_UPLOAD_BODY,
+    summary="Upload a master (streamed to private storage; transcoding starts on arrival)",
+    responses={400: {}, 401: {}, 413: {}, 415: {}},
+)
+async def upload_asset(
+    request: Request,
+    filename: Annotated[str | None, Query(max_length=255)] = None,
+    title: Annotated[str | None, Query(max_length=500)] = None,
+) -> JSONResponse:
+    services = request.app.state.services
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit():
+        if int(declared) > services.settings.max_upload_bytes + _FORM_OVERHEAD:
+            raise UploadRejected(
+                f"the upload exceeds the size limit of {services.settings.max_upload_bytes} bytes",
+                status=413,
+            )
+        if int(declared) == 0:
+            raise UploadRejected("the uploaded file is empty")
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/"):
+        asset_id = await receive_multipart(request, services.ingestor)
+    elif content_type.split(";")[0].strip() in ("application/octet-stream", "") or (
+        content_type.startswith(("video/", "application/mp4"))
+    ):
+        asset_id = await receive_raw(request, services.ingestor, filename, title)
+    else:
+        raise UploadRejected(
+            f"unsupported Content-Type {content_type.split(';')[0]!r}; send multipart/form-data",
+            status=415,
+        )
+    asset = services.catalogue.get_asset(asset_id)
+    return JSONResponse({"id": asset_id, "status": asset.status}, status_code=202,
+                        headers={"Location": f"/api/assets/{asset_id}"})
+
+
+@router.get("/assets", response_model=list[AssetOut], summary="List assets, newest first")
+def list_assets(request: Request) -> list[AssetOut]:
+    services = request.app.state.services
+    return [asset_out(request, a, detail=False) for a in services.catalogue.list_assets()]
+
+
+def _get(request: Request, asset_id: str) -> Asset:
+    from vodstack.catalogue.repository import is_valid_id
+
+    if not is_valid_id(asset_id):
+        raise NotFound(f"no asset {asset_id!r}")
+    return request.app.state.services.catalogue.get_asset(asset_id)
+
+
+@router.get("/assets/{asset_id}", response_model=AssetOut, summary="One asset and its job")
+def get_asset(request: Request, asset_id: str) -> AssetOut:
+    return asset_out(request, _get(request, asset_id))
+
+
+@router.post("/assets/{asset_id}/publish", response_model=AssetOut, summary="Allow playback")
+def publish(request: Request, asset_id: str) -> AssetOut:
+    return asset_out(request, request.app.state.services.assets.set_published(asset_id, True))
+
+
+@router.post(
+    "/assets/{asset_id}/unpublish", response_model=AssetOut,
+    summary="Stop playback (takedown): manifests and segments answer 404 at once",
+)
+def unpublish(request: Request, asset_id: str) -> AssetOut:
+    return asset_out(request, request.app.state.services.assets.set_published(asset_id, False))
+
+
+@router.post(
+    "/assets/{asset_id}/retranscode", status_code=202,
+    summary="Re-run the ladder from the retained master; the current revision keeps serving",
+)
+def retranscode(request: Request, asset_id: str) -> dict[str, str]:
+    job_id = request.app.state.services.assets.retranscode(asset_id)
+    return {"id": asset_id, "job": job_id}
+
+
+@router.delete(
+    "/assets/{asset_id}", status_code=204,
+    summary="Delete packaged media and catalogue rows (the master is retained)",
+)
+def delete(request: Request, asset_id: str) -> None:
+    request.app.state.services.assets.delete(asset_id)

@@ -1,0 +1,87 @@
+"""Shared test fixtures: short synthetic media made with FFmpeg lavfi, temp-dir settings."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from vodstack.config import RungTemplate, Settings
+from vodstack.services import Services, build_services
+from vodstack.transcode.runner import ffmpeg_exe
+
+# A small ladder keeps transcodes to a second or two on 2 cores.
+TEST_LADDER = (
+    RungTemplate(height=144, maxrate_kbps=200),
+    RungTemplate(height=240, maxrate_kbps=400),
+    RungTemplate(height=360, maxrate_kbps=800),
+)
+
+MakeClip = Callable[..., Path]
+
+
+def make_clip_file(
+    out: Path,
+    *,
+    seconds: float = 4,
+    size: str = "640x360",
+    rate: int = 30,
+    audio: bool = True,
+    video: bool = True,
+    extra: list[str] | None = None,
+) -> Path:
+    """An MP4 from ``testsrc2`` (+ ``sine``), like a small real master."""
+    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+    if video:
+        argv += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}"]
+    if audio:
+        argv += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+    if video:
+        argv += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    if audio:
+        argv += ["-c:a", "aac"]
+    argv += [*(extra or []), str(out)]
+    subprocess.run(argv, check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def clip(media_dir: Path) -> Path:
+    """A 4 s 640x360 30 fps clip with AAC audio, shared by the session."""
+    return make_clip_file(media_dir / "clip.mp4")
+
+
+@pytest.fixture
+def make_clip(tmp_path: Path) -> MakeClip:
+    counter = iter(range(1000))
+
+    def make(name: str | None = None, **kwargs: object) -> Path:
+        return make_clip_file(tmp_path / (name or f"clip{next(counter)}.mp4"), **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+def make_settings(home: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"home": home, "ladder": TEST_LADDER, "x264_preset": "ultrafast",
+                                 "job_lease_s": 10}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "home")
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    s = build_services(settings)
+    yield s
+    s.close()

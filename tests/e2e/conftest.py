@@ -1,0 +1,127 @@
+"""A real ``vodstack serve`` process on a free loopback port, driven over HTTP like a user."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_LADDER
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """Start/stop/kill a server process; helpers for the admin API."""
+
+    def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
+        self.home = home
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "VODSTACK_HOME": str(home),
+            "VODSTACK_ADMIN_TOKEN": ADMIN_TOKEN,
+            "VODSTACK_LADDER": json.dumps([r.model_dump() for r in TEST_LADDER]),
+            "VODSTACK_X264_PRESET": "ultrafast",
+            "VODSTACK_JOB_LEASE_S": "5",
+            "VODSTACK_LOG_LEVEL": "INFO",
+            **(env or {}),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = home / "server.log"
+        self.client = httpx.Client(base_url=self.base_url, timeout=30)
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    def start(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process lifetime
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vodstack.cli", "serve", "--port", str(self.port)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if self.client.get("/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not start in 30 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def kill(self) -> None:
+        """kill -9 the whole server process group, as a crash would."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def upload(self, path: Path, title: str | None = None, filename: str | None = None) -> httpx.Response:
+        with open(path, "rb") as fh:
+            files = {"file": (filename or path.name, fh, "video/mp4")}
+            data = {"title": title} if title else {}
+            return self.client.post("/api/assets", files=files, data=data, headers=self.admin)
+
+    def asset(self, asset_id: str) -> dict[str, Any]:
+        r = self.client.get(f"/api/assets/{asset_id}", headers=self.admin)
+        r.raise_for_status()
+        return r.json()
+
+    def wait(self, asset_id: str, timeout: float = 120) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            asset = self.asset(asset_id)
+            if asset["status"] in ("ready", "failed"):
+                return asset
+            time.sleep(0.2)
+        raise AssertionError(f"asset {asset_id} still {asset['status']} after {timeout} s")
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Any]:
+    servers: list[LiveServer] = []
+
+    def make(env: dict[str, str] | None = None, home: Path | None = None) -> LiveServer:
+        server = LiveServer(home or tmp_path / f"home{len(servers)}", env)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server(server_factory: Any) -> LiveServer:
+    return server_factory()
