@@ -59,6 +59,7 @@ class DevIdentityProvider:
         else:
             raise InvalidInput("the development IdP needs an RSA or ECDSA P-256 key")
         self._private_key = private_key
+        self._verification = ResolvedKey(private_key.public_key(), frozenset({self._algorithm}))
         self._kid = _thumbprint(self._jwk)
         self.issuer = issuer
         self.audience = audience
@@ -133,7 +134,7 @@ class DevIdentityProvider:
         """:class:`~vodstack.entitlement.jwtkeys.KeyResolver` for development tokens."""
         if kid != self._kid:
             raise AuthError("unknown signing key")
-        return ResolvedKey(self._private_key.public_key(), frozenset({self._algorithm}))
+        return self._verification
 
 
 def _thumbprint(jwk: Mapping[str, Any]) -> str:

@@ -216,10 +216,12 @@ def _epoch_condition(value: object, name: str) -> int:
     block = _exact_keys(value, required={"AWS:EpochTime"}, optional=set(), where=name)
     epoch = block["AWS:EpochTime"]
     _check_epoch(epoch, name)
-    return epoch
+    return int(epoch)
 
 
-def _exact_keys(value: object, *, required: set[str], optional: set[str], where: str) -> dict:
+def _exact_keys(
+    value: object, *, required: set[str], optional: set[str], where: str
+) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise PolicyError(f"policy {where} must be a JSON object")
     keys = set(value)

@@ -89,3 +89,18 @@ def test_one_mutated_part_of_a_valid_grant_is_denied(
     verdict = verifier.verify(SEGMENT_URL, cookies, None, ip)
     assert not verdict.ok
     assert verdict.reason in REASONS
+
+
+def test_reason_vocabulary_is_fixed() -> None:
+    # Metric labels: changing them breaks dashboards, so the set is pinned.
+    assert set(REASONS) == {
+        "missing",
+        "malformed",
+        "unknown_key",
+        "bad_signature",
+        "expired",
+        "not_yet_valid",
+        "scope",
+        "ip",
+        "ambiguous",
+    }
