@@ -1,1 +1,1 @@
-"""vodstack benchmarks: each prints a table and ratios against a baseline run in the same process."""
+"""vodstack benchmarks: each prints a table and ratios against a baseline run in the same run."""

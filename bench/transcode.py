@@ -1,4 +1,4 @@
-"""Transcode benchmark: vodstack's one-decode ladder vs one FFmpeg run per rung (same clip, same run).
+"""Transcode benchmark: one-decode ladder vs one FFmpeg run per rung (same clip, same run).
 
     python bench/transcode.py [--seconds 10] [--repeat 2]
 
@@ -21,19 +21,42 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from vodstack.config import DEFAULT_LADDER  # noqa: E402
-from vodstack.transcode.command import ladder_command  # noqa: E402
-from vodstack.transcode.ladder import LadderPlan, plan_ladder  # noqa: E402
-from vodstack.transcode.runner import ffmpeg_exe  # noqa: E402
+from vodstack.config import DEFAULT_LADDER
+from vodstack.transcode.command import ladder_command
+from vodstack.transcode.ladder import LadderPlan, plan_ladder
+from vodstack.transcode.runner import ffmpeg_exe
 
 
 def make_master(path: Path, seconds: int) -> None:
     subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=30:duration={seconds}",
-         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
-         "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
-         "-c:a", "aac", "-b:a", "192k", str(path)],
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=1920x1080:rate=30:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "18",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+            str(path),
+        ],
         check=True,
     )
 
@@ -41,8 +64,12 @@ def make_master(path: Path, seconds: int) -> None:
 def one_rung_plans(plan: LadderPlan) -> list[LadderPlan]:
     """The baseline: the same ladder as N single-rung plans (audio with the first one)."""
     return [
-        LadderPlan(rungs=(rung,), fps=plan.fps, gop_frames=plan.gop_frames,
-                   audio_kbps=plan.audio_kbps if i == 0 else None)
+        LadderPlan(
+            rungs=(rung,),
+            fps=plan.fps,
+            gop_frames=plan.gop_frames,
+            audio_kbps=plan.audio_kbps if i == 0 else None,
+        )
         for i, rung in enumerate(plan.rungs)
     ]
 
@@ -64,15 +91,24 @@ def main() -> None:
     try:
         master = work / "master.mp4"
         make_master(master, args.seconds)
-        plan = plan_ladder(width=1920, height=1080, fps=Fraction(30), has_audio=True,
-                           template=DEFAULT_LADDER, fragment_s=2, audio_kbps=128)
+        plan = plan_ladder(
+            width=1920,
+            height=1080,
+            fps=Fraction(30),
+            has_audio=True,
+            template=DEFAULT_LADDER,
+            fragment_s=2,
+            audio_kbps=128,
+        )
         ffmpeg = ffmpeg_exe()
         ours_out, base_out = work / "ours", work / "baseline"
         ours_out.mkdir()
         base_out.mkdir()
         ours = [ladder_command(ffmpeg, master, ours_out, plan, fragment_s=2, preset=args.preset)]
-        baseline = [ladder_command(ffmpeg, master, base_out, p, fragment_s=2, preset=args.preset)
-                    for p in one_rung_plans(plan)]
+        baseline = [
+            ladder_command(ffmpeg, master, base_out, p, fragment_s=2, preset=args.preset)
+            for p in one_rung_plans(plan)
+        ]
         ours_t, base_t = [], []
         for _ in range(args.repeat):  # interleaved so machine noise hits both alike
             base_t.append(timed(baseline))
@@ -80,13 +116,19 @@ def main() -> None:
         ours_s, base_s = statistics.median(ours_t), statistics.median(base_t)
         size = lambda d: sum(p.stat().st_size for p in d.iterdir())  # noqa: E731
         rungs = "/".join(str(r.height) for r in plan.rungs)
-        print(f"clip: {args.seconds} s 1080p30 + AAC; ladder {rungs}p + AAC; preset {args.preset}; "
-              f"median of {args.repeat}")
+        print(
+            f"clip: {args.seconds} s 1080p30 + AAC; ladder {rungs}p + AAC; preset {args.preset}; "
+            f"median of {args.repeat}"
+        )
         print(f"{'method':<34}{'wall s':>9}{'× realtime':>12}{'MB out':>9}")
-        print(f"{'one FFmpeg run per rung (baseline)':<34}{base_s:>9.2f}"
-              f"{args.seconds / base_s:>12.2f}{size(base_out) / 1e6:>9.2f}")
-        print(f"{'vodstack one-decode ladder':<34}{ours_s:>9.2f}"
-              f"{args.seconds / ours_s:>12.2f}{size(ours_out) / 1e6:>9.2f}")
+        print(
+            f"{'one FFmpeg run per rung (baseline)':<34}{base_s:>9.2f}"
+            f"{args.seconds / base_s:>12.2f}{size(base_out) / 1e6:>9.2f}"
+        )
+        print(
+            f"{'vodstack one-decode ladder':<34}{ours_s:>9.2f}"
+            f"{args.seconds / ours_s:>12.2f}{size(ours_out) / 1e6:>9.2f}"
+        )
         print(f"speed-up: {base_s / ours_s:.2f}× (target ≥ 1.6×)")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -69,8 +69,12 @@ def make_clip(tmp_path: Path) -> MakeClip:
 
 
 def make_settings(home: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"home": home, "ladder": TEST_LADDER, "x264_preset": "ultrafast",
-                                 "job_lease_s": 10}
+    values: dict[str, object] = {
+        "home": home,
+        "ladder": TEST_LADDER,
+        "x264_preset": "ultrafast",
+        "job_lease_s": 10,
+    }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

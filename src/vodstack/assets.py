@@ -32,8 +32,12 @@ class AssetManager:
     def set_published(self, asset_id: str, published: bool) -> Asset:
         self.get(asset_id)
         self.catalogue.update_asset(asset_id, published=published)
-        self.bus.publish(ASSET_UPDATED, asset_id, published=published,
-                         action="publish" if published else "unpublish")
+        self.bus.publish(
+            ASSET_UPDATED,
+            asset_id,
+            published=published,
+            action="publish" if published else "unpublish",
+        )
         return self.get(asset_id)
 
     def delete(self, asset_id: str) -> None:

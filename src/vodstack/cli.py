@@ -62,16 +62,28 @@ def _asset_dict(services: Services, asset_id: str) -> dict[str, Any]:
         "drm": asset.drm,
         "revision": asset.revision,
         "renditions": [
-            {"track": r.track_id, "kind": r.kind, "codec": r.codec, "width": r.width,
-             "height": r.height, "bitrate": r.bitrate_avg, "peak_bitrate": r.bitrate_peak}
+            {
+                "track": r.track_id,
+                "kind": r.kind,
+                "codec": r.codec,
+                "width": r.width,
+                "height": r.height,
+                "bitrate": r.bitrate_avg,
+                "peak_bitrate": r.bitrate_peak,
+            }
             for r in renditions
         ],
         "playback": {
             "hls": f"{base}/v1/{asset.id}/index.m3u8" if ready else None,
             "dash": f"{base}/v1/{asset.id}/index.mpd" if ready else None,
         },
-        "job": None if job is None else {
-            "id": job.id, "state": job.state, "attempts": job.attempts, "error": job.error,
+        "job": None
+        if job is None
+        else {
+            "id": job.id,
+            "state": job.state,
+            "attempts": job.attempts,
+            "error": job.error,
         },
     }
 
@@ -87,8 +99,13 @@ def wait_for_asset(services: Services, asset_id: str, *, quiet: bool = False) ->
     show_bar = not quiet and sys.stderr.isatty()
     try:
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(), console=console, disable=not show_bar, transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not show_bar,
+            transient=False,
         ) as progress:
             task = progress.add_task("transcoding", total=1.0)
             last_state = None
@@ -120,7 +137,9 @@ def version() -> None:
 def ingest(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     title: Annotated[str | None, typer.Option(help="Display title (default: file name).")] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Transcode now; exit 0 if ready, 1 if failed.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Transcode now; exit 0 if ready, 1 if failed.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a master: stored privately, then transcoded by a worker (or here with --wait)."""
@@ -147,13 +166,31 @@ def assets_list(as_json: JsonOpt = False) -> None:
     services = _services()
     rows = services.catalogue.list_assets()
     if as_json:
-        _emit([{"id": a.id, "title": a.title, "status": a.status, "published": a.published,
-                "duration": a.duration, "error": a.error} for a in rows], True)
+        _emit(
+            [
+                {
+                    "id": a.id,
+                    "title": a.title,
+                    "status": a.status,
+                    "published": a.published,
+                    "duration": a.duration,
+                    "error": a.error,
+                }
+                for a in rows
+            ],
+            True,
+        )
         return
     table = Table("id", "status", "published", "duration", "title", "error")
     for a in rows:
-        table.add_row(a.id, a.status, "yes" if a.published else "no",
-                      f"{a.duration:.1f}s" if a.duration else "", a.title, a.error or "")
+        table.add_row(
+            a.id,
+            a.status,
+            "yes" if a.published else "no",
+            f"{a.duration:.1f}s" if a.duration else "",
+            a.title,
+            a.error or "",
+        )
     Console().print(table)
 
 
@@ -200,8 +237,11 @@ def assets_retranscode(
     if all_ == (asset_id is not None):
         raise typer.BadParameter("give an asset id or --all")
     ids = [a.id for a in services.catalogue.list_assets(limit=1_000_000)] if all_ else [asset_id]
-    jobs = {i: services.assets.retranscode(i, queue="backfill" if all_ else "ondemand")
-            for i in ids if i}
+    jobs = {
+        i: services.assets.retranscode(i, queue="backfill" if all_ else "ondemand")
+        for i in ids
+        if i
+    }
     _emit({"jobs": jobs}, as_json, "\n".join(f"{k} {v}" for k, v in jobs.items()))
 
 
@@ -249,7 +289,9 @@ def serve(
     services = build_services(settings)
     host = host or settings.host
     port = port or settings.port
-    console.print(f"vodstack {__version__} serving on http://{host}:{port}  (data: {settings.home})")
+    console.print(
+        f"vodstack {__version__} serving on http://{host}:{port}  (data: {settings.home})"
+    )
     console.print(f"admin token: {services.admin_token}")
     services.close()
     _serve(host, port)
@@ -258,8 +300,10 @@ def serve(
 @app.command()
 def demo(
     port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
-    file: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
-                                              help="Use this master instead of a sample.")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Use this master instead of a sample."),
+    ] = None,
 ) -> None:
     """Embedded stack: make a sample clip, ingest, transcode, print playback URLs, serve."""
     from vodstack.demo import prepare_demo
@@ -277,8 +321,10 @@ def demo(
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("VODSTACK_LOG_LEVEL", "WARNING"),
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("VODSTACK_LOG_LEVEL", "WARNING"),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         app()
     except VodstackError as exc:

@@ -103,12 +103,16 @@ class Settings(BaseSettings):
     job_lease_s: int = Field(
         default=60, ge=5, description="A running job whose lease lapses is picked up again."
     )
-    ffmpeg_threads: int = Field(default=0, ge=0, description="0 = FFmpeg decides.")
+    cpus: int = Field(
+        default_factory=lambda: os.cpu_count() or 2,
+        ge=1,
+        description="CPU cores FFmpeg may use; encoder threads are shared out by rung size.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("segment_s")
     @classmethod
-    def _segment_multiple_of_fragment(cls, value: int, info) -> int:  # noqa: ANN001
+    def _segment_multiple_of_fragment(cls, value: int, info) -> int:
         fragment = info.data.get("fragment_s", 2)
         if value % fragment:
             raise ValueError(f"segment_s ({value}) must be a multiple of fragment_s ({fragment})")

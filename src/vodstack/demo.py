@@ -18,15 +18,41 @@ from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 SAMPLE_SECONDS = 20
 
 
-def sample_command(ffmpeg: str, out: Path, seconds: int = SAMPLE_SECONDS,
-                   size: str = "1920x1080", rate: int = 30) -> list[str]:
+def sample_command(
+    ffmpeg: str, out: Path, seconds: int = SAMPLE_SECONDS, size: str = "1920x1080", rate: int = 30
+) -> list[str]:
     """A synthetic master: ``testsrc2`` pictures and a ``sine`` tone (pure argv builder)."""
     return [
-        ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}",
-        "-f", "lavfi", "-i", f"sine=frequency=440:beep_factor=4:sample_rate=48000:duration={seconds}",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "192k", "-shortest", "-movflags", "+faststart", str(out),
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate={rate}:duration={seconds}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:beep_factor=4:sample_rate=48000:duration={seconds}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "18",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "192k",
+        "-shortest",
+        "-movflags",
+        "+faststart",
+        str(out),
     ]
 
 

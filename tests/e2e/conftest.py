@@ -57,7 +57,10 @@ class LiveServer:
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process lifetime
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "vodstack.cli", "serve", "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -69,7 +72,8 @@ class LiveServer:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("server did not start in 30 s")
+        self.kill()
+        raise RuntimeError(f"server did not start in 30 s: {self.log_path.read_text()[-2000:]}")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -86,7 +90,9 @@ class LiveServer:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
-    def upload(self, path: Path, title: str | None = None, filename: str | None = None) -> httpx.Response:
+    def upload(
+        self, path: Path, title: str | None = None, filename: str | None = None
+    ) -> httpx.Response:
         with open(path, "rb") as fh:
             files = {"file": (filename or path.name, fh, "video/mp4")}
             data = {"title": title} if title else {}

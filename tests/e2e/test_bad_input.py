@@ -36,15 +36,44 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (d / "truncated.mp4").write_bytes(data[: len(data) // 2])
     out["truncated"] = d / "truncated.mp4"
     out["audio_only"] = make_clip_file(d / "audio.mp4", seconds=2, video=False)
-    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc2=size=320x180:rate=1", "-frames:v", "1", str(d / "still.png")],
-                   check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=1",
+            "-frames:v",
+            "1",
+            str(d / "still.png"),
+        ],
+        check=True,
+    )
     out["still"] = d / "still.png"
-    out["single_frame"] = make_clip_file(d / "one.mp4", seconds=2, size="320x180", audio=False,
-                                         extra=["-frames:v", "1"])
-    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc2=size=320x180:rate=30", "-frames:v", "0", "-c:v", "libx264",
-                    str(d / "zero.mp4")], check=True)
+    out["single_frame"] = make_clip_file(
+        d / "one.mp4", seconds=2, size="320x180", audio=False, extra=["-frames:v", "1"]
+    )
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=30",
+            "-frames:v",
+            "0",
+            "-c:v",
+            "libx264",
+            str(d / "zero.mp4"),
+        ],
+        check=True,
+    )
     out["zero"] = d / "zero.mp4"
     out["good"] = good
     return out
@@ -98,8 +127,11 @@ def test_oversized_upload_without_content_length_is_cut_off(live: LiveServer) ->
         for _ in range(40):
             yield b"\0" * 100_000
 
-    response = live.client.post("/api/assets?filename=x.mp4", content=body(),
-                                headers={**live.admin, "Content-Type": "application/octet-stream"})
+    response = live.client.post(
+        "/api/assets?filename=x.mp4",
+        content=body(),
+        headers={**live.admin, "Content-Type": "application/octet-stream"},
+    )
     assert response.status_code == 413
 
 
@@ -120,14 +152,16 @@ def test_upload_needs_the_admin_token(live: LiveServer, files) -> None:
     assert r.status_code == 401
     assert r.headers["www-authenticate"].startswith("Bearer")
     with open(files["good"], "rb") as fh:
-        r = live.client.post("/api/assets", files={"file": ("a.mp4", fh)},
-                             headers={"Authorization": "Bearer wrong"})
+        r = live.client.post(
+            "/api/assets", files={"file": ("a.mp4", fh)}, headers={"Authorization": "Bearer wrong"}
+        )
     assert r.status_code == 401
 
 
 def test_form_without_file_part_is_400(live: LiveServer) -> None:
-    r = live.client.post("/api/assets", data={"title": "x"}, files={"other": ("a", b"x")},
-                         headers=live.admin)
+    r = live.client.post(
+        "/api/assets", data={"title": "x"}, files={"other": ("a", b"x")}, headers=live.admin
+    )
     assert r.status_code == 400
     assert "'file'" in r.json()["error"]
 

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.slow
 
 def test_transcode_survives_kill_9(tmp_path) -> None:
     source = make_clip_file(tmp_path / "long.mp4", seconds=30, size="1280x720")
-    server = LiveServer(tmp_path / "home", {"VODSTACK_X264_PRESET": "medium",
-                                            "VODSTACK_JOB_LEASE_S": "5"})
+    server = LiveServer(
+        tmp_path / "home", {"VODSTACK_X264_PRESET": "medium", "VODSTACK_JOB_LEASE_S": "5"}
+    )
     server.start()
     try:
         asset_id = server.upload(source).json()["id"]

@@ -18,9 +18,24 @@ pytestmark = pytest.mark.slow
 def decode_stats(url: str) -> tuple[int, float]:
     """Decode the first video and audio stream from a live URL with FFmpeg: (frames, seconds)."""
     proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", url, "-map", "0:v:0", "-map", "0:a:0",
-         "-f", "framemd5", "-"],
-        capture_output=True, text=True, timeout=120, check=True,
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            url,
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0",
+            "-f",
+            "framemd5",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     video = [line for line in proc.stdout.splitlines() if line.startswith("0,")]
     audio = [line for line in proc.stdout.splitlines() if line.startswith("1,")]
@@ -68,7 +83,9 @@ def test_hls_parses_with_m3u8_and_lists_every_rung(ready_asset) -> None:
     url = f"{server.base_url}/v1/{asset_id}/index.m3u8"
     r = server.client.get(url)
     assert r.headers["content-type"] == "application/vnd.apple.mpegurl"
-    assert "max-age=" in r.headers["cache-control"] and "immutable" not in r.headers["cache-control"]
+    assert (
+        "max-age=" in r.headers["cache-control"] and "immutable" not in r.headers["cache-control"]
+    )
     master = m3u8.loads(r.text, uri=url)
     assert master.is_variant
     assert len(master.playlists) == 3
@@ -146,8 +163,16 @@ def test_init_segment_is_the_cmaf_header(ready_asset) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["../../secrets/admin-token", "r1-4s/v144/0.m4s", "r1-4s/v144/99.m4s", "r9-4s/v144/1.m4s",
-     "r1-4s/nope/1.m4s", "r1-3s/v144/1.m4s", "index.html", "r1-4s/v144/%2e%2e/init.mp4"],
+    [
+        "../../secrets/admin-token",
+        "r1-4s/v144/0.m4s",
+        "r1-4s/v144/99.m4s",
+        "r9-4s/v144/1.m4s",
+        "r1-4s/nope/1.m4s",
+        "r1-3s/v144/1.m4s",
+        "index.html",
+        "r1-4s/v144/%2e%2e/init.mp4",
+    ],
 )
 def test_unknown_paths_are_404(ready_asset, path: str) -> None:
     server, asset_id, _ = ready_asset
@@ -156,6 +181,9 @@ def test_unknown_paths_are_404(ready_asset, path: str) -> None:
 
 def test_masters_are_never_served(ready_asset) -> None:
     server, asset_id, _ = ready_asset
-    for path in (f"/masters/{asset_id}/source.mp4", f"/v1/{asset_id}/source.mp4",
-                 f"/objects/masters/{asset_id}/source.mp4"):
+    for path in (
+        f"/masters/{asset_id}/source.mp4",
+        f"/v1/{asset_id}/source.mp4",
+        f"/objects/masters/{asset_id}/source.mp4",
+    ):
         assert server.client.get(path).status_code == 404

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets the origin read while a worker writes; busy_timeout rides out short locks;
     # foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()

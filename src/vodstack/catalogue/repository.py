@@ -228,8 +228,13 @@ class Catalogue:
             result = session.execute(
                 update(Job)
                 .where(Job.id == job.id, Job.state == "running", Job.lease_owner == job.owner)
-                .values(state=state, error=error, finished_at=utcnow(), lease_owner=None,
-                        progress=1.0 if error is None else Job.progress)
+                .values(
+                    state=state,
+                    error=error,
+                    finished_at=utcnow(),
+                    lease_owner=None,
+                    progress=1.0 if error is None else Job.progress,
+                )
             )
             if result.rowcount != 1:
                 raise Conflict(f"job {job.id} is no longer held by {job.owner}")
@@ -254,16 +259,18 @@ class Catalogue:
         now = now or utcnow()
         with self.db.session() as session:
             ids = list(
-                session.scalars(
-                    select(Job.id).where(Job.state == "running", Job.lease_until < now)
-                )
+                session.scalars(select(Job.id).where(Job.state == "running", Job.lease_until < now))
             )
             for job_id in ids:
                 session.execute(
                     update(Job)
                     .where(Job.id == job_id, Job.state == "running", Job.lease_until < now)
-                    .values(state="queued", lease_owner=None, lease_until=None,
-                            error="worker stopped while running; retrying")
+                    .values(
+                        state="queued",
+                        lease_owner=None,
+                        lease_until=None,
+                        error="worker stopped while running; retrying",
+                    )
                 )
             return ids
 
@@ -272,7 +279,7 @@ class Catalogue:
 
         with self.db.session() as session:
             rows = session.execute(select(Job.state, func.count()).group_by(Job.state))
-            return {state: count for state, count in rows}
+            return dict(rows.tuples().all())
 
     # -- events -----------------------------------------------------------------------------
     def add_event(self, type_: str, asset_id: str | None, payload: dict[str, Any]) -> int:

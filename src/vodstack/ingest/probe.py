@@ -118,7 +118,7 @@ def _has_top_level_box(path: Path, box: bytes, max_boxes: int = 10_000) -> bool:
 
 def _describe(container: av.container.InputContainer, max_duration_s: float) -> SourceInfo:
     videos = [s for s in container.streams.video if s.codec_context is not None]
-    audios = [s for s in container.streams.audio]
+    audios = list(container.streams.audio)
     if not videos:
         found = "audio only" if audios else "no audio or video streams"
         raise SourceInvalid(f"the file has no video stream ({found}); upload a video master")
@@ -155,7 +155,7 @@ def _describe(container: av.container.InputContainer, max_duration_s: float) -> 
     )
 
 
-def _default_stream(streams: list) -> Any:  # noqa: ANN401 - PyAV streams are loosely typed
+def _default_stream(streams: list) -> Any:
     """The stream marked default by the container, else the first (sources with several)."""
     for stream in streams:
         if stream.disposition & av.stream.Disposition.default:

@@ -44,9 +44,7 @@ def storage_extension(name: str) -> str:
 class Upload:
     """One master being received. Call ``write`` per chunk, then ``finish`` (or ``abort``)."""
 
-    def __init__(
-        self, ingestor: Ingestor, filename: str | None, title: str | None
-    ) -> None:
+    def __init__(self, ingestor: Ingestor, filename: str | None, title: str | None) -> None:
         self._ingestor = ingestor
         self.source_name = safe_filename(filename)
         self.title = (title or os.path.splitext(self.source_name)[0])[:500]

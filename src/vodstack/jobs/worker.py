@@ -65,8 +65,9 @@ class WorkerPool:
 
     def start(self) -> None:
         for n in range(self.config.workers):
-            t = threading.Thread(target=self._loop, args=(n,), name=f"vodstack-worker-{n}",
-                                 daemon=True)
+            t = threading.Thread(
+                target=self._loop, args=(n,), name=f"vodstack-worker-{n}", daemon=True
+            )
             t.start()
             self._threads.append(t)
 
@@ -81,8 +82,7 @@ class WorkerPool:
         while not self._stop.is_set():
             try:
                 self.catalogue.requeue_expired()
-                job = self.catalogue.claim_job(owner, self.config.lease_s,
-                                               asset_id=self.only_asset)
+                job = self.catalogue.claim_job(owner, self.config.lease_s, asset_id=self.only_asset)
             except Exception:
                 log.exception("worker %s could not reach the catalogue", owner)
                 job = None
@@ -114,7 +114,7 @@ class WorkerPool:
             if handler is None:
                 raise VodstackError(f"no handler for job kind {job.kind!r}")
             handler(job, on_progress, cancel)
-        except BaseException as exc:  # noqa: BLE001 - a job must never kill its worker
+        except BaseException as exc:
             cancel.set()
             beat.join()
             self._failed(job, exc)

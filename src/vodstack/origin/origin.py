@@ -74,11 +74,21 @@ class Origin:
             raise NotFound(f"asset {asset_id} has no revision {revision}")
         tracks = tuple(
             Track(
-                track_id=r.track_id, kind=r.kind, codec=r.codec, timescale=r.timescale,
-                media_time=r.media_time, init_size=r.init_size, file_key=r.file_key,
-                file_size=r.file_size, fragments=tuple(fragment_from_row(f) for f in r.fragments),
-                width=r.width, height=r.height, frame_rate=r.frame_rate,
-                sample_rate=r.sample_rate, channels=r.channels, language=r.language,
+                track_id=r.track_id,
+                kind=r.kind,
+                codec=r.codec,
+                timescale=r.timescale,
+                media_time=r.media_time,
+                init_size=r.init_size,
+                file_key=r.file_key,
+                file_size=r.file_size,
+                fragments=tuple(fragment_from_row(f) for f in r.fragments),
+                width=r.width,
+                height=r.height,
+                frame_rate=r.frame_rate,
+                sample_rate=r.sample_rate,
+                channels=r.channels,
+                language=r.language,
             )
             for r in rows
         )
@@ -135,7 +145,9 @@ class Origin:
         # Media playlists live under the revision tag, so they never change: cache them like
         # segments. Top-level manifests point at the current revision: short TTL.
         cache = IMMUTABLE if immutable else manifest_cache_control(self.settings.manifest_max_age_s)
-        return BytesResource(body, MANIFEST_TYPES[ext], cache, _etag(hashlib.sha1(body).hexdigest()))
+        return BytesResource(
+            body, MANIFEST_TYPES[ext], cache, _etag(hashlib.sha256(body).hexdigest())
+        )
 
     def _slice(self, p: Presentation, track: Track, parsed: DeliveryPath) -> FileSlice:
         assert parsed.tag is not None
@@ -151,7 +163,11 @@ class Origin:
             seg = segments[parsed.number - 1]
             offset, length = seg.offset, seg.size
         return FileSlice(
-            key=track.file_key, path=path, offset=offset, length=length,
-            content_type=content_type, cache_control=IMMUTABLE,
+            key=track.file_key,
+            path=path,
+            offset=offset,
+            length=length,
+            content_type=content_type,
+            cache_control=IMMUTABLE,
             etag=_etag(p.asset_id, p.revision, track.track_id, offset, length),
         )

@@ -47,6 +47,8 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if last and int(last) < start:
         return None  # syntactically invalid: ignore the header [RFC 9110 §14.1.1]
     if start >= size:
-        raise RangeNotSatisfiable(f"range starts at {start} but the resource has {size} bytes", size)
+        raise RangeNotSatisfiable(
+            f"range starts at {start} but the resource has {size} bytes", size
+        )
     end = int(last) if last else size - 1
     return ByteRange(start, min(end, size - 1))

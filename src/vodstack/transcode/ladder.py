@@ -39,7 +39,7 @@ class LadderPlan:
 
 
 def _even(value: float) -> int:
-    return max(2, int(round(value / 2)) * 2)
+    return max(2, round(value / 2) * 2)
 
 
 def _rung(template: RungTemplate, height: int, src_w: int, src_h: int) -> Rung:

@@ -66,9 +66,7 @@ def run_ffmpeg(
     reader.start()
     watchdog = None
     if cancel is not None or timeout_s is not None:
-        watchdog = threading.Thread(
-            target=_watch, args=(proc, cancel, timeout_s), daemon=True
-        )
+        watchdog = threading.Thread(target=_watch, args=(proc, cancel, timeout_s), daemon=True)
         watchdog.start()
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -45,7 +45,10 @@ class TranscodeStage:
         self.store = store
 
     def run(
-        self, asset_id: str, job_id: str, on_progress: Callable[[float], None],
+        self,
+        asset_id: str,
+        job_id: str,
+        on_progress: Callable[[float], None],
         cancel: threading.Event,
     ) -> int:
         """Transcode the asset's master; returns the committed revision."""
@@ -59,12 +62,18 @@ class TranscodeStage:
         try:
             source = self._local_source(asset.source_key, work)
             info = probe(source, max_duration_s=self.settings.max_source_duration_s)
-            self.catalogue.update_asset(asset_id, source_info=info.to_json(),
-                                        duration=info.duration)
+            self.catalogue.update_asset(
+                asset_id, source_info=info.to_json(), duration=info.duration
+            )
             plan = self.plan(info)
             argv = ladder_command(
-                ffmpeg_exe(), source, out, plan, fragment_s=self.settings.fragment_s,
-                preset=self.settings.x264_preset, threads=self.settings.ffmpeg_threads,
+                ffmpeg_exe(),
+                source,
+                out,
+                plan,
+                fragment_s=self.settings.fragment_s,
+                preset=self.settings.x264_preset,
+                cpus=self.settings.cpus,
             )
             run_ffmpeg(argv, duration_s=info.duration, on_progress=on_progress, cancel=cancel)
             tracks = self._index_outputs(out, info, plan)
@@ -83,9 +92,13 @@ class TranscodeStage:
 
     def plan(self, info: SourceInfo) -> LadderPlan:
         return plan_ladder(
-            width=info.video.width, height=info.video.height, fps=info.fps,
-            has_audio=info.audio is not None, template=self.settings.ladder,
-            fragment_s=self.settings.fragment_s, audio_kbps=self.settings.audio_bitrate_kbps,
+            width=info.video.width,
+            height=info.video.height,
+            fps=info.fps,
+            has_audio=info.audio is not None,
+            template=self.settings.ladder,
+            fragment_s=self.settings.fragment_s,
+            audio_kbps=self.settings.audio_bitrate_kbps,
         )
 
     def _local_source(self, key: str, work: Path) -> Path:
@@ -97,7 +110,9 @@ class TranscodeStage:
             shutil.copyfileobj(src, dst, 8 * 1024 * 1024)
         return staged
 
-    def _index_outputs(self, out: Path, info: SourceInfo, plan: LadderPlan) -> dict[str, TrackIndex]:
+    def _index_outputs(
+        self, out: Path, info: SourceInfo, plan: LadderPlan
+    ) -> dict[str, TrackIndex]:
         expected = [r.track_id for r in plan.rungs]
         if plan.audio_kbps is not None:
             expected.append("a0")

@@ -58,9 +58,11 @@ class AssetOut(BaseModel):
 
 def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOut:
     services = request.app.state.services
-    base = services.settings.base_url() if services.settings.public_url else str(
-        request.base_url
-    ).rstrip("/")
+    base = (
+        services.settings.base_url()
+        if services.settings.public_url
+        else str(request.base_url).rstrip("/")
+    )
     ready = asset.status == "ready" and asset.revision > 0
     renditions = services.catalogue.renditions(asset.id, asset.revision) if ready else []
     job = services.catalogue.latest_job(asset.id) if detail else None
@@ -72,9 +74,16 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
         duration=asset.duration,
         renditions=[
             RenditionOut(
-                track=r.track_id, kind=r.kind, codec=r.codec, width=r.width, height=r.height,
-                frame_rate=r.frame_rate, sample_rate=r.sample_rate, channels=r.channels,
-                bitrate=r.bitrate_avg, peak_bitrate=r.bitrate_peak,
+                track=r.track_id,
+                kind=r.kind,
+                codec=r.codec,
+                width=r.width,
+                height=r.height,
+                frame_rate=r.frame_rate,
+                sample_rate=r.sample_rate,
+                channels=r.channels,
+                bitrate=r.bitrate_avg,
+                peak_bitrate=r.bitrate_peak,
             )
             for r in renditions
         ],
@@ -84,9 +93,14 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
         ),
         drm=asset.drm,
         published=asset.published,
-        job=None if job is None else {
-            "id": job.id, "state": job.state, "attempts": job.attempts,
-            "progress": round(job.progress, 4), "error": job.error,
+        job=None
+        if job is None
+        else {
+            "id": job.id,
+            "state": job.state,
+            "attempts": job.attempts,
+            "progress": round(job.progress, 4),
+            "error": job.error,
         },
         created_at=asset.created_at.isoformat(),
     )
@@ -148,8 +162,11 @@ async def upload_asset(
             status=415,
         )
     asset = services.catalogue.get_asset(asset_id)
-    return JSONResponse({"id": asset_id, "status": asset.status}, status_code=202,
-                        headers={"Location": f"/api/assets/{asset_id}"})
+    return JSONResponse(
+        {"id": asset_id, "status": asset.status},
+        status_code=202,
+        headers={"Location": f"/api/assets/{asset_id}"},
+    )
 
 
 @router.get("/assets", response_model=list[AssetOut], summary="List assets, newest first")
@@ -177,7 +194,8 @@ def publish(request: Request, asset_id: str) -> AssetOut:
 
 
 @router.post(
-    "/assets/{asset_id}/unpublish", response_model=AssetOut,
+    "/assets/{asset_id}/unpublish",
+    response_model=AssetOut,
     summary="Stop playback (takedown): manifests and segments answer 404 at once",
 )
 def unpublish(request: Request, asset_id: str) -> AssetOut:
@@ -185,7 +203,8 @@ def unpublish(request: Request, asset_id: str) -> AssetOut:
 
 
 @router.post(
-    "/assets/{asset_id}/retranscode", status_code=202,
+    "/assets/{asset_id}/retranscode",
+    status_code=202,
     summary="Re-run the ladder from the retained master; the current revision keeps serving",
 )
 def retranscode(request: Request, asset_id: str) -> dict[str, str]:
@@ -194,7 +213,8 @@ def retranscode(request: Request, asset_id: str) -> dict[str, str]:
 
 
 @router.delete(
-    "/assets/{asset_id}", status_code=204,
+    "/assets/{asset_id}",
+    status_code=204,
     summary="Delete packaged media and catalogue rows (the master is retained)",
 )
 def delete(request: Request, asset_id: str) -> None:

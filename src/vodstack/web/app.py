@@ -73,6 +73,7 @@ def create_app(
 def app_factory() -> FastAPI:
     """Entry point for the ASGI server (``vodstack serve``): settings from the environment."""
     settings = Settings()
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     return create_app(build_services(settings))

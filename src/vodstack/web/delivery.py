@@ -39,7 +39,7 @@ async def deliver(request: Request, asset_id: str, path: str) -> Response:
     return ResourceResponse(resource, state.services.store, {})
 
 
-async def _resolve(request: Request, asset_id: str, path: str):  # noqa: ANN202
+async def _resolve(request: Request, asset_id: str, path: str):
     import anyio
 
     origin = request.app.state.origin

@@ -43,8 +43,9 @@ class ResourceResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         r = self.resource
-        request_headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                           for k, v in scope.get("headers", [])}
+        request_headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
         size = len(r.body) if isinstance(r, BytesResource) else r.length
         headers = {
             "content-type": r.content_type,
@@ -84,11 +85,13 @@ class ResourceResponse(Response):
 
     @staticmethod
     async def _start(send: Send, status: int, headers: Mapping[str, str]) -> None:
-        await send({
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+            }
+        )
 
     async def _send_slice(
         self, scope: Scope, send: Send, r: FileSlice, start: int, length: int
@@ -107,6 +110,7 @@ class ResourceResponse(Response):
             return
         fh = await anyio.to_thread.run_sync(self.store.open, r.key)
         try:
+
             def read_at(n: int, at: int) -> bytes:
                 fh.seek(at)
                 return fh.read(n)
@@ -116,7 +120,7 @@ class ResourceResponse(Response):
             fh.close()
 
     @staticmethod
-    async def _pump(send: Send, read_at, offset: int, length: int) -> None:  # noqa: ANN001
+    async def _pump(send: Send, read_at, offset: int, length: int) -> None:
         remaining = length
         while remaining > 0:
             chunk = await anyio.to_thread.run_sync(read_at, min(CHUNK, remaining), offset)
@@ -124,7 +128,6 @@ class ResourceResponse(Response):
                 break  # file shorter than the index says: stop rather than hang
             offset += len(chunk)
             remaining -= len(chunk)
-            await send({"type": "http.response.body", "body": chunk,
-                        "more_body": remaining > 0})
+            await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
         if remaining > 0:
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -89,15 +89,18 @@ async def receive_multipart(request: Request, ingestor: Ingestor) -> str:
     if content_type != b"multipart/form-data" or not boundary:
         raise UploadRejected("send the master as multipart/form-data with a 'file' part", 415)
     receiver = _Receiver(ingestor)
-    parser = MultipartParser(boundary, {
-        "on_part_begin": receiver.on_part_begin,
-        "on_header_field": receiver.on_header_field,
-        "on_header_value": receiver.on_header_value,
-        "on_header_end": receiver.on_header_end,
-        "on_headers_finished": receiver.on_headers_finished,
-        "on_part_data": receiver.on_part_data,
-        "on_part_end": receiver.on_part_end,
-    })
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": receiver.on_part_begin,
+            "on_header_field": receiver.on_header_field,
+            "on_header_value": receiver.on_header_value,
+            "on_header_end": receiver.on_header_end,
+            "on_headers_finished": receiver.on_headers_finished,
+            "on_part_data": receiver.on_part_data,
+            "on_part_end": receiver.on_part_end,
+        },
+    )
     try:
         async for chunk in request.stream():
             parser.write(chunk)
@@ -118,8 +121,9 @@ async def receive_multipart(request: Request, ingestor: Ingestor) -> str:
         raise
 
 
-async def receive_raw(request: Request, ingestor: Ingestor, filename: str | None,
-                      title: str | None) -> str:
+async def receive_raw(
+    request: Request, ingestor: Ingestor, filename: str | None, title: str | None
+) -> str:
     """The body itself is the master (``curl --data-binary @master.mp4``)."""
     upload = ingestor.start(filename, title)
     pending = bytearray()

@@ -15,8 +15,13 @@ from vodstack.services import Services
 
 def _asset(services: Services) -> str:
     asset_id = new_id()
-    services.catalogue.create_asset(asset_id, title="t", source_key=f"masters/{asset_id}/s.mp4",
-                                    source_name="s.mp4", source_size=1)
+    services.catalogue.create_asset(
+        asset_id,
+        title="t",
+        source_key=f"masters/{asset_id}/s.mp4",
+        source_name="s.mp4",
+        source_size=1,
+    )
     return asset_id
 
 
@@ -62,9 +67,12 @@ def test_lapsed_lease_puts_the_job_back(services: Services) -> None:
 
 
 def _pool(services: Services, handler, failures: list) -> WorkerPool:
-    return WorkerPool(services.catalogue, {"transcode": handler},
-                      lambda job, reason: failures.append(reason),
-                      PoolConfig(workers=1, lease_s=30, poll_s=0.05, backoff_base_s=0.01))
+    return WorkerPool(
+        services.catalogue,
+        {"transcode": handler},
+        lambda job, reason: failures.append(reason),
+        PoolConfig(workers=1, lease_s=30, poll_s=0.05, backoff_base_s=0.01),
+    )
 
 
 def _run_until_idle(services: Services, pool: WorkerPool, asset_id: str, timeout: float = 10):

@@ -9,8 +9,15 @@ from vodstack.transcode.ladder import plan_ladder
 
 
 def plan(w: int, h: int, fps: Fraction = Fraction(30), audio: bool = True):
-    return plan_ladder(width=w, height=h, fps=fps, has_audio=audio, template=DEFAULT_LADDER,
-                       fragment_s=2, audio_kbps=128)
+    return plan_ladder(
+        width=w,
+        height=h,
+        fps=fps,
+        has_audio=audio,
+        template=DEFAULT_LADDER,
+        fragment_s=2,
+        audio_kbps=128,
+    )
 
 
 def heights(p) -> list[int]:
