@@ -110,6 +110,51 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # -- entitlement and signed delivery ---------------------------------------------------
+    cookie_ttl_s: int = Field(
+        default=300, ge=10, le=86400, description="Lifetime of playback cookies (seconds)."
+    )
+    cookie_bind_ip: bool = Field(
+        default=False,
+        description="Bind cookies to the viewer's IP (/32 or /128). IPv6 privacy addresses and "
+        "mobile networks change addresses mid-session: enable only where that is acceptable.",
+    )
+    cookie_samesite: Literal["lax", "strict", "none"] = Field(
+        default="lax", description="SameSite of playback cookies ('none' for cross-site players)."
+    )
+    signing_hash: Literal["SHA1", "SHA256"] = Field(
+        default="SHA1", description="CloudFront-Hash-Algorithm for new signatures."
+    )
+    jwt_issuer: str | None = Field(
+        default=None,
+        description="External identity provider's issuer; when set, development tokens are "
+        "refused and keys come from `jwks_url`.",
+    )
+    jwt_audience: str = Field(default="vodstack", description="Required `aud` of viewer JWTs.")
+    jwks_url: str | None = Field(default=None, description="JWKS URL of the external IdP.")
+    jwt_leeway_s: int = Field(default=30, ge=0, le=300, description="Clock skew allowed.")
+    institution_claim: str = Field(
+        default="institution", description="JWT claim naming the viewer's institution."
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="CIDRs of proxies/CDNs whose X-Forwarded-For and country header are believed.",
+    )
+    country_header: str = Field(
+        default="CloudFront-Viewer-Country",
+        description="Viewer-country header set by a trusted proxy.",
+    )
+    geoip_db: Path | None = Field(
+        default=None, description="MaxMind-format GeoIP database for the viewer country."
+    )
+    mint_rate_per_min: int = Field(
+        default=60, ge=0, description="POST /play per subject and per address (0 = off)."
+    )
+    playback_rate_per_s: float = Field(
+        default=200, ge=0, description="Delivery requests per second per address (0 = off)."
+    )
+    playback_burst: int = Field(default=2000, ge=1, description="Burst for the rate above.")
+
     @field_validator("segment_s")
     @classmethod
     def _segment_multiple_of_fragment(cls, value: int, info) -> int:

@@ -16,7 +16,8 @@ assigned in exactly one place (``vodstack.web.errors``) from these classes, neve
     ├── TranscodeError         FFmpeg failed; carries the tail of its log
     ├── StorageError           object store unavailable or inconsistent
     ├── AuthError              bad or missing credentials (401)
-    └── Forbidden              authenticated but not allowed (403); ``rule`` names why
+    ├── Forbidden              authenticated but not allowed (403); ``rule`` names why
+    └── RateLimited            too many requests (429); ``retry_after`` in seconds
 """
 
 from __future__ import annotations
@@ -96,8 +97,21 @@ class AuthError(VodstackError):
 
 
 class Forbidden(VodstackError):
-    """Authenticated but not allowed; ``rule`` is a short machine-readable reason."""
+    """Authenticated but not allowed; ``rule`` is a short machine-readable reason.
 
-    def __init__(self, message: str, rule: str) -> None:
+    ``public`` says whether the rule may be shown to the client: entitlement rules are
+    (the viewer needs to know why), signature-gate reasons are not (they help forgers).
+    """
+
+    def __init__(self, message: str, rule: str, *, public: bool = True) -> None:
         super().__init__(message)
         self.rule = rule
+        self.public = public
+
+
+class RateLimited(VodstackError):
+    """Too many requests from one subject or address."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

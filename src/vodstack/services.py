@@ -7,13 +7,24 @@ from dataclasses import dataclass
 
 from vodstack.assets import AssetManager
 from vodstack.catalogue.db import Database
+from vodstack.catalogue.grants import Grants
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import Settings
+from vodstack.entitlement.devidp import DevIdentityProvider
+from vodstack.entitlement.geo import ViewerLocator
+from vodstack.entitlement.jwks import JwksCache
+from vodstack.entitlement.keyring import KeyRing
+from vodstack.entitlement.keystore import PrivateKeyStore
+from vodstack.entitlement.service import EntitlementService
+from vodstack.entitlement.tokens import JwtVerifier
+from vodstack.entitlement.verify import SignatureVerifier
+from vodstack.errors import ConfigError
 from vodstack.ingest.upload import Ingestor
 from vodstack.jobs.bus import LocalEventBus
 from vodstack.jobs.pipeline import Pipeline
 from vodstack.secretstore import SecretStore
 from vodstack.storage import ObjectStore, open_store
+from vodstack.telemetry.metrics import Metrics
 from vodstack.transcode.stage import TranscodeStage
 
 log = logging.getLogger(__name__)
@@ -30,6 +41,13 @@ class Services:
     ingestor: Ingestor
     pipeline: Pipeline
     assets: AssetManager
+    grants: Grants
+    keyring: KeyRing
+    dev_idp: DevIdentityProvider | None
+    entitlement: EntitlementService
+    locator: ViewerLocator
+    signature_verifier: SignatureVerifier
+    metrics: Metrics
 
     @property
     def admin_token(self) -> str:
@@ -48,6 +66,14 @@ def build_services(settings: Settings) -> Services:
     bus = LocalEventBus(catalogue)
     stage = TranscodeStage(settings, catalogue, store)
     pipeline = Pipeline(settings, catalogue, bus, stage)
+    grants = Grants(db)
+    keystore = PrivateKeyStore(settings.secrets_dir / "keys")
+    keyring = KeyRing(grants, keystore)
+    keyring.ensure_signing_key()
+    dev_idp, jwt_verifier = _identity(settings, keystore)
+    locator = ViewerLocator(
+        settings.trusted_proxies, country_header=settings.country_header, geoip_db=settings.geoip_db
+    )
     return Services(
         settings=settings,
         db=db,
@@ -58,4 +84,29 @@ def build_services(settings: Settings) -> Services:
         ingestor=Ingestor(catalogue, store, bus, settings.max_upload_bytes),
         pipeline=pipeline,
         assets=AssetManager(catalogue, store, bus, pipeline),
+        grants=grants,
+        keyring=keyring,
+        dev_idp=dev_idp,
+        entitlement=EntitlementService(settings, catalogue, grants, keyring, jwt_verifier, locator),
+        locator=locator,
+        signature_verifier=SignatureVerifier(keyring.key_group),
+        metrics=Metrics(),
     )
+
+
+def _identity(
+    settings: Settings, keystore: PrivateKeyStore
+) -> tuple[DevIdentityProvider | None, JwtVerifier]:
+    """External IdP when an issuer is configured (dev tokens refused), else the dev IdP."""
+    if settings.jwt_issuer:
+        if not settings.jwks_url:
+            raise ConfigError("VODSTACK_JWT_ISSUER is set: VODSTACK_JWKS_URL is required too")
+        jwks = JwksCache(settings.jwks_url)
+        return None, JwtVerifier.external(
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            jwks=jwks,
+            leeway=settings.jwt_leeway_s,
+        )
+    idp = DevIdentityProvider.load_or_create(keystore, audience=settings.jwt_audience)
+    return idp, JwtVerifier.development(idp, leeway=settings.jwt_leeway_s)

@@ -27,6 +27,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Viewer:
+    """An httpx client holding a viewer's signed cookies, plus them as FFmpeg wants them."""
+
+    def __init__(self, client: httpx.Client, play_response: httpx.Response) -> None:
+        self.client = client
+        self.play = play_response.json()
+        self.set_cookie_lines = play_response.headers.get_list("set-cookie")
+
+    @property
+    def ffmpeg_cookies(self) -> str:
+        """For FFmpeg's http ``-cookies`` option: Set-Cookie lines separated by newlines."""
+        return "\n".join(self.set_cookie_lines)
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.client.head(url, **kwargs)
+
+
 class LiveServer:
     """Start/stop/kill a server process; helpers for the admin API."""
 
@@ -102,6 +122,53 @@ class LiveServer:
         r = self.client.get(f"/api/assets/{asset_id}", headers=self.admin)
         r.raise_for_status()
         return r.json()
+
+    def cli(self, *args: str) -> str:
+        """Run a `vodstack` command against this server's home (same settings)."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "vodstack.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"vodstack {' '.join(args)} failed: {proc.stderr[-2000:]}")
+        return proc.stdout.strip()
+
+    def token(self, subject: str, *claims: str, ttl: int = 3600) -> str:
+        args = ["token", subject, "--ttl", str(ttl)]
+        for claim in claims:
+            args += ["--claim", claim]
+        return self.cli(*args)
+
+    def subscribe(self, subject: str, plan: str = "basic", **extra: Any) -> dict[str, Any]:
+        r = self.client.post(
+            "/api/subscriptions",
+            json={"subject": subject, "plan": plan, **extra},
+            headers=self.admin,
+        )
+        r.raise_for_status()
+        return r.json()
+
+    def play(
+        self, asset_id: str, token: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        return self.client.post(
+            f"/play/{asset_id}",
+            headers={"Authorization": f"Bearer {token}", **(headers or {})},
+            **kwargs,
+        )
+
+    def viewer(self, asset_id: str, subject: str = "viewer-1") -> Viewer:
+        """An entitled viewer: subscribed, token minted, /play called, cookies in its jar."""
+        self.subscribe(subject)
+        client = httpx.Client(base_url=self.base_url, timeout=30)
+        r = client.post(
+            f"/play/{asset_id}", headers={"Authorization": f"Bearer {self.token(subject)}"}
+        )
+        r.raise_for_status()
+        return Viewer(client, r)
 
     def wait(self, asset_id: str, timeout: float = 120) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

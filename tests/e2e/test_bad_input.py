@@ -99,7 +99,10 @@ def test_bad_master_fails_with_a_clear_reason(live: LiveServer, files, kind: str
     assert REASONS[kind] in asset["error"]
     assert "Traceback" not in asset["error"] and "KeyError" not in asset["error"]
     assert asset["job"]["attempts"] == 1  # a permanent problem is not retried
-    assert live.client.get(f"/v1/{asset_id}/index.m3u8").status_code == 404
+    live.subscribe("v")
+    refused = live.play(asset_id, live.token("v"))
+    assert refused.status_code == 409  # nothing to play: no cookies are minted
+    assert "set-cookie" not in refused.headers
     assert live.client.get("/healthz").status_code == 200
 
 

@@ -29,11 +29,13 @@ def test_transcode_survives_kill_9(tmp_path) -> None:
         assert any(work.iterdir())  # partial outputs exist on disk …
         server.start()
         # … but nothing is served for the asset until a complete revision is committed
-        assert server.client.get(f"/v1/{asset_id}/index.m3u8").status_code == 404
+        server.subscribe("v")
+        assert server.play(asset_id, server.token("v")).status_code == 409
         asset = server.wait(asset_id, timeout=240)
         assert asset["status"] == "ready", asset
         assert asset["job"]["attempts"] == 2
-        assert server.client.get(f"/v1/{asset_id}/index.m3u8").status_code == 200
+        viewer = server.viewer(asset_id, "v")
+        assert viewer.get(f"/v1/{asset_id}/index.m3u8").status_code == 200
         revisions = list((server.home / "objects" / "packaged" / asset_id).iterdir())
         assert [p.name for p in revisions] == ["1"]
         assert not any(p for p in work.iterdir())  # scratch space reclaimed

@@ -9,19 +9,25 @@ import m3u8
 import mpegdash.parser
 import pytest
 
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, Viewer
 from vodstack.transcode.runner import ffmpeg_exe
 
 pytestmark = pytest.mark.slow
 
 
-def decode_stats(url: str) -> tuple[int, float]:
-    """Decode the first video and audio stream from a live URL with FFmpeg: (frames, seconds)."""
+def decode_stats(url: str, cookies: str) -> tuple[int, float]:
+    """Decode the first video and audio stream from a live URL with FFmpeg: (frames, seconds).
+
+    ``cookies`` are the viewer's Set-Cookie lines: FFmpeg sends them with the manifest and
+    every segment request, as a player would.
+    """
     proc = subprocess.run(
         [
             ffmpeg_exe(),
             "-hide_banner",
             "-nostdin",
+            "-cookies",
+            cookies,
             "-i",
             url,
             "-map",
@@ -50,7 +56,7 @@ def decode_stats(url: str) -> tuple[int, float]:
 
 
 @pytest.fixture(scope="module")
-def ready_asset(tmp_path_factory: pytest.TempPathFactory) -> tuple[LiveServer, str, Path]:
+def ready_asset(tmp_path_factory: pytest.TempPathFactory) -> tuple[LiveServer, str, Viewer]:
     from tests.conftest import make_clip_file
 
     home = tmp_path_factory.mktemp("spine")
@@ -62,7 +68,7 @@ def ready_asset(tmp_path_factory: pytest.TempPathFactory) -> tuple[LiveServer, s
     asset_id = response.json()["id"]
     asset = server.wait(asset_id)
     assert asset["status"] == "ready", asset
-    yield server, asset_id, source
+    yield server, asset_id, server.viewer(asset_id)
     server.stop()
 
 
@@ -79,9 +85,9 @@ def test_asset_reports_ladder_and_playback(ready_asset: tuple[LiveServer, str, P
 
 
 def test_hls_parses_with_m3u8_and_lists_every_rung(ready_asset) -> None:
-    server, asset_id, _ = ready_asset
+    server, asset_id, viewer = ready_asset
     url = f"{server.base_url}/v1/{asset_id}/index.m3u8"
-    r = server.client.get(url)
+    r = viewer.get(url)
     assert r.headers["content-type"] == "application/vnd.apple.mpegurl"
     assert (
         "max-age=" in r.headers["cache-control"] and "immutable" not in r.headers["cache-control"]
@@ -97,7 +103,7 @@ def test_hls_parses_with_m3u8_and_lists_every_rung(ready_asset) -> None:
         assert info.codecs.startswith("avc1.") and info.codecs.endswith(",mp4a.40.2")
         assert info.bandwidth >= info.average_bandwidth > 0
         assert info.audio == audio[0].group_id
-        media = m3u8.loads(server.client.get(variant.absolute_uri).text, uri=variant.absolute_uri)
+        media = m3u8.loads(viewer.get(variant.absolute_uri).text, uri=variant.absolute_uri)
         assert media.is_endlist and media.playlist_type == "vod"
         assert media.segment_map[0].uri.endswith("init.mp4")
         assert abs(sum(s.duration for s in media.segments) - 6.0) < 0.1
@@ -105,8 +111,8 @@ def test_hls_parses_with_m3u8_and_lists_every_rung(ready_asset) -> None:
 
 
 def test_dash_parses_with_mpegdash(ready_asset) -> None:
-    server, asset_id, _ = ready_asset
-    r = server.client.get(f"/v1/{asset_id}/index.mpd")
+    server, asset_id, viewer = ready_asset
+    r = viewer.get(f"/v1/{asset_id}/index.mpd")
     assert r.headers["content-type"] == "application/dash+xml"
     mpd = mpegdash.parser.MPEGDASHParser.parse(r.text)
     assert mpd.type == "static"
@@ -124,40 +130,42 @@ def test_dash_parses_with_mpegdash(ready_asset) -> None:
 
 @pytest.mark.parametrize("manifest", ["index.m3u8", "index.mpd"])
 def test_ffmpeg_decodes_the_live_stream(ready_asset, manifest: str) -> None:
-    server, asset_id, _ = ready_asset
-    frames, seconds = decode_stats(f"{server.base_url}/v1/{asset_id}/{manifest}")
+    server, asset_id, viewer = ready_asset
+    frames, seconds = decode_stats(
+        f"{server.base_url}/v1/{asset_id}/{manifest}", viewer.ffmpeg_cookies
+    )
     assert frames == 180  # 6 s × 30 fps
     assert abs(seconds - 6.0) <= 0.1
 
 
 def test_range_requests_return_exact_bytes(ready_asset) -> None:
-    server, asset_id, _ = ready_asset
+    server, asset_id, viewer = ready_asset
     seg = f"/v1/{asset_id}/r1-4s/v360/1.m4s"
-    whole = server.client.get(seg)
+    whole = viewer.get(seg)
     assert whole.status_code == 200
     assert whole.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert whole.headers["accept-ranges"] == "bytes"
     body = whole.content
     assert body[4:8] == b"moof"
-    part = server.client.get(seg, headers={"Range": "bytes=100-1099"})
+    part = viewer.get(seg, headers={"Range": "bytes=100-1099"})
     assert part.status_code == 206
     assert part.content == body[100:1100]
     assert part.headers["content-range"] == f"bytes 100-1099/{len(body)}"
-    suffix = server.client.get(seg, headers={"Range": "bytes=-10"})
+    suffix = viewer.get(seg, headers={"Range": "bytes=-10"})
     assert suffix.content == body[-10:]
-    beyond = server.client.get(seg, headers={"Range": f"bytes={len(body)}-"})
+    beyond = viewer.get(seg, headers={"Range": f"bytes={len(body)}-"})
     assert beyond.status_code == 416
     assert beyond.headers["content-range"] == f"bytes */{len(body)}"
-    head = server.client.head(seg)
+    head = viewer.head(seg)
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["content-length"]) == len(body)
-    cached = server.client.get(seg, headers={"If-None-Match": whole.headers["etag"]})
+    cached = viewer.get(seg, headers={"If-None-Match": whole.headers["etag"]})
     assert cached.status_code == 304
 
 
 def test_init_segment_is_the_cmaf_header(ready_asset) -> None:
-    server, asset_id, _ = ready_asset
-    init = server.client.get(f"/v1/{asset_id}/r1-4s/v144/init.mp4").content
+    server, asset_id, viewer = ready_asset
+    init = viewer.get(f"/v1/{asset_id}/r1-4s/v144/init.mp4").content
     assert init[4:8] == b"ftyp" and b"moov" in init and b"moof" not in init
 
 
@@ -171,12 +179,20 @@ def test_init_segment_is_the_cmaf_header(ready_asset) -> None:
         "r1-4s/nope/1.m4s",
         "r1-3s/v144/1.m4s",
         "index.html",
-        "r1-4s/v144/%2e%2e/init.mp4",
     ],
 )
 def test_unknown_paths_are_404(ready_asset, path: str) -> None:
-    server, asset_id, _ = ready_asset
-    assert server.client.get(f"/v1/{asset_id}/{path}").status_code == 404
+    server, asset_id, viewer = ready_asset
+    assert viewer.get(f"/v1/{asset_id}/{path}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["r1-4s/v144/%2e%2e/init.mp4", "r1-4s/%2e%2e%2fv144/1.m4s", "..%2f..%2fsecrets/x"]
+)
+def test_encoded_traversal_is_refused(ready_asset, path: str) -> None:
+    server, asset_id, viewer = ready_asset
+    # the gate refuses dot segments/encoded slashes before the origin even parses the path
+    assert viewer.get(f"/v1/{asset_id}/{path}").status_code == 403
 
 
 def test_masters_are_never_served(ready_asset) -> None:
@@ -186,4 +202,18 @@ def test_masters_are_never_served(ready_asset) -> None:
         f"/v1/{asset_id}/source.mp4",
         f"/objects/masters/{asset_id}/source.mp4",
     ):
-        assert server.client.get(path).status_code == 404
+        assert server.client.get(path).status_code in (403, 404)
+
+
+def test_delivery_without_a_signature_is_403(ready_asset) -> None:
+    server, asset_id, _ = ready_asset
+    for path in (
+        "index.m3u8",
+        "index.mpd",
+        "r1-4s/v144/init.mp4",
+        "r1-4s/v144/1.m4s",
+        "does-not-exist",
+    ):
+        r = server.client.get(f"/v1/{asset_id}/{path}")
+        assert r.status_code == 403
+        assert r.json() == {"error": "access denied"}  # no reason echoed to the client

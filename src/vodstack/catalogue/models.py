@@ -11,11 +11,36 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    SQLite has no time zones and hands back naive values; comparing those with aware ones
+    raises. Values are stored as UTC and always come back aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -38,11 +63,14 @@ class Asset(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)  # 0 = nothing committed yet
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     drm: Mapped[str] = mapped_column(String(32), default="clear")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
-    ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # Access rules (entitlement): plans whose active subscription grants playback (None = any
+    # active plan, [] = none: licences only); ISO 3166 country allow/deny lists (None = no rule).
+    plans: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    geo_allow: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    geo_deny: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
     renditions: Mapped[list[Rendition]] = relationship(
         back_populates="asset", cascade="all, delete-orphan", order_by="Rendition.id"
@@ -63,11 +91,11 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 class Rendition(Base):
@@ -110,4 +138,50 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(64), index=True)
     asset_id: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class SigningKey(Base):
+    """A public key of the trusted key group (like a CloudFront public key in a key group).
+
+    Private keys never live here: they are in the secrets store (0600 files); ``has_private``
+    says whether this installation can sign with the key or only verify (``keys add``).
+    """
+
+    __tablename__ = "signing_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(16))  # rsa | ecdsa
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # active | trusted | retired
+    has_private: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class Subscription(Base):
+    """A viewer's plan. Active when not cancelled and ``starts_at <= now < expires_at``."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(255), index=True)
+    plan: Mapped[str] = mapped_column(String(64))
+    trial: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Licence(Base):
+    """An institution's licence to an asset (``asset_id`` NULL = the whole catalogue)."""
+
+    __tablename__ = "licences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    institution: Mapped[str] = mapped_column(String(255), index=True)
+    asset_id: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -114,7 +114,7 @@ class Verdict:
 
     def to_error(self) -> Forbidden:
         """The error the HTTP layer turns into a plain 403 (the rule is for metrics/logs)."""
-        return Forbidden("access denied", rule=self.reason or "unknown")
+        return Forbidden("access denied", rule=self.reason or "unknown", public=False)
 
 
 def _deny(reason: Reason, source: Literal["query", "cookie"] | None = None) -> Verdict:

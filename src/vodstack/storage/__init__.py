@@ -11,7 +11,11 @@ __all__ = ["LocalStore", "ObjectStore", "open_store"]
 
 
 def open_store(settings: Settings) -> ObjectStore:
-    """The store named by ``settings.storage_url`` (default: a directory under ``home``)."""
+    """The store named by ``settings.storage_url`` (default: a directory under ``home``).
+
+    ``s3://bucket/prefix`` opens an S3 store on the standard AWS credential chain and runs
+    its start-up checks (reachable, not public, encrypting) before returning it.
+    """
     url = settings.storage_url
     if url is None:
         return LocalStore(settings.objects_dir)
@@ -19,4 +23,9 @@ def open_store(settings: Settings) -> ObjectStore:
         from pathlib import Path
 
         return LocalStore(Path(url.removeprefix("file://")))
-    raise ConfigError(f"unsupported storage URL scheme in {url!r} (supported: file://)")
+    if url.startswith("s3://"):
+        # Imported here so boto3 is only needed by deployments that use S3.
+        from vodstack.storage.s3 import open_s3_store
+
+        return open_s3_store(url, settings)
+    raise ConfigError(f"unsupported storage URL scheme in {url!r} (supported: file://, s3://)")

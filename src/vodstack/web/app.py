@@ -6,14 +6,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from vodstack import __version__
 from vodstack.config import Settings
+from vodstack.edge.gate import SignatureGate
 from vodstack.jobs.bus import ASSET_READY, ASSET_UPDATED, DomainEvent
 from vodstack.origin.origin import Origin
 from vodstack.services import Services, build_services
-from vodstack.web import api, delivery, errors
+from vodstack.web import api, api_entitlement, delivery, errors, play
 from vodstack.web.delivery import Gate
 
 log = logging.getLogger(__name__)
@@ -57,10 +59,20 @@ def create_app(
     )
     app.state.services = services
     app.state.origin = origin
-    app.state.gate = gate or OpenGate()
+    app.state.gate = gate or SignatureGate(
+        services.settings, services.signature_verifier, services.locator, services.metrics
+    )
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(api_entitlement.router)
+    app.include_router(play.router)
     app.include_router(delivery.router)
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    def metrics() -> Response:
+        for state, count in services.catalogue.job_counts().items():
+            services.metrics.jobs.labels(state).set(count)
+        return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and catalogue reachability")
     def healthz() -> dict[str, str]:

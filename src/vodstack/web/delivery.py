@@ -35,8 +35,18 @@ async def deliver(request: Request, asset_id: str, path: str) -> Response:
     state.gate.check(request, asset_id)
     if not is_valid_id(asset_id):
         raise NotFound("no such asset")
+    state.services.metrics.origin_requests.labels(object_kind(path)).inc()
     resource = await _resolve(request, asset_id, path)
     return ResourceResponse(resource, state.services.store, {})
+
+
+def object_kind(path: str) -> str:
+    """Metric label: manifest | init | segment | other."""
+    if path.endswith((".m3u8", ".mpd")):
+        return "manifest"
+    if path.endswith("init.mp4"):
+        return "init"
+    return "segment" if path.endswith(".m4s") else "other"
 
 
 async def _resolve(request: Request, asset_id: str, path: str):

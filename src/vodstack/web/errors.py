@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from vodstack.entitlement.tokens import www_authenticate
 from vodstack.errors import (
     AuthError,
     Conflict,
@@ -14,6 +15,7 @@ from vodstack.errors import (
     InvalidInput,
     NotFound,
     RangeNotSatisfiable,
+    RateLimited,
     SourceInvalid,
     StorageError,
     UploadRejected,
@@ -28,6 +30,8 @@ def status_for(exc: VodstackError) -> int:
         return exc.status
     if isinstance(exc, RangeNotSatisfiable):
         return 416
+    if isinstance(exc, RateLimited):
+        return 429
     table: tuple[tuple[type[VodstackError], int], ...] = (
         (AuthError, 401),
         (Forbidden, 403),
@@ -48,10 +52,12 @@ async def _vodstack_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     body: dict[str, object] = {"error": exc.message}
     headers: dict[str, str] = {}
-    if isinstance(exc, Forbidden):
+    if isinstance(exc, Forbidden) and exc.public:
         body["rule"] = exc.rule
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, AuthError):
-        headers["WWW-Authenticate"] = getattr(exc, "www_authenticate", None) or "Bearer"
+        headers["WWW-Authenticate"] = www_authenticate(exc)
     if status >= 500:
         log.error("%s %s → %d: %s", request.method, request.url.path, status, exc.message)
     return JSONResponse(body, status_code=status, headers=headers)

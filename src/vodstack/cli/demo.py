@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from vodstack.cli.common import wait_for_asset
 from vodstack.errors import NotFound, VodstackError
 from vodstack.services import Services
 from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
@@ -67,8 +68,6 @@ def make_sample(directory: Path) -> Path:
 
 
 def prepare_demo(services: Services, file: Path | None, console: Console) -> list[str]:
-    from vodstack.cli import wait_for_asset
-
     settings = services.settings
     marker = settings.home / "demo-asset"
     asset_id = None
@@ -90,11 +89,33 @@ def prepare_demo(services: Services, file: Path | None, console: Console) -> lis
             raise VodstackError(f"the demo asset failed: {error}")
         if file is None:
             marker.write_text(asset_id)
+    token = demo_viewer_token(services)
     base = settings.base_url()
     return [
-        f"asset:        {asset_id}",
-        f"HLS:          {base}/v1/{asset_id}/index.m3u8",
-        f"DASH:         {base}/v1/{asset_id}/index.mpd",
-        f"admin token:  {services.admin_token}",
+        f"asset:         {asset_id}",
+        f"HLS:           {base}/v1/{asset_id}/index.m3u8",
+        f"DASH:          {base}/v1/{asset_id}/index.mpd",
+        f"viewer token:  {token}",
+        f"admin token:   {services.admin_token}",
+        "",
+        "Playback URLs need signed cookies; get them with the viewer token:",
+        f'  curl -c cookies.txt -X POST -H "Authorization: Bearer {token[:12]}…" '
+        f"{base}/play/{asset_id}",
+        f'  ffplay -cookies "$(grep CloudFront cookies.txt | awk \'{{print $6"="$7}}\' '
+        f"| paste -sd ';')\" {base}/v1/{asset_id}/index.m3u8",
+        "",
         f"serving on {base}  (Ctrl-C to stop)",
     ]
+
+
+DEMO_VIEWER = "demo-viewer"
+DEMO_PLAN = "demo"
+
+
+def demo_viewer_token(services: Services) -> str:
+    """A development-IdP token for a viewer with an active demo subscription (24 h)."""
+    if services.dev_idp is None:
+        raise VodstackError("an external identity provider is configured: no demo token")
+    if not any(not s.cancelled for s in services.grants.subscriptions(DEMO_VIEWER)):
+        services.grants.subscribe(DEMO_VIEWER, DEMO_PLAN)
+    return services.dev_idp.mint(DEMO_VIEWER, ttl=24 * 3600)

@@ -1,0 +1,3 @@
+from vodstack.cli.main import main
+
+main()

@@ -1,0 +1,136 @@
+"""``vodstack assets …``: inspect and manage assets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
+
+assets_app = typer.Typer(help="Inspect and manage assets.", no_args_is_help=True)
+
+
+@assets_app.command("list")
+def assets_list(as_json: JsonOpt = False) -> None:
+    """All assets, newest first."""
+    services = open_services()
+    rows = services.catalogue.list_assets()
+    if as_json:
+        emit(
+            [
+                {
+                    "id": a.id,
+                    "title": a.title,
+                    "status": a.status,
+                    "published": a.published,
+                    "duration": a.duration,
+                    "error": a.error,
+                }
+                for a in rows
+            ],
+            True,
+        )
+        return
+    table = Table("id", "status", "published", "duration", "title", "error")
+    for a in rows:
+        table.add_row(
+            a.id,
+            a.status,
+            "yes" if a.published else "no",
+            f"{a.duration:.1f}s" if a.duration else "",
+            a.title,
+            a.error or "",
+        )
+    Console().print(table)
+
+
+@assets_app.command("show")
+def assets_show(asset_id: str, as_json: JsonOpt = False) -> None:
+    """One asset: state, renditions, playback URLs, job."""
+    services = open_services()
+    services.assets.get(asset_id)
+    emit(asset_dict(services, asset_id), as_json)
+
+
+@assets_app.command("publish")
+def assets_publish(asset_id: str, as_json: JsonOpt = False) -> None:
+    """Allow playback of an asset."""
+    services = open_services()
+    services.assets.set_published(asset_id, True)
+    emit(asset_dict(services, asset_id), as_json, f"{asset_id} published")
+
+
+@assets_app.command("unpublish")
+def assets_unpublish(asset_id: str, as_json: JsonOpt = False) -> None:
+    """Stop playback at once (takedown)."""
+    services = open_services()
+    services.assets.set_published(asset_id, False)
+    emit(asset_dict(services, asset_id), as_json, f"{asset_id} unpublished")
+
+
+@assets_app.command("delete")
+def assets_delete(asset_id: str, as_json: JsonOpt = False) -> None:
+    """Delete packaged media and catalogue rows; the master is retained."""
+    services = open_services()
+    services.assets.delete(asset_id)
+    emit({"id": asset_id, "deleted": True}, as_json, f"{asset_id} deleted")
+
+
+@assets_app.command("retranscode")
+def assets_retranscode(
+    asset_id: Annotated[str | None, typer.Argument()] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every asset.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-run the ladder from retained masters; current revisions serve until replaced."""
+    services = open_services()
+    if all_ == (asset_id is not None):
+        raise typer.BadParameter("give an asset id or --all")
+    ids = [a.id for a in services.catalogue.list_assets(limit=1_000_000)] if all_ else [asset_id]
+    jobs = {
+        i: services.assets.retranscode(i, queue="backfill" if all_ else "ondemand")
+        for i in ids
+        if i
+    }
+    emit({"jobs": jobs}, as_json, "\n".join(f"{k} {v}" for k, v in jobs.items()))
+
+
+@assets_app.command("access")
+def assets_access(
+    asset_id: str,
+    plans: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated plans; 'any' (default) or 'none' (licences only)."),
+    ] = None,
+    geo_allow: Annotated[str | None, typer.Option(help="Comma-separated ISO countries.")] = None,
+    geo_deny: Annotated[str | None, typer.Option(help="Comma-separated ISO countries.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set which plans and countries may play an asset."""
+    services = open_services()
+    services.assets.get(asset_id)
+
+    def split(value: str | None) -> list[str] | None:
+        return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
+
+    plan_list = split(plans)
+    if plan_list == ["any"]:
+        plan_list = None
+    elif plan_list == ["none"]:
+        plan_list = []
+    services.grants.set_access(
+        asset_id, plans=plan_list, geo_allow=split(geo_allow), geo_deny=split(geo_deny)
+    )
+    emit(
+        {
+            "id": asset_id,
+            "plans": plan_list,
+            "geo_allow": split(geo_allow),
+            "geo_deny": split(geo_deny),
+        },
+        as_json,
+        f"{asset_id} access updated",
+    )

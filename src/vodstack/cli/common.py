@@ -1,0 +1,110 @@
+"""Helpers shared by the CLI modules: services, output formatting."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from vodstack.config import Settings
+from vodstack.services import Services, build_services
+
+console = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def open_services(**overrides: Any) -> Services:
+    return build_services(Settings(**overrides))
+
+
+def emit(data: Any, as_json: bool, human: str | None = None) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+    else:
+        typer.echo(human if human is not None else json.dumps(data, indent=2, default=str))
+
+
+def asset_dict(services: Services, asset_id: str) -> dict[str, Any]:
+    asset = services.catalogue.get_asset(asset_id)
+    job = services.catalogue.latest_job(asset_id)
+    renditions = services.catalogue.renditions(asset_id, asset.revision) if asset.revision else []
+    base = services.settings.base_url()
+    ready = asset.status == "ready"
+    return {
+        "id": asset.id,
+        "title": asset.title,
+        "status": asset.status,
+        "error": asset.error,
+        "duration": asset.duration,
+        "published": asset.published,
+        "drm": asset.drm,
+        "revision": asset.revision,
+        "renditions": [
+            {
+                "track": r.track_id,
+                "kind": r.kind,
+                "codec": r.codec,
+                "width": r.width,
+                "height": r.height,
+                "bitrate": r.bitrate_avg,
+                "peak_bitrate": r.bitrate_peak,
+            }
+            for r in renditions
+        ],
+        "playback": {
+            "hls": f"{base}/v1/{asset.id}/index.m3u8" if ready else None,
+            "dash": f"{base}/v1/{asset.id}/index.mpd" if ready else None,
+        },
+        "job": None
+        if job is None
+        else {
+            "id": job.id,
+            "state": job.state,
+            "attempts": job.attempts,
+            "error": job.error,
+        },
+    }
+
+
+def wait_for_asset(services: Services, asset_id: str, *, quiet: bool = False) -> str:
+    """Run an in-process worker for this asset (alongside any other worker) until it ends.
+
+    Returns the final status. The bar follows FFmpeg's ``-progress`` via the catalogue, so it
+    shows the truth whichever worker process actually runs the job.
+    """
+    pool = services.pipeline.pool(workers=1, only_asset=asset_id)
+    pool.start()
+    show_bar = not quiet and sys.stderr.isatty()
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not show_bar,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("transcoding", total=1.0)
+            last_state = None
+            while True:
+                asset = services.catalogue.get_asset(asset_id)
+                job = services.catalogue.latest_job(asset_id)
+                if job is not None:
+                    progress.update(task, completed=job.progress, description=asset.status)
+                    if not show_bar and not quiet and asset.status != last_state:
+                        console.print(f"{asset_id}: {asset.status}")
+                    last_state = asset.status
+                if asset.status in ("ready", "failed") and (
+                    job is None or job.state in ("succeeded", "failed")
+                ):
+                    progress.update(task, completed=1.0, description=asset.status)
+                    return asset.status
+                time.sleep(0.25)
+    finally:
+        pool.stop()

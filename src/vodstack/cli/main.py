@@ -1,0 +1,164 @@
+"""The ``vodstack`` command: thin — it builds services, calls them, formats the output.
+
+Rich progress on a terminal, plain lines when piped, ``--json`` for machines.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vodstack import __version__
+from vodstack.cli.access import entitle, keys_app, token
+from vodstack.cli.assets import assets_app
+from vodstack.cli.common import (
+    JsonOpt,
+    asset_dict,
+    console,
+    emit,
+    open_services,
+    wait_for_asset,
+)
+from vodstack.config import Settings
+from vodstack.errors import VodstackError
+from vodstack.services import build_services
+
+app = typer.Typer(
+    help="vodstack: upload a master once; every entitled viewer gets adaptive HLS/DASH.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(assets_app, name="assets")
+app.add_typer(keys_app, name="keys")
+app.command("token")(token)
+app.command("entitle")(entitle)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    title: Annotated[str | None, typer.Option(help="Display title (default: file name).")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Transcode now; exit 0 if ready, 1 if failed.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Submit a master: stored privately, then transcoded by a worker (or here with --wait)."""
+    services = open_services()
+    asset_id = services.ingestor.ingest_file(file, title)
+    if not wait:
+        emit({"id": asset_id, "status": "queued"}, as_json, asset_id)
+        return
+    status = wait_for_asset(services, asset_id, quiet=as_json)
+    data = asset_dict(services, asset_id)
+    if as_json:
+        emit(data, True)
+    elif status == "ready":
+        typer.echo(asset_id)
+    else:
+        console.print(f"[red]failed:[/red] {data['error']}")
+        typer.echo(asset_id)
+    raise typer.Exit(0 if status == "ready" else 1)
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs until Ctrl-C (alongside or instead of `serve`'s own workers)."""
+    services = open_services()
+    pool = services.pipeline.pool()
+    pool.start()
+    console.print(f"worker running ({services.settings.workers} threads); Ctrl-C to stop")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pool.stop()
+
+
+def _serve(host: str, port: int, home: Path | None = None) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    # The server's worker process builds its own Settings from the environment.
+    os.environ["VODSTACK_HOST"] = host
+    os.environ["VODSTACK_PORT"] = str(port)
+    if home is not None:
+        os.environ["VODSTACK_HOME"] = str(home)
+    Granian(
+        "vodstack.web.app:app_factory",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        factory=True,
+        workers=1,
+        log_level="warning",  # type: ignore[arg-type]
+    ).serve()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """API + delivery (edge and origin) + in-process workers, until Ctrl-C."""
+    settings = Settings()
+    services = build_services(settings)
+    host = host or settings.host
+    port = port or settings.port
+    console.print(
+        f"vodstack {__version__} serving on http://{host}:{port}  (data: {settings.home})"
+    )
+    console.print(f"admin token: {services.admin_token}")
+    services.close()
+    _serve(host, port)
+
+
+@app.command()
+def demo(
+    port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Use this master instead of a sample."),
+    ] = None,
+) -> None:
+    """Embedded stack: make a sample clip, ingest, transcode, print playback URLs, serve."""
+    from vodstack.cli.demo import prepare_demo
+
+    settings = Settings()
+    port = port or settings.port
+    os.environ["VODSTACK_PORT"] = str(port)
+    settings = Settings()
+    services = build_services(settings)
+    info = prepare_demo(services, file, console)
+    services.close()
+    for line in info:
+        typer.echo(line)
+    _serve(settings.host, port)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("VODSTACK_LOG_LEVEL", "WARNING"),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        app()
+    except VodstackError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

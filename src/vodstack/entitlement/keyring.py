@@ -1,0 +1,141 @@
+"""The installation's signing keys: catalogue rows (public) + key store files (private).
+
+Servers read the key group through ``key_group()``, refreshed every few seconds, so a
+``vodstack keys rotate`` run in another process takes effect without a restart: new cookies
+are signed with the new key while cookies signed with the old one keep verifying until they
+expire — zero-downtime rotation as with a CloudFront key group.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from vodstack.catalogue.grants import Grants
+from vodstack.catalogue.models import SigningKey
+from vodstack.entitlement.keygroup import KeyGroup, TrustedKey
+from vodstack.entitlement.keys import (
+    KeyKind,
+    PrivateKey,
+    generate_private_key,
+    load_public_key,
+    new_key_id,
+    public_key_pem,
+)
+from vodstack.entitlement.keystore import PrivateKeyStore
+from vodstack.errors import ConfigError, InvalidInput
+
+
+def _kind(pem: str) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return "ecdsa" if isinstance(load_public_key(pem), ec.EllipticCurvePublicKey) else "rsa"
+
+
+class KeyRing:
+    def __init__(
+        self,
+        grants: Grants,
+        store: PrivateKeyStore,
+        *,
+        refresh_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.grants = grants
+        self.store = store
+        self.refresh_s = refresh_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._group: KeyGroup | None = None
+        self._loaded_at = float("-inf")
+        self._private: dict[str, PrivateKey] = {}
+
+    def _store_name(self, key_id: str) -> str:
+        return f"signing-{key_id}"
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = float("-inf")
+
+    def key_group(self) -> KeyGroup:
+        """The trusted key group, at most ``refresh_s`` old."""
+        now = self.clock()
+        with self._lock:
+            if self._group is not None and now - self._loaded_at < self.refresh_s:
+                return self._group
+        group = KeyGroup(
+            TrustedKey(k.key_id, k.public_key_pem, k.status, k.created_at)  # type: ignore[arg-type]
+            for k in self.grants.signing_keys()
+        )
+        with self._lock:
+            self._group, self._loaded_at = group, now
+        return group
+
+    def signer(self) -> tuple[str, PrivateKey]:
+        """The active key id and its private key (loaded once per key)."""
+        key_id = self.key_group().signing_key_id
+        if key_id is None:
+            raise ConfigError("no active signing key: run `vodstack keys create`")
+        with self._lock:
+            cached = self._private.get(key_id)
+        if cached is None:
+            cached = self.store.load(self._store_name(key_id))
+            with self._lock:
+                self._private[key_id] = cached
+        return key_id, cached
+
+    def create(self, kind: KeyKind = "rsa", *, activate: bool = False) -> str:
+        """Generate a key pair; it signs only when activated (or when it is the first key)."""
+        key_id = new_key_id()
+        private = generate_private_key(kind)
+        self.store.save(self._store_name(key_id), private)
+        first = self.key_group().signing_key_id is None
+        self.grants.add_key(
+            SigningKey(
+                key_id=key_id,
+                algorithm=kind,
+                public_key_pem=public_key_pem(private),
+                status="trusted",
+                has_private=True,
+            )
+        )
+        if activate or first:
+            self.grants.activate_key(key_id)
+        self.invalidate()
+        return key_id
+
+    def ensure_signing_key(self) -> str:
+        existing = self.key_group().signing_key_id
+        return existing if existing is not None else self.create()
+
+    def rotate(self, kind: KeyKind = "rsa") -> str:
+        """New key signs from now on; the old one keeps verifying until retired."""
+        return self.create(kind, activate=True)
+
+    def activate(self, key_id: str) -> None:
+        self.grants.activate_key(key_id)
+        self.invalidate()
+
+    def retire(self, key_id: str) -> None:
+        self.grants.retire_key(key_id)
+        self.invalidate()
+
+    def add_public(self, pem: str, key_id: str | None = None) -> str:
+        """Trust an outside public key (verification only), like registering a CloudFront
+        public key whose private half signs elsewhere."""
+        key_id = key_id or new_key_id()
+        if not key_id.isascii() or not key_id.isalnum() or len(key_id) > 32:
+            raise InvalidInput("key id must be 1-32 ASCII letters and digits")
+        public_key_pem(load_public_key(pem))  # vets: RSA ≥ 2048 or P-256
+        self.grants.add_key(
+            SigningKey(
+                key_id=key_id,
+                algorithm=_kind(pem),
+                public_key_pem=pem,
+                status="trusted",
+                has_private=False,
+            )
+        )
+        self.invalidate()
+        return key_id

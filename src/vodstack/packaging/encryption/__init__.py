@@ -1,0 +1,73 @@
+"""Just-in-time content protection of the one clear CMAF copy: pure functions over bytes.
+
+- ``cenc`` / ``cbcs`` common encryption (ISO/IEC 23001-7) for DASH and HLS SAMPLE-AES:
+  :func:`encrypt_init` rewrites the header, :func:`encrypt_segment` the fragments; a
+  :class:`TrackCrypto` (from :func:`read_track_crypto` on the clear header) carries what the
+  fragments need to know about the track.
+- HLS ``AES-128`` (RFC 8216 §4.3.2.4): :func:`aes128_encrypt` of whole resources with derived
+  IVs.
+- Keys (:class:`ContentKey`) and PSSH boxes, incl. the W3C ClearKey one.
+
+Same inputs, same output bytes: nothing here is random, so edges can cache and agree.
+"""
+
+from vodstack.packaging.encryption.aes128 import (
+    aes128_encrypt,
+    aes128_init_iv,
+    aes128_segment_iv,
+    hls_iv,
+)
+from vodstack.packaging.encryption.fragment import cenc_iv, encrypt_segment
+from vodstack.packaging.encryption.init import Scheme, encrypt_init
+from vodstack.packaging.encryption.keys import (
+    ContentKey,
+    b64url,
+    b64url_decode,
+    clearkey_jwk,
+    kid_from_uuid,
+    kid_to_uuid,
+)
+from vodstack.packaging.encryption.pssh import (
+    COMMON_SYSTEM_ID,
+    DASHIF_CLEARKEY_SCHEME,
+    FAIRPLAY_SYSTEM_ID,
+    PLAYREADY_SYSTEM_ID,
+    WIDEVINE_SYSTEM_ID,
+    Pssh,
+    check_pssh,
+    clearkey_pssh,
+    make_pssh,
+    parse_pssh,
+    pssh_from_base64,
+)
+from vodstack.packaging.encryption.track import TrackCrypto, read_track_crypto
+
+__all__ = [
+    "COMMON_SYSTEM_ID",
+    "DASHIF_CLEARKEY_SCHEME",
+    "FAIRPLAY_SYSTEM_ID",
+    "PLAYREADY_SYSTEM_ID",
+    "WIDEVINE_SYSTEM_ID",
+    "ContentKey",
+    "Pssh",
+    "Scheme",
+    "TrackCrypto",
+    "aes128_encrypt",
+    "aes128_init_iv",
+    "aes128_segment_iv",
+    "b64url",
+    "b64url_decode",
+    "cenc_iv",
+    "check_pssh",
+    "clearkey_jwk",
+    "clearkey_pssh",
+    "encrypt_init",
+    "encrypt_segment",
+    "hls_iv",
+    "kid_from_uuid",
+    "kid_to_uuid",
+    "make_pssh",
+    "parse_pssh",
+    "pssh_from_base64",
+    "read_track_crypto",
+]

@@ -1,0 +1,74 @@
+"""HLS ``METHOD=AES-128``: the whole resource, AES-128-CBC with PKCS7 padding (RFC 8216 §4.3.2.4).
+
+Each served resource (a segment = the exact bytes of one or more fragments, or the init
+section) is encrypted on its own, so the ciphertext is 1-16 bytes longer than the clear bytes:
+byte ranges in the playlist must therefore address separate resources, never sub-ranges of an
+encrypted file.
+
+IVs are explicit and derived, never random, so every edge produces the same bytes. From the
+key's 16-byte IV base ``B`` and a track tag ``t`` (distinct per rendition sharing the key):
+
+    init section IV  = B + t·2^64              (mod 2^128)
+    segment n IV     = B + t·2^64 + n + 1      (n = media sequence number, from 0)
+
+so no two resources under one key share an IV. The IV of the EXT-X-KEY tag applies to every
+following segment, so a playlist with per-segment IVs repeats EXT-X-KEY before each segment.
+
+The init section: RFC 8216 §4.3.2.4 makes an EXT-X-KEY apply "to every Media Segment and to
+every Media Initialization Section declared by an EXT-X-MAP tag that appears between it and
+the next EXT-X-KEY tag", and §4.3.2.5 requires the KEY's IV attribute when the section is
+AES-128 encrypted. A playlist that puts EXT-X-MAP *before* the first EXT-X-KEY serves a clear
+init section (it holds no media samples; FFmpeg's HLS demuxer does not decrypt init sections);
+one that puts it after must serve :func:`aes128_encrypt` of the init with
+:func:`aes128_init_iv` in that KEY's IV attribute (hls.js decrypts it with that key).
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from vodstack.packaging.encryption.keys import ContentKey
+
+__all__ = ["aes128_encrypt", "aes128_init_iv", "aes128_segment_iv", "hls_iv"]
+
+_MOD = 1 << 128
+
+
+def _iv(base: bytes, tag: int, index: int) -> bytes:
+    if len(base) != 16:
+        raise ValueError(f"the IV base is 16 bytes, got {len(base)}")
+    if not 0 <= tag < 1 << 64:
+        raise ValueError(f"track tag must be 0..2^64-1, got {tag}")
+    value = (int.from_bytes(base, "big") + (tag << 64) + index) % _MOD
+    return value.to_bytes(16, "big")
+
+
+def aes128_init_iv(base: bytes, track_tag: int = 0) -> bytes:
+    """IV for an encrypted EXT-X-MAP resource (see the module docstring)."""
+    return _iv(base, track_tag, 0)
+
+
+def aes128_segment_iv(base: bytes, sequence: int, track_tag: int = 0) -> bytes:
+    """IV for media segment ``sequence`` (the media sequence number, from 0)."""
+    if not 0 <= sequence < (1 << 64) - 1:
+        raise ValueError(f"media sequence number out of range: {sequence}")
+    return _iv(base, track_tag, sequence + 1)
+
+
+def hls_iv(iv: bytes) -> str:
+    """The IV attribute value: a 0x-prefixed 128-bit hexadecimal-sequence (RFC 8216 §4.3.2.4)."""
+    if len(iv) != 16:
+        raise ValueError(f"an HLS IV is 16 bytes, got {len(iv)}")
+    return "0x" + iv.hex().upper()
+
+
+def aes128_encrypt(data: bytes, key: ContentKey | bytes, iv: bytes) -> bytes:
+    """AES-128-CBC with PKCS7 padding over the whole resource (RFC 8216 §4.3.2.4, §5.2)."""
+    raw_key = key.key if isinstance(key, ContentKey) else bytes(key)
+    if len(raw_key) != 16 or len(iv) != 16:
+        raise ValueError("AES-128 needs a 16-byte key and a 16-byte IV")
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(bytes(data)) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(raw_key), modes.CBC(iv)).encryptor()
+    return encryptor.update(padded) + encryptor.finalize()

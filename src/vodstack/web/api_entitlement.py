@@ -1,0 +1,189 @@
+"""Admin API for entitlement: subscriptions, licences, per-asset access rules, signing keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from vodstack.catalogue.models import Licence, SigningKey, Subscription
+from vodstack.jobs.bus import ASSET_UPDATED
+from vodstack.web.auth import require_admin
+
+router = APIRouter(prefix="/api", tags=["entitlement"], dependencies=[Depends(require_admin)])
+
+Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
+
+
+class SubscriptionIn(BaseModel):
+    subject: str = Field(min_length=1, max_length=255)
+    plan: str = Field(min_length=1, max_length=64)
+    trial: bool = False
+    starts_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class SubscriptionOut(SubscriptionIn):
+    id: int
+    cancelled: bool
+
+
+class LicenceIn(BaseModel):
+    institution: str = Field(min_length=1, max_length=255)
+    asset_id: str | None = Field(default=None, description="None = the whole catalogue")
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+
+class LicenceOut(LicenceIn):
+    id: int
+
+
+class AccessIn(BaseModel):
+    plans: list[str] | None = Field(
+        default=None, description="Plans that grant playback; null = any active plan"
+    )
+    geo_allow: list[Country] | None = None
+    geo_deny: list[Country] | None = None
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    algorithm: str
+    status: str
+    can_sign: bool
+    created_at: datetime
+    public_key_pem: str
+
+
+class PublicKeyIn(BaseModel):
+    public_key_pem: str = Field(max_length=10_000)
+    key_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{1,32}$")
+
+
+def _sub(s: Subscription) -> SubscriptionOut:
+    return SubscriptionOut(
+        id=s.id,
+        subject=s.subject,
+        plan=s.plan,
+        trial=s.trial,
+        starts_at=s.starts_at,
+        expires_at=s.expires_at,
+        cancelled=s.cancelled,
+    )
+
+
+def _lic(x: Licence) -> LicenceOut:
+    return LicenceOut(
+        id=x.id,
+        institution=x.institution,
+        asset_id=x.asset_id,
+        valid_from=x.valid_from,
+        valid_until=x.valid_until,
+    )
+
+
+def _key(k: SigningKey) -> KeyOut:
+    return KeyOut(
+        key_id=k.key_id,
+        algorithm=k.algorithm,
+        status=k.status,
+        can_sign=k.has_private,
+        created_at=k.created_at,
+        public_key_pem=k.public_key_pem,
+    )
+
+
+@router.get("/subscriptions", response_model=list[SubscriptionOut])
+def list_subscriptions(request: Request, subject: str | None = None) -> list[SubscriptionOut]:
+    return [_sub(s) for s in request.app.state.services.grants.subscriptions(subject)]
+
+
+@router.post("/subscriptions", response_model=SubscriptionOut, status_code=201)
+def add_subscription(request: Request, body: SubscriptionIn) -> SubscriptionOut:
+    sub = request.app.state.services.grants.subscribe(
+        body.subject,
+        body.plan,
+        expires_at=body.expires_at,
+        starts_at=body.starts_at,
+        trial=body.trial,
+    )
+    return _sub(sub)
+
+
+@router.delete("/subscriptions/{subscription_id}", status_code=204)
+def delete_subscription(request: Request, subscription_id: int) -> None:
+    request.app.state.services.grants.delete_subscription(subscription_id)
+
+
+@router.get("/licences", response_model=list[LicenceOut])
+def list_licences(request: Request, institution: str | None = None) -> list[LicenceOut]:
+    return [_lic(x) for x in request.app.state.services.grants.licences(institution)]
+
+
+@router.post("/licences", response_model=LicenceOut, status_code=201)
+def add_licence(request: Request, body: LicenceIn) -> LicenceOut:
+    services = request.app.state.services
+    if body.asset_id is not None:
+        services.assets.get(body.asset_id)
+    lic = services.grants.license(
+        body.institution, body.asset_id, valid_from=body.valid_from, valid_until=body.valid_until
+    )
+    return _lic(lic)
+
+
+@router.delete("/licences/{licence_id}", status_code=204)
+def delete_licence(request: Request, licence_id: int) -> None:
+    request.app.state.services.grants.delete_licence(licence_id)
+
+
+@router.put("/assets/{asset_id}/access", summary="Set which plans and countries may play")
+def set_access(request: Request, asset_id: str, body: AccessIn) -> AccessIn:
+    services = request.app.state.services
+    services.assets.get(asset_id)
+    services.grants.set_access(
+        asset_id, plans=body.plans, geo_allow=body.geo_allow, geo_deny=body.geo_deny
+    )
+    services.bus.publish(ASSET_UPDATED, asset_id, action="access")
+    return body
+
+
+@router.get("/keys", response_model=list[KeyOut], tags=["keys"])
+def list_keys(request: Request) -> list[KeyOut]:
+    return [_key(k) for k in request.app.state.services.grants.signing_keys()]
+
+
+@router.post(
+    "/keys/rotate",
+    response_model=KeyOut,
+    tags=["keys"],
+    summary="New signing key; the old one keeps verifying until retired",
+)
+def rotate_key(
+    request: Request, algorithm: Annotated[Literal["rsa", "ecdsa"], Query()] = "rsa"
+) -> KeyOut:
+    services = request.app.state.services
+    key_id = services.keyring.rotate(algorithm)
+    return next(_key(k) for k in services.grants.signing_keys() if k.key_id == key_id)
+
+
+@router.post(
+    "/keys",
+    response_model=KeyOut,
+    status_code=201,
+    tags=["keys"],
+    summary="Trust an outside public key (verification only)",
+)
+def add_key(request: Request, body: PublicKeyIn) -> KeyOut:
+    services = request.app.state.services
+    key_id = services.keyring.add_public(body.public_key_pem, body.key_id)
+    return next(_key(k) for k in services.grants.signing_keys() if k.key_id == key_id)
+
+
+@router.post("/keys/{key_id}/retire", response_model=KeyOut, tags=["keys"])
+def retire_key(request: Request, key_id: str) -> KeyOut:
+    services = request.app.state.services
+    services.keyring.retire(key_id)
+    return next(_key(k) for k in services.grants.signing_keys() if k.key_id == key_id)

@@ -1,0 +1,104 @@
+"""``POST /play/{assetId}``: the viewer's door — JWT in, signed playback cookies out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from vodstack.errors import AuthError, Forbidden, RateLimited, VodstackError
+
+router = APIRouter(tags=["playback"])
+
+
+class PlayOut(BaseModel):
+    hls: str
+    dash: str
+    expires: int
+
+
+class SignedFileOut(BaseModel):
+    url: str
+    expires: int
+
+
+def bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("missing bearer token")
+    return token.strip()
+
+
+@router.post(
+    "/play/{asset_id}",
+    response_model=PlayOut | SignedFileOut,
+    summary="Verify the viewer's JWT and entitlement; set CloudFront-style signed cookies",
+    description=(
+        "Returns the HLS and DASH URLs and sets `CloudFront-Policy`, `CloudFront-Signature` and "
+        "`CloudFront-Key-Pair-Id` cookies scoped to `/v1/{assetId}/` (HttpOnly, Secure over "
+        "TLS). Call again before `expires` to refresh while still entitled. With `file`, returns "
+        "a canned-policy signed URL for that single file instead (never for manifests)."
+    ),
+    responses={
+        401: {},
+        403: {"description": "not entitled; `rule` says which rule"},
+        404: {},
+        409: {},
+        429: {},
+    },
+)
+async def play(
+    request: Request,
+    asset_id: str,
+    file: Annotated[
+        str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+    ] = None,
+) -> JSONResponse:
+    services = request.app.state.services
+    entitlement = services.entitlement
+    metrics = services.metrics
+    peer = request.client.host if request.client else None
+    try:
+        with metrics.play_latency.time():
+            token = bearer_token(request)
+            viewer, asset, client_ip = await anyio.to_thread.run_sync(
+                entitlement.authorize, token, asset_id, peer, request.headers
+            )
+            if file is not None:
+                url, expires = entitlement.signed_file_url(asset.id, file)
+                return JSONResponse(
+                    {"url": url, "expires": expires}, headers={"Cache-Control": "no-store"}
+                )
+            grant = entitlement.mint(viewer, asset, client_ip)
+    except VodstackError as exc:
+        outcome = (
+            exc.rule
+            if isinstance(exc, Forbidden)
+            else "unauthenticated"
+            if isinstance(exc, AuthError)
+            else "rate_limited"
+            if isinstance(exc, RateLimited)
+            else type(exc).__name__
+        )
+        metrics.play.labels(outcome).inc()
+        raise
+    metrics.play.labels("ok").inc()
+    response = JSONResponse(
+        {"hls": grant.hls, "dash": grant.dash, "expires": grant.expires},
+        headers={"Cache-Control": "no-store"},
+    )
+    secure = services.settings.base_url().startswith("https://")
+    for name, value in grant.cookies.items():
+        # Session cookies (no Expires/Max-Age), as AWS recommends: the policy carries expiry.
+        response.set_cookie(
+            name,
+            value,
+            path=grant.cookie_path,
+            httponly=True,
+            secure=secure,
+            samesite=services.settings.cookie_samesite,
+        )
+    return response
