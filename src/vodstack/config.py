@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     )
     jwt_audience: str = Field(default="vodstack", description="Required `aud` of viewer JWTs.")
     jwks_url: str | None = Field(default=None, description="JWKS URL of the external IdP.")
+    jwks_min_refresh_s: float = Field(
+        default=10, ge=0, description="Least time between JWKS refetches for unknown key ids."
+    )
     jwt_leeway_s: int = Field(default=30, ge=0, le=300, description="Clock skew allowed.")
     institution_claim: str = Field(
         default="institution", description="JWT claim naming the viewer's institution."

@@ -101,7 +101,7 @@ def _identity(
     if settings.jwt_issuer:
         if not settings.jwks_url:
             raise ConfigError("VODSTACK_JWT_ISSUER is set: VODSTACK_JWKS_URL is required too")
-        jwks = JwksCache(settings.jwks_url)
+        jwks = JwksCache(settings.jwks_url, min_refresh_interval=settings.jwks_min_refresh_s)
         return None, JwtVerifier.external(
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,

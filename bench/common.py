@@ -1,0 +1,227 @@
+"""Shared benchmark plumbing: a prepared asset, server processes, wrk runs, tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from vodstack.config import RungTemplate, Settings  # noqa: E402
+from vodstack.services import build_services  # noqa: E402
+from vodstack.transcode.runner import ffmpeg_exe  # noqa: E402
+
+SMALL_LADDER = (
+    RungTemplate(height=240, maxrate_kbps=400),
+    RungTemplate(height=360, maxrate_kbps=800),
+    RungTemplate(height=720, maxrate_kbps=3000),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_env(home: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "VODSTACK_HOME": str(home),
+        "VODSTACK_LADDER": json.dumps([r.model_dump() for r in SMALL_LADDER]),
+        "VODSTACK_X264_PRESET": "veryfast",
+        "VODSTACK_MINT_RATE_PER_MIN": "0",
+        "VODSTACK_PLAYBACK_RATE_PER_S": "0",
+        "VODSTACK_LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def make_clip(path: Path, seconds: int = 12, size: str = "1280x720") -> Path:
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={size}:rate=30:duration={seconds}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            str(path),
+        ],
+        check=True,
+    )
+    return path
+
+
+@dataclass
+class Prepared:
+    home: Path
+    asset_id: str
+    token: str
+    env: dict[str, str]
+
+
+def prepare_asset(home: Path, seconds: int = 12) -> Prepared:
+    """Ingest and transcode a clip in-process; subscribe a viewer; mint a token."""
+    env = bench_env(home)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("VODSTACK_")})
+    services = build_services(Settings())
+    clip = make_clip(home / "clip.mp4", seconds)
+    asset_id = services.ingestor.ingest_file(clip, "bench")
+    pool = services.pipeline.pool(workers=1, only_asset=asset_id)
+    pool.start()
+    while services.catalogue.get_asset(asset_id).status not in ("ready", "failed"):
+        time.sleep(0.2)
+    pool.stop()
+    assert services.catalogue.get_asset(asset_id).status == "ready"
+    services.grants.subscribe("bench-viewer", "bench")
+    assert services.dev_idp is not None
+    token = services.dev_idp.mint("bench-viewer", ttl=3600)
+    services.close()
+    return Prepared(home, asset_id, token, env)
+
+
+@contextmanager
+def server(
+    env: dict[str, str],
+    target: str | None = None,
+    port: int | None = None,
+    args: list[str] | None = None,
+) -> Iterator[str]:
+    """A server process: `vodstack serve`, or granian on another ASGI factory ``target``."""
+    port = port or free_port()
+    env = {**env, "VODSTACK_PORT": str(port), "VODSTACK_HOST": "127.0.0.1", "PYTHONPATH": str(ROOT)}
+    if target is None:
+        argv = [sys.executable, "-m", "vodstack.cli", "serve", "--port", str(port), *(args or [])]
+    else:
+        argv = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            target,
+        ]
+    proc = subprocess.Popen(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    rps: float
+    mb_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    value, unit = match.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: int = 5,
+    connections: int = 32,
+    headers: dict[str, str] | None = None,
+    script: Path | None = None,
+) -> WrkResult:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for k, v in (headers or {}).items():
+        argv += ["-H", f"{k}: {v}"]
+    if script is not None:
+        argv += ["-s", str(script)]
+    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+    if os.environ.get("BENCH_DEBUG"):
+        print(out)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
+    scale = {"B": 1e-6, "KB": 1e-3, "MB": 1.0, "GB": 1e3}
+    mb_s = float(transfer.group(1)) * scale.get(transfer.group(2), 1.0) if transfer else 0.0
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)$", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)$", out, re.M).group(1))  # type: ignore[union-attr]
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+        r"timeout (\d+)",
+        out,
+    )
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return WrkResult(rps, mb_s, p50, p99, errors)
+
+
+def median_of(results: list[WrkResult]) -> WrkResult:
+    return WrkResult(
+        statistics.median(r.rps for r in results),
+        statistics.median(r.mb_s for r in results),
+        statistics.median(r.p50_ms for r in results),
+        statistics.median(r.p99_ms for r in results),
+        sum(r.errors for r in results),
+    )
+
+
+def play_cookies(base: str, asset_id: str, token: str) -> str:
+    r = httpx.post(f"{base}/play/{asset_id}", headers={"Authorization": f"Bearer {token}"})
+    r.raise_for_status()
+    return "; ".join(f"{k}={v}" for k, v in r.cookies.items())
