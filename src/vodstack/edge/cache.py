@@ -278,7 +278,7 @@ class EdgeCache:
         if flight.detached:
             self._unlink(entry)
             raise _Superseded
-        self._drop(key)  # a definitive answer replaces whatever was stored (RFC 9111 §4.4)
+        pass  # a definitive answer replaces whatever was stored (RFC 9111 §4.4)
         if keep:
             self._insert(entry)
         return entry, ResultType.MISS

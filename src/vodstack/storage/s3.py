@@ -30,6 +30,7 @@ import re
 import secrets
 import shutil
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -197,6 +198,8 @@ class ChunkCache:
     A directory cache survives restarts, so an origin comes back with a warm working set;
     files are written to a temp name and renamed, so readers never see a partial chunk.
     Chunk names embed the object's ETag: a changed object can never be served stale bytes.
+    The byte bound is kept per process: give each process its own directory to keep it exact.
+    Caching is an optimisation only, so a full or read-only disk never fails a read.
     """
 
     def __init__(self, max_bytes: int, directory: Path | None = None) -> None:
@@ -212,13 +215,13 @@ class ChunkCache:
             self._adopt(directory)
 
     def _adopt(self, directory: Path) -> None:
-        files = [p for p in directory.iterdir() if p.is_file()]
-        for path in sorted(files, key=lambda p: p.stat().st_mtime):
+        stats = [(p, p.stat()) for p in directory.iterdir() if p.is_file()]
+        for path, st in sorted(stats, key=lambda item: item[1].st_mtime):
             if _CHUNK_NAME.fullmatch(path.name):
-                self._sizes[path.name] = path.stat().st_size
-                self._total += self._sizes[path.name]
-            else:
-                path.unlink(missing_ok=True)  # a temp file of a crashed write
+                self._sizes[path.name] = st.st_size
+                self._total += st.st_size
+            elif st.st_mtime < time.time() - 3600:
+                path.unlink(missing_ok=True)  # a temp file of a crashed write, not a live one
         self._drop(self._evict_locked())
 
     def has(self, name: str) -> bool:
@@ -242,10 +245,8 @@ class ChunkCache:
     def put(self, name: str, data: bytes) -> None:
         if len(data) > self.max_bytes:
             return
-        if self.directory is not None:
-            tmp = self.directory / f".{name}.{secrets.token_hex(4)}"
-            tmp.write_bytes(data)
-            os.replace(tmp, self.directory / name)
+        if self.directory is not None and not self._write_file(self.directory, name, data):
+            return
         with self._lock:
             self._total -= self._sizes.pop(name, 0)
             self._sizes[name] = len(data)
@@ -254,6 +255,18 @@ class ChunkCache:
                 self._data[name] = data
             evicted = self._evict_locked()
         self._drop(evicted)
+
+    @staticmethod
+    def _write_file(directory: Path, name: str, data: bytes) -> bool:
+        tmp = directory / f".{name}.{secrets.token_hex(4)}"
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, directory / name)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            log.warning("chunk cache in %s not written: %s", directory, exc.strerror)
+            return False
+        return True
 
     def _evict_locked(self) -> list[str]:
         evicted: list[str] = []
@@ -837,8 +850,12 @@ def _setting(settings: object, name: str, default: Any = None) -> Any:
 def open_s3_store(url: str, settings: object, *, client: Any = None) -> S3Store:
     """The store for ``s3://bucket/prefix``, checked before it is handed out."""
     parts = urlsplit(url)
+    shown = f"s3://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}"  # never echo user:password
     if parts.scheme != "s3" or parts.query or parts.fragment or "@" in parts.netloc:
-        raise ConfigError(f"expected s3://bucket/prefix, got {url!r}")
+        raise ConfigError(
+            f"expected s3://bucket/prefix, got {shown!r} (credentials come from the standard "
+            "AWS variables, never from the URL)"
+        )
     cache_dir = _setting(settings, "s3_cache_dir")
     try:
         store = S3Store(
@@ -852,7 +869,7 @@ def open_s3_store(url: str, settings: object, *, client: Any = None) -> S3Store:
             cache_bytes=int(_setting(settings, "s3_cache_bytes", 256 * MiB)),
         )
     except InvalidInput as exc:
-        raise ConfigError(f"invalid prefix in storage URL {url!r}: {exc.message}") from exc
+        raise ConfigError(f"invalid prefix in storage URL {shown!r}: {exc.message}") from exc
     store.check()
     log.info("object store: %r, SSE %s", store, store.sse)
     return store

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import make_settings
 from tests.fixtures.databases import postgres_available, postgres_database
+
 from vodstack.config import Settings
 
 

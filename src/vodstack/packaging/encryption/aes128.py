@@ -17,10 +17,10 @@ following segment, so a playlist with per-segment IVs repeats EXT-X-KEY before e
 The init section: RFC 8216 §4.3.2.4 makes an EXT-X-KEY apply "to every Media Segment and to
 every Media Initialization Section declared by an EXT-X-MAP tag that appears between it and
 the next EXT-X-KEY tag", and §4.3.2.5 requires the KEY's IV attribute when the section is
-AES-128 encrypted. A playlist that puts EXT-X-MAP *before* the first EXT-X-KEY serves a clear
-init section (it holds no media samples; FFmpeg's HLS demuxer does not decrypt init sections);
-one that puts it after must serve :func:`aes128_encrypt` of the init with
-:func:`aes128_init_iv` in that KEY's IV attribute (hls.js decrypts it with that key).
+AES-128 encrypted. Both layouts are valid: EXT-X-MAP *before* the first EXT-X-KEY serves a
+clear init section (it holds no media samples); EXT-X-MAP after a KEY must serve
+:func:`aes128_encrypt` of the init with :func:`aes128_init_iv` as that KEY's IV attribute
+(FFmpeg 9's HLS demuxer and hls.js decrypt it with the key that applies to it).
 """
 
 from __future__ import annotations

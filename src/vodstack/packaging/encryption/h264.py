@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Pps", "Sps", "SliceHeaderParser"]
+__all__ = ["Pps", "SliceHeaderParser", "Sps"]
 
 # profile_idc values whose SPS carries chroma_format_idc etc. (§7.3.2.1.1)
 _HIGH_PROFILES = frozenset({100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135})
@@ -292,7 +292,8 @@ class SliceHeaderParser:
             _ref_list_modification(b)
         if kind == _B:
             _ref_list_modification(b)
-        if (pps.weighted_pred and kind in (_P, _SP)) or (pps.weighted_bipred_idc == 1 and kind == _B):
+        weighted = pps.weighted_bipred_idc == 1 if kind == _B else pps.weighted_pred
+        if weighted and kind not in (_I, _SI):
             _pred_weight_table(b, sps, refs, kind == _B)
         if ref_idc:
             _dec_ref_pic_marking(b, idr)

@@ -27,7 +27,7 @@ from vodstack.packaging.isobmff import (
     make_full_box,
 )
 
-__all__ = ["CENC_IV_SIZE", "CBCS_VIDEO_PATTERN", "Scheme", "check_scheme", "encrypt_init", "tenc"]
+__all__ = ["CBCS_VIDEO_PATTERN", "CENC_IV_SIZE", "Scheme", "check_scheme", "encrypt_init", "tenc"]
 
 Scheme = Literal["cenc", "cbcs"]
 CENC_IV_SIZE = 8  # CMAF wants 8-byte per-sample IVs for 'cenc' (ISO/IEC 23000-19 §8.2.3)

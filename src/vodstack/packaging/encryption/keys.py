@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 KEY_SIZE = 16
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def _check16(name: str, value: bytes) -> None:
@@ -87,10 +89,13 @@ def b64url(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    """Decode base64url with or without padding; invalid text raises ``ValueError``."""
-    padded = text + "=" * (-len(text) % 4)
+    """Decode base64url with or without padding; anything else (incl. the ``+/`` of plain
+    base64) raises ``ValueError``."""
+    stripped = text.rstrip("=")
+    if not _B64URL.fullmatch(stripped):
+        raise ValueError(f"not base64url: {text!r}")
     try:
-        return base64.b64decode(padded, altchars=b"-_", validate=True)
+        return base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
     except (binascii.Error, ValueError):
         raise ValueError(f"not base64url: {text!r}") from None
 

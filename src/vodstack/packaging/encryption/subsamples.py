@@ -6,9 +6,10 @@ entirely clear and are merged into the clear part of the next subsample. For ``c
 protected size is cut to a multiple of 16 by moving the remainder into the clear part at the
 front of the same NAL unit (CMAF, ISO/IEC 23000-19 §8.2.2), keeping one subsample per NAL unit
 as Bento4, GPAC and Shaka Packager do (shaka-packager PR #1598 reverted a trailing-clear
-variant that broke TV decrypt paths). A protected run shorter than one block would stay clear
-under either scheme, so it is marked clear. Clear runs above 65535 bytes (u16
-BytesOfClearData) are split into (65535, 0) entries.
+variant that broke TV decrypt paths). ``cbcs`` runs are not aligned: a run shorter than one
+block stays listed as protected and is left clear by the pattern rules (§9.6), exactly as
+Shaka Packager lists it. Clear runs above 65535 bytes (u16 BytesOfClearData) are split into
+(65535, 0) entries.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class _Organizer:
         self.out: list[Subsample] = []
 
     def add(self, clear: int, protected: int) -> None:
-        moved = protected % _BLOCK if self._align or protected < _BLOCK else 0
+        moved = protected % _BLOCK if self._align else 0
         self._clear += clear + moved
         protected -= moved
         if protected:
