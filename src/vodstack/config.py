@@ -70,6 +70,17 @@ class Settings(BaseSettings):
         default=None, description="Object store; default: the `objects` directory in `home`."
     )
     broker_url: str | None = Field(default=None, description="Celery broker (scale-out).")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 API endpoint (MinIO, moto, …); default: AWS."
+    )
+    s3_sse: Literal["AES256", "aws:kms"] = Field(
+        default="AES256", description="Server-side encryption sent on every S3 write."
+    )
+    s3_kms_key_id: str | None = Field(default=None, description="KMS key id for aws:kms.")
+    s3_cache_dir: Path | None = Field(
+        default=None, description="Disk cache of S3 byte ranges for the origin (default: memory)."
+    )
+    s3_cache_bytes: int = Field(default=256 * 1024**2, ge=0, description="S3 range cache size.")
 
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` binds to.")
