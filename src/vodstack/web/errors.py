@@ -6,6 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from vodstack.entitlement.tokens import www_authenticate
 from vodstack.errors import (
@@ -63,5 +64,22 @@ async def _vodstack_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    # The catalogue is down or restarting: answer fast and let clients retry; the connection
+    # pool (pre-ping) recovers on its own once the database is back.
+    log.error(
+        "%s %s → 503: catalogue unavailable (%s)",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+    )
+    return JSONResponse(
+        {"error": "the catalogue is unavailable; retry shortly"},
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(VodstackError, _vodstack_error)
+    app.add_exception_handler(DBAPIError, _database_error)

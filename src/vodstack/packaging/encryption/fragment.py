@@ -14,10 +14,11 @@ same bytes:
 
 The fields fit without truncation, so distinct (tag, fragment, sample) always give distinct
 IVs, and with a 64-bit block counter below them no two samples' keystreams overlap. Within a
-track the mfhd sequence numbers are distinct (14496-12 §8.8.5: they increase fragment by
-fragment; FFmpeg writes 1, 2, 3, …) — tfdt would serve as well but is 64 bits wide and would
-have to be truncated. Tracks sharing a key must differ in ``TrackCrypto.iv_tag``; re-encoding a
-track (new fragments, same sequence numbers) needs a new key.
+track the mfhd sequence numbers are distinct (14496-12 §8.8.5: the fragment's ordinal number,
+in increasing order; FFmpeg writes 1, 2, 3, …). tfdt is as unique but 64 bits wide: it would
+have to be truncated, and then uniqueness would rest on the timescale and the title length.
+Tracks sharing a key must differ in ``TrackCrypto.iv_tag``; re-encoding a track (new
+fragments, same sequence numbers) needs a new key.
 
 ``cbcs`` uses the constant IV from ``tenc`` (§10.4), so its senc records hold only subsamples;
 for full-sample audio they are empty and, like Shaka Packager, we write ``senc`` with its
