@@ -42,11 +42,14 @@ from vodstack.edge.entry import (
     Fetched,
     Headers,
     ResultType,
+    disk_weight,
     freshen_headers,
     header,
     is_storable,
+    make_entry,
+    memory_weight,
+    revalidates,
     stored_headers,
-    strong_etag,
 )
 from vodstack.edge.errors import OriginTimeout, OriginUnavailable
 from vodstack.edge.lru import ByteLru
@@ -57,27 +60,11 @@ log = logging.getLogger(__name__)
 Loader = Callable[[str | None], Awaitable[Fetched]]
 Outcome = tuple[CacheEntry, ResultType]
 
-# What a memory entry costs beyond its body (dict slots, dataclass, key, headers): without it
-# a flood of distinct empty 404s would be free and the entry count unbounded.
-ENTRY_OVERHEAD = 256
 _ATTEMPTS = 3  # loads per request when purges or evictions keep pulling the result away
 
 
 class _Superseded(Exception):
     """The load's result was purged or evicted before it could be served: load again."""
-
-
-def _memory_weight(entry: CacheEntry) -> int:
-    return (
-        entry.size
-        + len(entry.key)
-        + sum(len(k) + len(v) for k, v in entry.headers)
-        + ENTRY_OVERHEAD
-    )
-
-
-def _disk_weight(entry: CacheEntry) -> int:
-    return entry.size
 
 
 class EdgeCache:
@@ -103,8 +90,8 @@ class EdgeCache:
         self._origin_timeout_s = origin_timeout_s
         self._disk_threshold = disk_threshold
         self._files = DiskFiles(disk_dir) if disk_dir is not None else None
-        self._memory: ByteLru[CacheEntry] = ByteLru(memory_bytes, _memory_weight)
-        self._disk: ByteLru[CacheEntry] = ByteLru(disk_bytes if self._files else 0, _disk_weight)
+        self._memory: ByteLru[CacheEntry] = ByteLru(memory_bytes, memory_weight)
+        self._disk: ByteLru[CacheEntry] = ByteLru(disk_bytes if self._files else 0, disk_weight)
         self._collapser: Collapser[Outcome] = Collapser()
         self._hits = self._refresh_hits = self._misses = self._stale_hits = self._errors = 0
         self._origin_fetches = self._evictions = self._purged = 0
@@ -247,7 +234,7 @@ class EdgeCache:
         key, status = flight.key, fetched.status
         headers = stored_headers(fetched.headers)
         now = self._clock()
-        if stale is not None and _revalidates(fetched, headers, stale):
+        if stale is not None and revalidates(fetched, headers, stale):
             if flight.detached or (stale.path is not None and self._disk.peek(key) is not stale):
                 raise _Superseded  # purged, or its file evicted while we asked
             fresh = replace(
@@ -264,21 +251,21 @@ class EdgeCache:
             raise OriginUnavailable(f"origin answered 304 for {key!r}, nothing to revalidate", key)
         if status != 200 and status not in NEGATIVE_STATUSES:
             body = await self._body_of(fetched)
-            entry = _entry(key, status, headers, body, None, now, 0.0, 0.0)
+            entry = make_entry(key, status, headers, body, None, now, 0.0, 0.0)
             return entry, ResultType.ERROR if status >= 400 else ResultType.MISS
         if status == 200 and not is_storable(headers):
             body = await self._body_of(fetched)
-            entry, keep = _entry(key, status, headers, body, None, now, 0.0, 0.0), False
+            entry, keep = make_entry(key, status, headers, body, None, now, 0.0, 0.0), False
         elif status == 200:
             entry, keep = await self._materialise(key, fetched, headers, now, ttl_s, sie_s)
         else:
             body = await self._body_of(fetched)
-            entry = _entry(key, status, headers, body, None, now, self._negative_ttl_s, 0.0)
+            entry = make_entry(key, status, headers, body, None, now, self._negative_ttl_s, 0.0)
             keep = self._memory.fits(entry)
         if flight.detached:
             self._unlink(entry)
             raise _Superseded
-        pass  # a definitive answer replaces whatever was stored (RFC 9111 §4.4)
+        self._drop(key)  # the newest response is the one to use (RFC 9111 §4)
         if keep:
             self._insert(entry)
         return entry, ResultType.MISS
@@ -302,11 +289,11 @@ class EdgeCache:
                 except OSError:
                     log.warning("edge disk tier could not store %r", key, exc_info=True)
                 else:
-                    return _entry(key, 200, headers, None, path, now, ttl_s, sie_s, size), True
+                    return make_entry(key, 200, headers, None, path, now, ttl_s, sie_s, size), True
             body = await self._body_of(fetched)
-            return _entry(key, 200, headers, body, None, now, ttl_s, sie_s), False
+            return make_entry(key, 200, headers, body, None, now, ttl_s, sie_s), False
         body = await self._body_of(fetched)
-        entry = _entry(key, 200, headers, body, None, now, ttl_s, sie_s)
+        entry = make_entry(key, 200, headers, body, None, now, ttl_s, sie_s)
         return entry, self._memory.fits(entry)
 
     @staticmethod
@@ -335,38 +322,3 @@ class EdgeCache:
     def _unlink(self, entry: CacheEntry) -> None:
         if entry.path is not None:
             DiskFiles.remove(entry.path)
-
-
-def _revalidates(fetched: Fetched, headers: Headers, stale: CacheEntry) -> bool:
-    """Whether the origin confirmed the stored 200 is still current (RFC 9111 §4.3.3)."""
-    if stale.status != 200:
-        return False
-    if fetched.status == 304:
-        return True
-    etag = strong_etag(headers)
-    return fetched.status == 200 and etag is not None and etag == stale.etag
-
-
-def _entry(
-    key: str,
-    status: int,
-    headers: Headers,
-    body: bytes | None,
-    path: Path | None,
-    now: float,
-    ttl_s: float,
-    sie_s: float,
-    size: int | None = None,
-) -> CacheEntry:
-    return CacheEntry(
-        key=key,
-        status=status,
-        headers=headers,
-        size=len(body) if body is not None else (size or 0),
-        body=body,
-        path=path,
-        etag=header(headers, "etag"),
-        stored_at=now,
-        expires_at=now + ttl_s,
-        stale_until=now + ttl_s + sie_s,
-    )

@@ -17,6 +17,10 @@ Headers = tuple[tuple[str, str], ...]
 # remembered the origin's 403 would turn a fixed origin-secret mistake into a lasting outage).
 NEGATIVE_STATUSES = frozenset({404, 410})
 
+# What a memory entry costs beyond its body (dict slots, dataclass, key, headers): without it
+# a flood of distinct empty 404s would be free and the entry count unbounded.
+ENTRY_OVERHEAD = 256
+
 # Never stored (RFC 9111 §3.1: hop-by-hop fields; Set-Cookie: a cache shared by all viewers
 # must not hand one viewer's cookie to the others). Content-Length is recomputed per response.
 _UNSTORED = frozenset(
@@ -150,3 +154,54 @@ def freshen_headers(stored: Headers, new: Headers) -> Headers:
     same name, the rest stay (RFC 9111 §3.2, §4.3.4)."""
     names = {k for k, _ in new}
     return tuple((k, v) for k, v in stored if k not in names) + new
+
+
+def memory_weight(entry: CacheEntry) -> int:
+    """What an entry costs the memory tier: body, key, headers and bookkeeping."""
+    return (
+        entry.size
+        + len(entry.key)
+        + sum(len(k) + len(v) for k, v in entry.headers)
+        + ENTRY_OVERHEAD
+    )
+
+
+def disk_weight(entry: CacheEntry) -> int:
+    """What an entry costs the disk tier: its file."""
+    return entry.size
+
+
+def revalidates(fetched: Fetched, headers: Headers, stale: CacheEntry) -> bool:
+    """Whether the origin confirmed the stored 200 is still current (RFC 9111 §4.3.3)."""
+    if stale.status != 200:
+        return False
+    if fetched.status == 304:
+        return True
+    etag = strong_etag(headers)
+    return fetched.status == 200 and etag is not None and etag == stale.etag
+
+
+def make_entry(
+    key: str,
+    status: int,
+    headers: Headers,
+    body: bytes | None,
+    path: Path | None,
+    now: float,
+    ttl_s: float,
+    sie_s: float,
+    size: int | None = None,
+) -> CacheEntry:
+    """An entry stored at ``now``; ``size`` is needed only for a file (no ``body``)."""
+    return CacheEntry(
+        key=key,
+        status=status,
+        headers=headers,
+        size=len(body) if body is not None else (size or 0),
+        body=body,
+        path=path,
+        etag=header(headers, "etag"),
+        stored_at=now,
+        expires_at=now + ttl_s,
+        stale_until=now + ttl_s + sie_s,
+    )
