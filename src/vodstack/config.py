@@ -114,12 +114,118 @@ class Settings(BaseSettings):
     job_lease_s: int = Field(
         default=60, ge=5, description="A running job whose lease lapses is picked up again."
     )
+    job_backoff_s: float = Field(
+        default=2.0, gt=0, description="First retry delay; doubles each attempt (exponential)."
+    )
+    job_backoff_max_s: float = Field(default=300, gt=0, description="Longest retry delay.")
+    job_sweep_s: float = Field(
+        default=5,
+        gt=0,
+        description="How often a broker worker looks for jobs whose worker died (lapsed lease) "
+        "and sends them again.",
+    )
+    ladders: dict[str, tuple[RungTemplate, ...]] = Field(
+        default_factory=dict,
+        description="Named ladder templates for `vodstack assets retranscode --ladder NAME`, "
+        'as JSON {"name": [{height, maxrate_kbps, crf}, …]}; "default" is `ladder`.',
+    )
+
+    # -- scale-out jobs (Celery on Redis, used when broker_url is set) --------------------
+    broker_visibility_timeout_s: int = Field(
+        default=3600,
+        ge=1,
+        description="An unacknowledged broker message (its worker died) is delivered again "
+        "after this long. Duplicates are harmless: the catalogue lease decides who runs a job.",
+    )
+    broker_key_prefix: str = Field(
+        default="vodstack:", description="Prefix of every Redis key (several installs, 1 Redis)."
+    )
+    worker_ondemand_concurrency: int = Field(
+        default=1, ge=1, le=64, description="Jobs a `vodstack worker` runs at once for uploads."
+    )
+    worker_backfill_concurrency: int = Field(
+        default=1, ge=0, le=64, description="Jobs a `vodstack worker` runs at once for backfills."
+    )
+    backfill_nice: int = Field(
+        default=15,
+        ge=0,
+        le=19,
+        description="CPU niceness of backfill transcodes, so uploads get the cores first.",
+    )
+
+    # -- webhooks --------------------------------------------------------------------------
+    webhook_urls: tuple[str, ...] = Field(
+        default=(),
+        description="Endpoints receiving signed asset.ready/asset.failed/source.created POSTs "
+        '(JSON list: ["https://example.com/hook"]).',
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        description="HMAC-SHA256 key of webhook signatures; generated on first run when unset "
+        "(set it explicitly when workers run on several machines).",
+    )
+    webhook_max_attempts: int = Field(default=8, ge=1, description="Attempts per delivery.")
+    webhook_backoff_s: float = Field(
+        default=5, gt=0, description="First webhook retry delay; doubles each attempt."
+    )
+    webhook_timeout_s: float = Field(default=10, gt=0, description="Per-attempt HTTP timeout.")
+
+    # -- lifecycle -------------------------------------------------------------------------
+    keep_masters_on_delete: bool = Field(
+        default=True,
+        description="`assets delete` keeps the master (so the asset can be rebuilt); false "
+        "removes it too.",
+    )
     cpus: int = Field(
         default_factory=lambda: os.cpu_count() or 2,
         ge=1,
         description="CPU cores FFmpeg may use; encoder threads are shared out by rung size.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # -- edge and origin ------------------------------------------------------------------
+    role: Literal["all", "edge", "origin"] = Field(
+        default="all",
+        description="What `serve` runs: edge+origin in one process, or one of them "
+        "(several edges can share one origin, which then acts as the shield).",
+    )
+    origin_urls: tuple[str, ...] = Field(
+        default=(),
+        description="Edge role: origin group, primary first; the next is tried on a "
+        "connection failure or a 5xx.",
+    )
+    origin_secret_header: str = Field(
+        default="X-Vodstack-Origin-Secret", description="Header carrying the origin secret."
+    )
+    origin_secrets: tuple[str, ...] = Field(
+        default=(),
+        description="Secrets the origin accepts (two during a rotation); edges send the "
+        "first. Default: one generated on first run in the secrets store.",
+    )
+    origin_timeout_s: float = Field(default=10, gt=0, description="Edge → origin timeout.")
+    origin_tls_verify: bool | str = Field(
+        default=True, description="Verify the origin's certificate (or a CA bundle path)."
+    )
+    edge_memory_bytes: int = Field(default=256 * 1024**2, ge=0, description="Edge memory tier.")
+    edge_disk_dir: Path | None = Field(
+        default=None, description="Edge disk tier directory (default: cache/edge in home)."
+    )
+    edge_disk_bytes: int = Field(default=4 * 1024**3, ge=0, description="Edge disk tier size.")
+    edge_disk_threshold: int = Field(
+        default=32 * 1024,
+        ge=1,
+        description="Objects at least this big go to the disk tier (served zero-copy).",
+    )
+    edge_stale_if_error_s: float = Field(
+        default=24 * 3600, ge=0, description="How long cached segments outlive origin errors."
+    )
+    tls_cert: Path | None = Field(default=None, description="PEM certificate: serve HTTPS.")
+    tls_key: Path | None = Field(default=None, description="PEM private key for tls_cert.")
+    hsts: bool = Field(default=False, description="Send Strict-Transport-Security over TLS.")
+    access_log: str | None = Field(
+        default=None,
+        description="JSON access log, one line per request: a file path, or '-' for stderr.",
+    )
 
     # -- entitlement and signed delivery ---------------------------------------------------
     cookie_ttl_s: int = Field(
@@ -184,6 +290,18 @@ class Settings(BaseSettings):
             raise ValueError("the ladder needs at least one rung")
         return tuple(sorted(value, key=lambda r: r.height))
 
+    @field_validator("ladders")
+    @classmethod
+    def _ladders_valid(
+        cls, value: dict[str, tuple[RungTemplate, ...]]
+    ) -> dict[str, tuple[RungTemplate, ...]]:
+        for name, rungs in value.items():
+            if not (0 < len(name) <= 20 and name.replace("-", "").replace("_", "").isalnum()):
+                raise ValueError(f"ladder name {name!r}: 1-20 letters, digits, '-' or '_'")
+            if not rungs:
+                raise ValueError(f"ladder {name!r} needs at least one rung")
+        return {n: tuple(sorted(r, key=lambda x: x.height)) for n, r in value.items()}
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -210,9 +328,19 @@ class Settings(BaseSettings):
         return self.home / "work"
 
     @cached_property
+    def effective_edge_disk_dir(self) -> Path:
+        return self.edge_disk_dir or self.home / "cache" / "edge"
+
+    @cached_property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'catalogue.db'}"
 
+    @cached_property
+    def ladder_templates(self) -> dict[str, tuple[RungTemplate, ...]]:
+        """Every named ladder; "default" is `ladder` unless `ladders` names one itself."""
+        return {"default": self.ladder, **self.ladders}
+
     def base_url(self) -> str:
         """Public scheme+host, without a trailing slash."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        scheme = "https" if self.tls_cert else "http"
+        return (self.public_url or f"{scheme}://{self.host}:{self.port}").rstrip("/")

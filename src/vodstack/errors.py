@@ -15,6 +15,7 @@ assigned in exactly one place (``vodstack.web.errors``) from these classes, neve
     │   └── BoxParseError      malformed ISO-BMFF (our own reader)
     ├── TranscodeError         FFmpeg failed; carries the tail of its log
     ├── StorageError           object store unavailable or inconsistent
+    │   └── OriginError        the edge's origin failed (502; timeout 504)
     ├── AuthError              bad or missing credentials (401)
     ├── Forbidden              authenticated but not allowed (403); ``rule`` names why
     └── RateLimited            too many requests (429); ``retry_after`` in seconds
@@ -90,6 +91,10 @@ class TranscodeError(VodstackError):
 
 class StorageError(VodstackError):
     """The object store failed or holds something unexpected."""
+
+
+class OriginError(StorageError):
+    """The origin (behind an edge) failed or answered an error status."""
 
 
 class AuthError(VodstackError):

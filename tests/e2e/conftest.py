@@ -50,10 +50,14 @@ class Viewer:
 class LiveServer:
     """Start/stop/kill a server process; helpers for the admin API."""
 
-    def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, home: Path, env: dict[str, str] | None = None, args: list[str] | None = None,
+        scheme: str = "http",
+    ) -> None:
+        self.args = list(args or [])
         self.home = home
         self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"{scheme}://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
             "VODSTACK_HOME": str(home),
@@ -66,7 +70,7 @@ class LiveServer:
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = home / "server.log"
-        self.client = httpx.Client(base_url=self.base_url, timeout=30)
+        self.client = httpx.Client(base_url=self.base_url, timeout=30, verify=False)
 
     @property
     def admin(self) -> dict[str, str]:
@@ -76,7 +80,7 @@ class LiveServer:
         self.home.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process lifetime
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "vodstack.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "vodstack.cli", "serve", "--port", str(self.port), *self.args],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

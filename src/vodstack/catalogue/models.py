@@ -185,3 +185,55 @@ class Licence(Base):
     valid_from: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class PlaybackSession(Base):
+    """One viewer's playback of one asset, from a ``POST /play`` until the page goes away.
+
+    Created by the session's first beacon. The QoE columns are running totals kept by
+    :func:`vodstack.telemetry.qoe.apply` as batches arrive, so reports never replay events;
+    ``cursor`` carries that fold's state between batches. Not a foreign key to ``assets``:
+    completion records ("who completed which module") outlive a takedown or deletion.
+    """
+
+    __tablename__ = "playback_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    asset_id: Mapped[str] = mapped_column(String(32), index=True)
+    subject: Mapped[str] = mapped_column(String(255), index=True)
+    user_agent: Mapped[str] = mapped_column(String(512), default="")
+    engine: Mapped[str | None] = mapped_column(String(16), default=None)
+    duration: Mapped[float | None] = mapped_column(Float, default=None)  # asset's, at start
+    startup_s: Mapped[float | None] = mapped_column(Float, default=None)
+    playing_s: Mapped[float] = mapped_column(Float, default=0.0)
+    rebuffer_s: Mapped[float] = mapped_column(Float, default=0.0)
+    rebuffer_count: Mapped[int] = mapped_column(Integer, default=0)
+    bitrate_bits: Mapped[float] = mapped_column(Float, default=0.0)  # ∫ bitrate dt while playing
+    switches: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    fatal_errors: Mapped[int] = mapped_column(Integer, default=0)
+    # Distinct media seconds watched, as merged [start, end] intervals, and their total.
+    watched: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    watched_s: Mapped[float] = mapped_column(Float, default=0.0)
+    reached_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    finished: Mapped[bool] = mapped_column(Boolean, default=False)
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_seq: Mapped[int] = mapped_column(Integer, default=-1)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class PlaybackEvent(Base):
+    """A player beacon event as received (QoE totals are derived from these)."""
+
+    __tablename__ = "playback_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("playback_sessions.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    t: Mapped[float] = mapped_column(Float)  # seconds since the session started (player clock)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.models import Asset, Event, Job, Rendition, utcnow
@@ -24,6 +24,11 @@ _ID_ALPHABET = string.ascii_lowercase + string.digits
 ASSET_ID_LENGTH = 20
 
 ACTIVE_JOB_STATES = ("queued", "running")
+# Final job states. ``dead`` is the dead-letter queue: out of attempts (or a permanent error),
+# kept with its reason until an operator re-drives it.
+FINAL_JOB_STATES = ("succeeded", "failed", "dead")
+# Claim order across queues: new uploads before bulk work (a backfill never delays an upload).
+QUEUE_PRIORITY = ("ondemand", "backfill")
 
 
 def new_id(length: int = ASSET_ID_LENGTH) -> str:
@@ -185,29 +190,44 @@ class Catalogue:
             stmt = stmt.where((Job.not_before.is_(None)) | (Job.not_before <= now))
             if asset_id is not None:
                 stmt = stmt.where(Job.asset_id == asset_id)
-            candidates = list(session.scalars(stmt.order_by(Job.created_at).limit(5)))
+            priority = case(
+                *((Job.queue == q, n) for n, q in enumerate(QUEUE_PRIORITY)),
+                else_=len(QUEUE_PRIORITY),
+            )
+            stmt = stmt.order_by(priority, Job.created_at).limit(5)
+            candidates = list(session.scalars(stmt))
         for job_id in candidates:
-            with self.db.session() as session:
-                result = session.execute(
-                    update(Job)
-                    .where(Job.id == job_id, Job.state == "queued")
-                    .values(
-                        state="running",
-                        attempts=Job.attempts + 1,
-                        lease_owner=owner,
-                        lease_until=now + timedelta(seconds=lease_s),
-                        started_at=now,
-                        progress=0.0,
-                    )
-                )
-                if result.rowcount != 1:
-                    continue  # another worker won the race
-                job = session.get(Job, job_id)
-                assert job is not None
-                return ClaimedJob(
-                    job.id, job.asset_id, job.kind, job.attempts, job.max_attempts, owner
-                )
+            job = self.claim_job_by_id(job_id, owner, lease_s, now=now)
+            if job is not None:
+                return job
         return None
+
+    def claim_job_by_id(
+        self, job_id: str, owner: str, lease_s: int, *, now: datetime | None = None
+    ) -> ClaimedJob | None:
+        """Take one named job if it is queued and due, else None (someone else has it, it is
+        finished, or its retry delay has not passed). A broker message carries only the job
+        id and calls this: a duplicate delivery finds the job taken and does nothing."""
+        now = now or utcnow()
+        with self.db.session() as session:
+            result = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == "queued")
+                .where((Job.not_before.is_(None)) | (Job.not_before <= now))
+                .values(
+                    state="running",
+                    attempts=Job.attempts + 1,
+                    lease_owner=owner,
+                    lease_until=now + timedelta(seconds=lease_s),
+                    started_at=now,
+                    progress=0.0,
+                )
+            )
+            if result.rowcount != 1:
+                return None  # another worker won the race
+            job = session.get(Job, job_id)
+            assert job is not None
+            return ClaimedJob(job.id, job.asset_id, job.kind, job.attempts, job.max_attempts, owner)
 
     def heartbeat(self, job: ClaimedJob, lease_s: int, progress: float | None = None) -> bool:
         """Extend the lease; False means the lease was lost (the job was taken over)."""
@@ -222,8 +242,11 @@ class Catalogue:
             )
             return result.rowcount == 1
 
-    def finish_job(self, job: ClaimedJob, *, error: str | None = None) -> None:
-        state = "failed" if error else "succeeded"
+    def finish_job(
+        self, job: ClaimedJob, *, error: str | None = None, dead_letter: bool = False
+    ) -> None:
+        """Record the outcome; with ``dead_letter`` a failed job lands in the DLQ (``dead``)."""
+        state = ("dead" if dead_letter else "failed") if error else "succeeded"
         with self.db.session() as session:
             result = session.execute(
                 update(Job)
@@ -274,6 +297,66 @@ class Catalogue:
                 )
             return ids
 
+    def get_job(self, job_id: str) -> Job:
+        with self.db.session() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise NotFound(f"no job {job_id!r}")
+            return job
+
+    def list_jobs(
+        self, *, state: str | None = None, asset_id: str | None = None, limit: int = 1000
+    ) -> list[Job]:
+        """Jobs, newest first."""
+        with self.db.session() as session:
+            stmt = select(Job).order_by(Job.created_at.desc()).limit(limit)
+            if state is not None:
+                stmt = stmt.where(Job.state == state)
+            if asset_id is not None:
+                stmt = stmt.where(Job.asset_id == asset_id)
+            return list(session.scalars(stmt))
+
+    def redrive_job(self, job_id: str) -> Job:
+        """Move a dead job back to the queue with its attempts reset (after the operator fixed
+        the cause). Refused while another job of the same asset is queued or running."""
+        with self.db.session() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise NotFound(f"no job {job_id!r}")
+            if job.state != "dead":
+                raise Conflict(f"job {job_id} is {job.state}, not in the dead-letter queue")
+            active = session.scalars(
+                select(Job.id).where(
+                    Job.asset_id == job.asset_id,
+                    Job.state.in_(ACTIVE_JOB_STATES),
+                    Job.id != job_id,
+                )
+            ).first()
+            if active is not None:
+                raise Conflict(f"asset {job.asset_id} already has an active job ({active})")
+            result = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == "dead")
+                .values(
+                    state="queued",
+                    attempts=0,
+                    error=None,
+                    progress=0.0,
+                    not_before=None,
+                    lease_owner=None,
+                    lease_until=None,
+                    finished_at=None,
+                )
+            )
+            if result.rowcount != 1:
+                raise Conflict(f"job {job_id} was re-driven concurrently")
+            session.execute(
+                update(Asset)
+                .where(Asset.id == job.asset_id, Asset.revision == 0)
+                .values(status="queued", error=None)
+            )
+        return self.get_job(job_id)
+
     def job_counts(self) -> dict[str, int]:
         from sqlalchemy import func
 
@@ -289,9 +372,38 @@ class Catalogue:
             session.flush()
             return event.id
 
-    def events(self, asset_id: str | None = None, limit: int = 100) -> list[Event]:
+    def last_event_id(self) -> int:
+        from sqlalchemy import func
+
+        with self.db.session() as session:
+            return session.scalar(select(func.max(Event.id))) or 0
+
+    def events_after(self, event_id: int, types: tuple[str, ...], limit: int = 1000) -> list[Event]:
+        """Events newer than ``event_id`` of the given types, oldest first (for followers)."""
+        with self.db.session() as session:
+            stmt = (
+                select(Event)
+                .where(Event.id > event_id, Event.type.in_(types))
+                .order_by(Event.id)
+                .limit(limit)
+            )
+            return list(session.scalars(stmt))
+
+    def events(
+        self,
+        asset_id: str | None = None,
+        limit: int = 100,
+        *,
+        types: Iterable[str] | None = None,
+        prefix: str | None = None,
+    ) -> list[Event]:
+        """Newest first; optionally only some types, or types starting with ``prefix``."""
         with self.db.session() as session:
             stmt = select(Event).order_by(Event.id.desc()).limit(limit)
             if asset_id is not None:
                 stmt = stmt.where(Event.asset_id == asset_id)
+            if types is not None:
+                stmt = stmt.where(Event.type.in_(list(types)))
+            if prefix is not None:
+                stmt = stmt.where(Event.type.startswith(prefix, autoescape=True))
             return list(session.scalars(stmt))

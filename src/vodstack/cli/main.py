@@ -5,6 +5,7 @@ Rich progress on a terminal, plain lines when piped, ``--json`` for machines.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -25,6 +26,7 @@ from vodstack.cli.common import (
     open_services,
     wait_for_asset,
 )
+from vodstack.cli.stats import stats
 from vodstack.config import Settings
 from vodstack.errors import VodstackError
 from vodstack.services import build_services
@@ -38,6 +40,7 @@ app.add_typer(assets_app, name="assets")
 app.add_typer(keys_app, name="keys")
 app.command("token")(token)
 app.command("entitle")(entitle)
+app.command("stats")(stats)
 
 
 @app.command()
@@ -87,23 +90,30 @@ def worker() -> None:
         pool.stop()
 
 
-def _serve(host: str, port: int, home: Path | None = None) -> None:
+def _serve(
+    host: str,
+    port: int,
+    *,
+    target: str = "vodstack.web.app:app_factory",
+    tls: tuple[Path, Path] | None = None,
+) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
     # The server's worker process builds its own Settings from the environment.
     os.environ["VODSTACK_HOST"] = host
     os.environ["VODSTACK_PORT"] = str(port)
-    if home is not None:
-        os.environ["VODSTACK_HOME"] = str(home)
     Granian(
-        "vodstack.web.app:app_factory",
+        target,
         address=host,
         port=port,
         interface=Interfaces.ASGI,
         factory=True,
         workers=1,
         log_level="warning",  # type: ignore[arg-type]
+        ssl_cert=tls[0] if tls else None,
+        ssl_key=tls[1] if tls else None,
+        ssl_protocol_min="tls1.2",  # type: ignore[arg-type]
     ).serve()
 
 
@@ -111,18 +121,60 @@ def _serve(host: str, port: int, home: Path | None = None) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="all (default): edge+origin+workers; edge: gate+cache in front of --origin; "
+            "origin: packager behind edges, requires the origin secret header."
+        ),
+    ] = None,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--origin", help="Edge role: origin URL; repeat for a failover group (primary first)."
+        ),
+    ] = None,
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate: serve HTTPS.")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
 ) -> None:
     """API + delivery (edge and origin) + in-process workers, until Ctrl-C."""
+    if role is not None:
+        if role not in ("all", "edge", "origin"):
+            raise typer.BadParameter("--role is all, edge or origin")
+        os.environ["VODSTACK_ROLE"] = role
+    if origin:
+        os.environ["VODSTACK_ORIGIN_URLS"] = json.dumps(origin)
+    if tls_cert or tls_key:
+        if not (tls_cert and tls_key):
+            raise typer.BadParameter("--tls-cert and --tls-key go together")
+        os.environ["VODSTACK_TLS_CERT"] = str(tls_cert)
+        os.environ["VODSTACK_TLS_KEY"] = str(tls_key)
     settings = Settings()
+    if settings.role == "edge" and not settings.origin_urls:
+        raise typer.BadParameter("--role edge needs --origin URL (or VODSTACK_ORIGIN_URLS)")
     services = build_services(settings)
     host = host or settings.host
     port = port or settings.port
+    scheme = "https" if settings.tls_cert else "http"
     console.print(
-        f"vodstack {__version__} serving on http://{host}:{port}  (data: {settings.home})"
+        f"vodstack {__version__} ({settings.role}) serving on {scheme}://{host}:{port}  "
+        f"(data: {settings.home})"
     )
     console.print(f"admin token: {services.admin_token}")
     services.close()
-    _serve(host, port)
+    tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
+    _serve(host, port, tls=tls)
+
+
+@app.command("redirect")
+def redirect(
+    to: Annotated[str, typer.Option("--to", help="HTTPS base URL, e.g. https://vod.example")],
+    host: Annotated[str, typer.Option(help="Bind address.")] = "0.0.0.0",  # noqa: S104
+    port: Annotated[int, typer.Option(help="Port (usually 80).")] = 80,
+) -> None:
+    """Plain-HTTP listener that redirects every request to HTTPS (308)."""
+    os.environ["VODSTACK_REDIRECT_TO"] = to
+    _serve(host, port, target="vodstack.web.app:redirect_factory")
 
 
 @app.command()

@@ -321,4 +321,4 @@ class EdgeCache:
 
     def _unlink(self, entry: CacheEntry) -> None:
         if entry.path is not None:
-            DiskFiles.remove(entry.path)
+            self._files.remove(entry.path)

@@ -31,6 +31,7 @@ import itertools
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 SUFFIX = ".edge"
@@ -51,6 +52,8 @@ class DiskFiles:
         self.root = parent / f"edge-{staging.name.removeprefix('.edge-new-')}.d"
         staging.rename(self.root)
         self._seq = itertools.count()
+        self._trash_times: dict[str, float] = {}
+        self._last_sweep = time.monotonic()
 
     def new_path(self, key: str) -> Path:
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -94,9 +97,27 @@ class DiskFiles:
         finally:
             src.unlink(missing_ok=True)
 
-    @staticmethod
-    def remove(path: Path) -> None:
-        path.unlink(missing_ok=True)
+    def remove(self, path: Path) -> None:
+        """Retire an evicted or purged file: renamed aside now, deleted ``GRACE_S`` later.
+
+        Why not unlink at once: a response may be about to send this very file by path
+        (zero-copy ``pathsend`` opens it after the cache lookup returned); the grace period
+        lets such in-flight responses finish. The name is already out of the index, so no new
+        request can pick it up.
+        """
+        trash = self.root / "trash"
+        trash.mkdir(exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(path, trash / path.name)
+        now = time.monotonic()
+        if now - self._last_sweep >= 1.0:
+            self._last_sweep = now
+            self._trash_times = {
+                name: seen
+                for name, seen in self._trash_times.items()
+                if not _expired(trash / name, seen, now)
+            }
+        self._trash_times.setdefault(path.name, now)
 
     def close(self) -> None:
         """Delete the directory and release it (idempotent)."""
@@ -105,6 +126,17 @@ class DiskFiles:
         shutil.rmtree(self.root, ignore_errors=True)
         os.close(self._lock_fd)
         self._lock_fd = -1
+
+
+GRACE_S = 30.0
+
+
+def _expired(path: Path, retired_at: float, now: float) -> bool:
+    """Delete a retired file once its grace period is over; True when it is gone."""
+    if now - retired_at < GRACE_S:
+        return False
+    path.unlink(missing_ok=True)
+    return True
 
 
 def reap_dead(parent: Path) -> int:

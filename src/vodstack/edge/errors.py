@@ -5,17 +5,16 @@
         │                      with nothing to revalidate), and no stale copy may stand in
         └── OriginTimeout      ... or no answer within the time bound
 
-They subclass ``StorageError`` so the single status mapping (``vodstack.web.errors``) answers
-``503`` today; a gateway should rather say ``502``/``504`` (RFC 9110 §15.6.3, §15.6.5) once
-that mapping learns these two classes.
+They subclass ``OriginError``, which the single status mapping (``vodstack.web.errors``)
+answers with ``502``, and ``504`` for the timeout (RFC 9110 §15.6.3, §15.6.5).
 """
 
 from __future__ import annotations
 
-from vodstack.errors import StorageError
+from vodstack.errors import OriginError
 
 
-class OriginUnavailable(StorageError):
+class OriginUnavailable(OriginError):
     """The origin could not answer for ``key``; the cause is chained (``__cause__``)."""
 
     def __init__(self, message: str, key: str) -> None:

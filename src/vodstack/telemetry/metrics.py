@@ -33,8 +33,36 @@ class Metrics:
         )
         self.origin_requests = Counter(
             "vodstack_origin_requests",
-            "Requests that reached the origin, by object kind",
+            "Edge misses that reached the origin, by object kind",
             ["kind"],
+            registry=r,
+        )
+        self.origin_fetch_seconds = Histogram(
+            "vodstack_origin_fetch_seconds",
+            "Time to fetch one object from the origin",
+            registry=r,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.origin_failover = Counter(
+            "vodstack_origin_failover",
+            "Origin attempts that failed over to the next origin",
+            ["origin"],
+            registry=r,
+        )
+        self.edge_requests = Counter(
+            "vodstack_edge_requests",
+            "Edge answers by object kind and result type",
+            ["kind", "result"],
+            registry=r,
+        )
+        self.edge_bytes = Counter(
+            "vodstack_edge_bytes", "Body bytes sent by the edge", ["kind"], registry=r
+        )
+        self.edge_purges = Counter("vodstack_edge_purges", "Asset purges", registry=r)
+        self.responses = Counter(
+            "vodstack_http_responses",
+            "HTTP responses by status and reason",
+            ["status", "reason"],
             registry=r,
         )
         self.jobs = Gauge("vodstack_jobs", "Jobs by state", ["state"], registry=r)
@@ -44,3 +72,93 @@ class Metrics:
             registry=r,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
         )
+        # -- viewer QoE, from player beacons (vodstack.telemetry.qoe) -------------------------
+        self.beacon_events = Counter(
+            "vodstack_beacon_events", "Player beacon events accepted, by type", ["type"], registry=r
+        )
+        self.beacon_rejected = Counter(
+            "vodstack_beacon_rejected", "Beacon batches refused, by reason", ["reason"], registry=r
+        )
+        self.qoe_sessions = Counter(
+            "vodstack_qoe_sessions", "Playback sessions that sent beacons", registry=r
+        )
+        self.qoe_startup = Histogram(
+            "vodstack_qoe_startup_seconds",
+            "Play request to first frame, as players measured it",
+            registry=r,
+            buckets=(0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0),
+        )
+        self.qoe_stall = Histogram(
+            "vodstack_qoe_rebuffer_seconds",
+            "Duration of each rebuffering stall during playback",
+            registry=r,
+            buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
+        )
+        self.qoe_errors = Counter(
+            "vodstack_qoe_player_errors", "Errors players reported", ["fatal"], registry=r
+        )
+        self.qoe_rebuffer_ratio = Histogram(
+            "vodstack_qoe_rebuffer_ratio",
+            "Per finished session: rebuffering time / (playing + rebuffering)",
+            registry=r,
+            buckets=(0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+        )
+        self.qoe_bitrate = Histogram(
+            "vodstack_qoe_average_bitrate_bps",
+            "Per finished session: time-weighted video bitrate while playing",
+            registry=r,
+            buckets=(2e5, 4e5, 8e5, 1.5e6, 3e6, 6e6, 1.2e7),
+        )
+        self.qoe_watched = Histogram(
+            "vodstack_qoe_watched_ratio",
+            "Per finished session: distinct seconds watched / duration",
+            registry=r,
+            buckets=(0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0),
+        )
+
+
+class _CacheCollector:
+    """Cache gauges read at scrape time from the cache's own counters (no per-request cost)."""
+
+    def __init__(self, cache: object) -> None:
+        self.cache = cache
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        s = self.cache.stats()  # type: ignore[attr-defined]
+        size = GaugeMetricFamily("vodstack_edge_cache_bytes", "Bytes held by tier", labels=["tier"])
+        size.add_metric(["memory"], s.memory_bytes)
+        size.add_metric(["disk"], s.disk_bytes)
+        yield size
+        entries = GaugeMetricFamily(
+            "vodstack_edge_cache_entries", "Entries by tier", labels=["tier"]
+        )
+        entries.add_metric(["memory"], s.memory_entries)
+        entries.add_metric(["disk"], s.disk_entries)
+        yield entries
+        results = CounterMetricFamily(
+            "vodstack_edge_cache_results", "Cache outcomes", labels=["result"]
+        )
+        for name in (
+            "hits",
+            "refresh_hits",
+            "misses",
+            "stale_hits",
+            "errors",
+            "collapsed",
+            "evictions",
+            "purged",
+        ):
+            results.add_metric([name], getattr(s, name))
+        yield results
+        yield GaugeMetricFamily(
+            "vodstack_edge_cache_hit_ratio", "Hits / lookups since start", value=s.hit_ratio
+        )
+        yield CounterMetricFamily(
+            "vodstack_edge_origin_fetches", "Origin loads", value=s.origin_fetches
+        )
+
+
+def register_cache_collector(metrics: Metrics, cache: object) -> None:
+    metrics.registry.register(_CacheCollector(cache))

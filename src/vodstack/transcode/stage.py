@@ -17,8 +17,8 @@ from pathlib import Path
 
 from vodstack.catalogue.models import Rendition
 from vodstack.catalogue.repository import Catalogue
-from vodstack.config import Settings
-from vodstack.errors import StorageError, TranscodeError
+from vodstack.config import RungTemplate, Settings
+from vodstack.errors import ConfigError, StorageError, TranscodeError
 from vodstack.ingest.probe import SourceInfo, probe
 from vodstack.packaging.model import fragment_to_row
 from vodstack.packaging.track_index import TrackIndex, read_track_index
@@ -50,8 +50,11 @@ class TranscodeStage:
         job_id: str,
         on_progress: Callable[[float], None],
         cancel: threading.Event,
+        ladder: str | None = None,
     ) -> int:
-        """Transcode the asset's master; returns the committed revision."""
+        """Transcode the asset's master with the named ladder template (default: the
+        configured ladder); returns the committed revision."""
+        template = self.template(ladder)
         asset = self.catalogue.get_asset(asset_id)
         if asset.revision == 0:  # a re-transcode leaves a served asset "ready"
             self.catalogue.update_asset(asset_id, status="transcoding", error=None)
@@ -65,7 +68,7 @@ class TranscodeStage:
             self.catalogue.update_asset(
                 asset_id, source_info=info.to_json(), duration=info.duration
             )
-            plan = self.plan(info)
+            plan = self.plan(info, template)
             argv = ladder_command(
                 ffmpeg_exe(),
                 source,
@@ -90,13 +93,21 @@ class TranscodeStage:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    def plan(self, info: SourceInfo) -> LadderPlan:
+    def template(self, ladder: str | None) -> tuple[RungTemplate, ...]:
+        templates = self.settings.ladder_templates
+        if (ladder or "default") not in templates:
+            raise ConfigError(f"no ladder named {ladder!r}; known: {', '.join(templates)}")
+        return templates[ladder or "default"]
+
+    def plan(
+        self, info: SourceInfo, template: tuple[RungTemplate, ...] | None = None
+    ) -> LadderPlan:
         return plan_ladder(
             width=info.video.width,
             height=info.video.height,
             fps=info.fps,
             has_audio=info.audio is not None,
-            template=self.settings.ladder,
+            template=template or self.settings.ladder,
             fragment_s=self.settings.fragment_s,
             audio_kbps=self.settings.audio_bitrate_kbps,
         )

@@ -1,55 +1,124 @@
-"""ASGI app assembly: admin API, delivery (gate → origin), health. One factory, no globals."""
+"""ASGI app assembly: admin API, playback, delivery (gate → edge → origin), ops endpoints.
+
+One factory, no globals. ``settings.role`` picks what this process is: ``all`` (edge and
+origin together, the default), ``edge`` (gate + cache in front of remote origins) or
+``origin`` (packager behind edges, answering only requests with the shared secret).
+"""
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from vodstack import __version__
 from vodstack.config import Settings
+from vodstack.edge.cache import EdgeCache
 from vodstack.edge.gate import SignatureGate
-from vodstack.jobs.bus import ASSET_READY, ASSET_UPDATED, DomainEvent
+from vodstack.edge.loaders import HttpOrigins, InProcessOrigin
+from vodstack.edge.service import PURGING_EVENTS, Edge, PurgeFollower, TtlPolicy
+from vodstack.jobs.bus import DomainEvent
 from vodstack.origin.origin import Origin
 from vodstack.services import Services, build_services
-from vodstack.web import api, api_entitlement, delivery, errors, play
+from vodstack.telemetry.metrics import register_cache_collector
+from vodstack.telemetry.service import PlaybackTelemetry
+from vodstack.web import accesslog, api, api_entitlement, delivery, errors, pages, play, telemetry
 from vodstack.web.delivery import Gate
 
 log = logging.getLogger(__name__)
 
 
 class OpenGate:
-    """Lets every request through. Only for tests of the origin alone."""
+    """Lets every request through. Only for tests and benchmarks of what lies behind."""
 
     def check(self, request: Request, asset_id: str) -> None:
         return None
 
 
+def origin_secrets(services: Services) -> tuple[str, ...]:
+    """Configured secrets, else the one generated on first run (shared through ``home``)."""
+    configured = services.settings.origin_secrets
+    if configured:
+        return configured
+    raw = services.secrets.get_or_create(
+        "origin-secret", lambda: secrets.token_urlsafe(32).encode()
+    )
+    return (raw.decode().strip(),)
+
+
+def build_edge(services: Services, origin: Origin | None) -> Edge:
+    settings = services.settings
+    disk_dir = settings.effective_edge_disk_dir
+    cache = EdgeCache(
+        memory_bytes=settings.edge_memory_bytes,
+        disk_dir=disk_dir if settings.edge_disk_bytes else None,
+        disk_bytes=settings.edge_disk_bytes,
+        disk_threshold=settings.edge_disk_threshold,
+        origin_timeout_s=settings.origin_timeout_s,
+    )
+    staging = disk_dir / "incoming"
+    if origin is not None:
+        loader = InProcessOrigin(
+            origin, services.store, staging, services.metrics, settings.edge_disk_threshold
+        ).load
+    else:
+        loader = HttpOrigins(
+            settings.origin_urls,
+            settings.origin_secret_header,
+            origin_secrets(services)[0],
+            staging,
+            services.metrics,
+            memory_threshold=settings.edge_disk_threshold,
+            timeout_s=settings.origin_timeout_s,
+            verify=settings.origin_tls_verify,
+        ).load
+    policy = TtlPolicy(
+        manifest_ttl_s=settings.manifest_max_age_s, immutable_stale_s=settings.edge_stale_if_error_s
+    )
+    return Edge(cache, loader, policy, services.metrics)
+
+
 def create_app(
     services: Services, *, gate: Gate | None = None, run_workers: bool = True
 ) -> FastAPI:
-    origin = Origin(services.settings, services.catalogue, services.store)
+    settings = services.settings
+    role = settings.role
+    origin = Origin(settings, services.catalogue, services.store) if role != "edge" else None
+    edge = build_edge(services, origin) if role != "origin" else None
+    follower = PurgeFollower(services.catalogue, edge) if edge is not None else None
 
-    def forget(event: DomainEvent) -> None:
-        if event.asset_id:
+    def forget(event: DomainEvent) -> None:  # events of this process: purge at once
+        if event.asset_id is None:
+            return
+        if origin is not None:
             origin.forget(event.asset_id)
+        if edge is not None:
+            edge.purge(event.asset_id)
 
-    services.bus.subscribe(ASSET_UPDATED, forget)
-    services.bus.subscribe(ASSET_READY, forget)
+    for event_type in PURGING_EVENTS:
+        services.bus.subscribe(event_type, forget)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = services.pipeline.pool() if run_workers else None
+        pool = services.pipeline.pool() if run_workers and role != "edge" else None
         if pool is not None:
             pool.start()
+        if follower is not None:
+            follower.start()
         try:
             yield
         finally:
+            if follower is not None:
+                await follower.stop()
             if pool is not None:
                 pool.stop()
+            if edge is not None:
+                edge.cache.close()
 
     app = FastAPI(
         title="vodstack",
@@ -58,15 +127,36 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.role = role
     app.state.origin = origin
+    app.state.edge = edge
+    app.state.origin_secret_header = settings.origin_secret_header.lower()
+    app.state.origin_secrets = origin_secrets(services) if role == "origin" else ()
     app.state.gate = gate or SignatureGate(
-        services.settings, services.signature_verifier, services.locator, services.metrics
+        settings, services.signature_verifier, services.locator, services.metrics
     )
+    if edge is not None:
+        register_cache_collector(services.metrics, edge.cache)
     errors.install(app)
     app.include_router(api.router)
     app.include_router(api_entitlement.router)
     app.include_router(play.router)
     app.include_router(delivery.router)
+    # Viewer side (issue #5): player/admin pages, static assets, QoE beacons.
+    app.state.playback = PlaybackTelemetry.build(
+        services.db, services.catalogue, services.secrets, services.metrics
+    )
+    app.include_router(pages.router)
+    if services.dev_idp is not None:
+        app.include_router(pages.dev_router)
+    app.include_router(telemetry.router)
+    app.include_router(telemetry.admin_router)
+    app.mount("/static", pages.static_app(), name="static")
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness and catalogue reachability")
+    def healthz() -> dict[str, str]:
+        services.catalogue.job_counts()
+        return {"status": "ok", "version": __version__, "role": role}
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
     def metrics() -> Response:
@@ -74,12 +164,36 @@ def create_app(
             services.metrics.jobs.labels(state).set(count)
         return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/healthz", tags=["ops"], summary="Liveness and catalogue reachability")
-    def healthz() -> dict[str, str]:
-        services.catalogue.job_counts()
-        return {"status": "ok", "version": __version__}
+    if settings.tls_cert and settings.hsts:
+
+        @app.middleware("http")
+        async def hsts(request: Request, call_next):
+            response = await call_next(request)
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+            return response
+
+    app.add_middleware(
+        accesslog.AccessLog, metrics=services.metrics, sink=accesslog.open_sink(settings.access_log)
+    )
+    return app
+
+
+def redirect_app(https_base: str) -> FastAPI:
+    """Plain-HTTP listener that sends every request to HTTPS (``serve --https-redirect``)."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "DELETE"])
+    def redirect(request: Request, path: str) -> RedirectResponse:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{https_base}/{path}{query}", status_code=308)
 
     return app
+
+
+def redirect_factory() -> FastAPI:
+    import os
+
+    return redirect_app(os.environ["VODSTACK_REDIRECT_TO"].rstrip("/"))
 
 
 def app_factory() -> FastAPI:

@@ -1,56 +1,80 @@
-"""Delivery: ``GET|HEAD /v1/{assetId}/{path}`` → gate → origin → bytes.
+"""Delivery: ``GET|HEAD /v1/{assetId}/{path}``.
 
-The gate runs first, on every request, before any catalogue or storage work; it is the slot
-where signature verification (CloudFront-style cookies/URLs) lives.
+Edge roles (``all``, ``edge``): signature gate → edge cache → origin (in-process or remote).
+Origin role: shared-secret check → origin. The gate runs first on every request, before any
+cache, catalogue or storage work.
 """
 
 from __future__ import annotations
 
+import hmac
 from typing import Protocol
 
+import anyio
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from vodstack.catalogue.repository import is_valid_id
-from vodstack.errors import NotFound
+from vodstack.edge.entry import CacheEntry, ResultType
+from vodstack.errors import Forbidden, NotFound, OriginError
+from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.web.responses import ResourceResponse
 
 router = APIRouter(tags=["delivery"])
 
 
 class Gate(Protocol):
-    """Decides whether a delivery request may reach the origin; raises Forbidden if not."""
+    """Decides whether a delivery request may go on; raises Forbidden if not."""
 
     def check(self, request: Request, asset_id: str) -> None: ...
+
+
+def check_origin_secret(request: Request) -> None:
+    """The origin answers only its edges: the shared secret, compared in constant time,
+    any of the configured ones (two are valid during a rotation)."""
+    state = request.app.state
+    presented = request.headers.get(state.origin_secret_header, "").encode()
+    valid = False
+    for secret in state.origin_secrets:  # no early exit: time does not reveal which matched
+        valid |= hmac.compare_digest(presented, secret.encode())
+    if not valid:
+        state.services.metrics.responses.labels("403", "origin_secret").inc()
+        raise Forbidden("access denied", rule="origin_secret", public=False)
+
+
+def entry_resource(entry: CacheEntry) -> BytesResource | FileSlice:
+    if entry.status == 404:
+        raise NotFound("no such resource")
+    if entry.status != 200:
+        raise OriginError(f"the origin answered {entry.status}")
+    content_type = entry.header("content-type") or "application/octet-stream"
+    cache_control = entry.header("cache-control") or "no-cache"
+    etag = entry.header("etag") or f'"{entry.key}-{entry.size}"'
+    if entry.path is not None:
+        return FileSlice(entry.key, entry.path, 0, entry.size, content_type, cache_control, etag)
+    return BytesResource(entry.body or b"", content_type, cache_control, etag)
 
 
 @router.api_route(
     "/v1/{asset_id}/{path:path}",
     methods=["GET", "HEAD"],
     summary="Manifests (index.m3u8, index.mpd), playlists, init and media segments",
-    responses={206: {}, 304: {}, 403: {}, 404: {}, 416: {}},
+    responses={206: {}, 304: {}, 403: {}, 404: {}, 416: {}, 502: {}},
 )
 async def deliver(request: Request, asset_id: str, path: str) -> Response:
     state = request.app.state
+    if state.role == "origin":
+        check_origin_secret(request)
+        if not is_valid_id(asset_id):
+            raise NotFound("no such asset")
+        resource = await anyio.to_thread.run_sync(state.origin.resolve, asset_id, path)
+        return ResourceResponse(resource, state.services.store, {})
     state.gate.check(request, asset_id)
     if not is_valid_id(asset_id):
         raise NotFound("no such asset")
-    state.services.metrics.origin_requests.labels(object_kind(path)).inc()
-    resource = await _resolve(request, asset_id, path)
-    return ResourceResponse(resource, state.services.store, {})
-
-
-def object_kind(path: str) -> str:
-    """Metric label: manifest | init | segment | other."""
-    if path.endswith((".m3u8", ".mpd")):
-        return "manifest"
-    if path.endswith("init.mp4"):
-        return "init"
-    return "segment" if path.endswith(".m4s") else "other"
-
-
-async def _resolve(request: Request, asset_id: str, path: str):
-    import anyio
-
-    origin = request.app.state.origin
-    return await anyio.to_thread.run_sync(origin.resolve, asset_id, path)
+    entry, result = await state.edge.get(asset_id, path)
+    extra = {
+        "x-cache": f"{'Hit' if result is ResultType.HIT else result.value} from vodstack",
+        "x-edge-result-type": result.value,
+    }
+    return ResourceResponse(entry_resource(entry), state.services.store, extra)

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
+from vodstack.edge.errors import OriginTimeout
 from vodstack.entitlement.tokens import www_authenticate
 from vodstack.errors import (
     AuthError,
@@ -15,6 +16,7 @@ from vodstack.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    OriginError,
     RangeNotSatisfiable,
     RateLimited,
     SourceInvalid,
@@ -33,7 +35,10 @@ def status_for(exc: VodstackError) -> int:
         return 416
     if isinstance(exc, RateLimited):
         return 429
+    if isinstance(exc, OriginTimeout):
+        return 504
     table: tuple[tuple[type[VodstackError], int], ...] = (
+        (OriginError, 502),
         (AuthError, 401),
         (Forbidden, 403),
         (NotFound, 404),
@@ -51,7 +56,9 @@ def status_for(exc: VodstackError) -> int:
 async def _vodstack_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, VodstackError)
     status = status_for(exc)
-    body: dict[str, object] = {"error": exc.message}
+    # Origin failures carry internal detail (paths, exception text): log it, show a summary.
+    public = "the origin is unavailable" if isinstance(exc, OriginError) else exc.message
+    body: dict[str, object] = {"error": public}
     headers: dict[str, str] = {}
     if isinstance(exc, Forbidden) and exc.public:
         body["rule"] = exc.rule

@@ -7,17 +7,27 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from vodstack.errors import AuthError, Forbidden, RateLimited, VodstackError
 
 router = APIRouter(tags=["playback"])
 
 
+class PlaySession(BaseModel):
+    """The playback session the player reports QoE/completion beacons for."""
+
+    id: str
+    token: str = Field(description="Send as `session` in each `POST /api/beacons` batch.")
+    beacons: str = Field(description="Where to send beacons.")
+    heartbeat_s: int = Field(description="How often to report the playhead while playing.")
+
+
 class PlayOut(BaseModel):
     hls: str
     dash: str
     expires: int
+    session: PlaySession
 
 
 class SignedFileOut(BaseModel):
@@ -39,7 +49,8 @@ def bearer_token(request: Request) -> str:
     description=(
         "Returns the HLS and DASH URLs and sets `CloudFront-Policy`, `CloudFront-Signature` and "
         "`CloudFront-Key-Pair-Id` cookies scoped to `/v1/{assetId}/` (HttpOnly, Secure over "
-        "TLS). Call again before `expires` to refresh while still entitled. With `file`, returns "
+        "TLS). Call again before `expires` to refresh while still entitled. `session` "
+        "authenticates the player's QoE beacons (`POST /api/beacons`). With `file`, returns "
         "a canned-policy signed URL for that single file instead (never for manifests)."
     ),
     responses={
@@ -86,8 +97,19 @@ async def play(
         metrics.play.labels(outcome).inc()
         raise
     metrics.play.labels("ok").inc()
+    session = request.app.state.playback.start(grant.subject, asset.id)
     response = JSONResponse(
-        {"hls": grant.hls, "dash": grant.dash, "expires": grant.expires},
+        {
+            "hls": grant.hls,
+            "dash": grant.dash,
+            "expires": grant.expires,
+            "session": {
+                "id": session.id,
+                "token": session.token,
+                "beacons": session.beacons,
+                "heartbeat_s": session.heartbeat_s,
+            },
+        },
         headers={"Cache-Control": "no-store"},
     )
     secure = services.settings.base_url().startswith("https://")

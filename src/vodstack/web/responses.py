@@ -7,8 +7,10 @@ server supports it (granian does).
 
 from __future__ import annotations
 
+import gzip
 import os
 from collections.abc import Mapping
+from functools import lru_cache
 
 import anyio
 from starlette.responses import Response
@@ -16,10 +18,16 @@ from starlette.types import Receive, Scope, Send
 
 from vodstack.errors import RangeNotSatisfiable
 from vodstack.origin.ranges import ByteRange, parse_range
-from vodstack.origin.resources import BytesResource, FileSlice, Resource
+from vodstack.origin.resources import MANIFEST_TYPES, BytesResource, FileSlice, Resource
 from vodstack.storage import ObjectStore
 
 CHUNK = 256 * 1024
+_COMPRESSIBLE = frozenset(MANIFEST_TYPES.values())
+
+
+@lru_cache(maxsize=512)
+def _gzip(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=6, mtime=0)
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -54,6 +62,19 @@ class ResourceResponse(Response):
             "accept-ranges": "bytes",
             **self.extra,
         }
+        if (
+            isinstance(r, BytesResource)
+            and r.content_type in _COMPRESSIBLE
+            and "range" not in request_headers
+            and "gzip" in request_headers.get("accept-encoding", "")
+        ):
+            # Manifests shrink ~5× with gzip; segments are already compressed media.
+            r = BytesResource(_gzip(r.body), r.content_type, r.cache_control, r.etag[:-1] + '-gz"')
+            headers["content-encoding"] = "gzip"
+            headers["etag"] = r.etag
+            size = len(r.body)
+        if isinstance(self.resource, BytesResource) and self.resource.content_type in _COMPRESSIBLE:
+            headers["vary"] = "Accept-Encoding"
         if _etag_matches(request_headers.get("if-none-match"), r.etag):
             await self._start(send, 304, headers)
             await send({"type": "http.response.body", "body": b""})

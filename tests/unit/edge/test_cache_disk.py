@@ -18,7 +18,8 @@ SEGMENT = {"ttl_s": 86400.0, "stale_if_error_s": 86400.0}
 
 
 def files(root: Path) -> dict[Path, bytes]:
-    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    # live files only: retired ones wait in trash/ for in-flight responses (disk.GRACE_S)
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and "trash" not in p.parts}
 
 
 async def test_large_objects_become_files_small_ones_stay_in_memory(
@@ -147,3 +148,22 @@ def test_restart_wipes_a_dead_caches_files_but_not_a_live_ones(
     for cache in (live, second):
         cache.close()
     assert [p.name for p in root.iterdir()] == ["operator-notes.txt"]
+
+
+def test_retired_files_outlive_eviction_by_a_grace_period(tmp_path: Path, monkeypatch) -> None:
+    from vodstack.edge import disk
+
+    files_ = disk.DiskFiles(tmp_path / "edge")
+    path = files_.new_path("/v1/a/s1.m4s")
+    files_.write(path, b"x" * 10)
+    files_.remove(path)  # evicted while a response may still be sending it
+    retired = files_.root / "trash" / path.name
+    assert not path.exists()
+    assert retired.read_bytes() == b"x" * 10  # still readable for in-flight responses
+    monkeypatch.setattr(disk, "GRACE_S", 0.0)
+    files_._last_sweep = -1e9
+    other = files_.new_path("/v1/a/s2.m4s")
+    files_.write(other, b"y")
+    files_.remove(other)  # the next removal sweeps the trash
+    assert not retired.exists()
+    files_.close()

@@ -61,7 +61,9 @@ def check_consistent(cache: EdgeCache, disk: Path, staging: Path) -> None:
     stats = cache.stats()
     assert stats.memory_bytes <= MEMORY and stats.disk_bytes <= DISK
     entries = [e for e in map(cache.peek, KEYS) if e is not None]
-    on_disk = {p: p.stat().st_size for p in disk.rglob("*") if p.is_file()}
+    on_disk = {
+        p: p.stat().st_size for p in disk.rglob("*") if p.is_file() and "trash" not in p.parts
+    }
     assert on_disk.keys() == {e.path for e in entries if e.path is not None}
     assert sum(on_disk.values()) == stats.disk_bytes
     assert stats.disk_entries == len(on_disk)

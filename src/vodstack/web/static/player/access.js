@@ -1,0 +1,134 @@
+// Who is watching and may they: the viewer token, POST /play (which sets the signed playback
+// cookies), refreshing before they expire, and plain-language messages for every refusal.
+
+const TOKEN_KEY = "vodstack.viewerToken";
+
+/** A viewer token handed over by an embedding app (#token=… is preferred: fragments never
+ * reach server logs), else the one this tab signed in with. */
+export function takeToken() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const query = new URLSearchParams(location.search);
+  const given = hash.get("token") || query.get("token");
+  if (given) {
+    sessionStorage.setItem(TOKEN_KEY, given);
+    hash.delete("token");
+    query.delete("token");
+    const rest = hash.toString();
+    const search = query.toString();
+    history.replaceState(null, "", location.pathname + (search ? `?${search}` : "") + (rest ? `#${rest}` : ""));
+    return given;
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function forgetToken() { sessionStorage.removeItem(TOKEN_KEY); }
+
+export function subjectOf(token) {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(payload)).sub || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Development sign-in (POST /dev/token, only on this machine with the development IdP). */
+export async function devSignIn(subject) {
+  const r = await fetch("/dev/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ subject }),
+  });
+  if (!r.ok) throw await refusal(r);
+  const { token } = await r.json();
+  sessionStorage.setItem(TOKEN_KEY, token);
+  return token;
+}
+
+export class AccessError extends Error {
+  constructor(kind, title, detail, extra = {}) {
+    super(`${title} ${detail}`.trim());
+    Object.assign(this, { kind, title, detail, ...extra });
+  }
+}
+
+// 403 `rule` from the entitlement service → what the viewer can understand and act on.
+const RULES = {
+  subscription: "Your account has no subscription that includes this video.",
+  subscription_expired: "Your subscription has ended.",
+  subscription_cancelled: "Your subscription was cancelled.",
+  subscription_inactive: "Your subscription has not started yet.",
+  licence: "Your institution has no licence for this video.",
+  licence_expired: "Your institution's licence for this video has expired.",
+  geo: "This video is not available in your country.",
+};
+
+async function refusal(response) {
+  let body = {};
+  try { body = await response.json(); } catch { /* not JSON */ }
+  const status = response.status;
+  if (status === 401) {
+    return new AccessError("expired", "Please sign in again.",
+      "Your sign-in has expired or is not valid.", { status });
+  }
+  if (status === 403) {
+    const rule = body.rule || "denied";
+    return new AccessError("not_entitled", "You are not entitled to watch this video.",
+      `${RULES[rule] || body.error || ""} (rule: ${rule})`, { status, rule });
+  }
+  if (status === 404) {
+    return new AccessError("not_found", "This video is not available.",
+      "It does not exist or has been taken down.", { status });
+  }
+  if (status === 409) {
+    return new AccessError("not_ready", "This video is still being prepared.",
+      "Try again in a minute.", { status, retry: true });
+  }
+  if (status === 429) {
+    const wait = Number(response.headers.get("Retry-After")) || 5;
+    return new AccessError("busy", "Too many attempts.", `Please wait ${wait} seconds.`,
+      { status, retry: true, waitS: wait });
+  }
+  return new AccessError("server", "Something went wrong on our side.",
+    `The server answered ${status}. Please try again.`, { status, retry: true });
+}
+
+export function networkError() {
+  return new AccessError("network", "Cannot reach the video service.",
+    "Check your internet connection, then try again.", { retry: true });
+}
+
+/**
+ * POST /play with the viewer token. Sets the cookies for /v1/{asset}/ (credentials: include,
+ * so they are stored even when the API is on another origin) and returns the grant with
+ * `lifetimeS`: how long the cookies live, by the server's clock (so a wrong client clock
+ * does not matter).
+ */
+export async function authorize(assetId, token) {
+  if (!token) {
+    throw new AccessError("signed_out", "Sign in to watch this video.", "");
+  }
+  let response;
+  try {
+    response = await fetch(`/play/${encodeURIComponent(assetId)}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}` },
+      credentials: "include",
+      cache: "no-store",
+    });
+  } catch {
+    throw networkError();
+  }
+  if (!response.ok) throw await refusal(response);
+  const grant = await response.json();
+  const serverNow = Date.parse(response.headers.get("Date") || "") / 1000 || Date.now() / 1000;
+  grant.lifetimeS = Math.max(1, grant.expires - serverNow);
+  grant.receivedAt = performance.now();
+  return grant;
+}
+
+/** Refresh well before expiry: a quarter of the lifetime early (5 s to 60 s). */
+export function refreshDelayMs(grant) {
+  const margin = Math.min(60, Math.max(5, grant.lifetimeS / 4));
+  return Math.max(1, grant.lifetimeS - margin) * 1000;
+}

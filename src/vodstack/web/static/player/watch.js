@@ -1,0 +1,337 @@
+// The /watch/{assetId} page: sign in, POST /play, pick an engine, play with the signed
+// cookies, keep them fresh, report QoE, and say in plain words what went wrong.
+//
+// window.vodstackPlayer exposes the player's state for embedding apps and tests (read-only
+// by convention): phase, engine, levels, level, switches, stalls, errors, refreshes, ...
+
+import {
+  AccessError, authorize, devSignIn, forgetToken, networkError, refreshDelayMs, subjectOf, takeToken,
+} from "./access.js";
+import { Beacons } from "./beacons.js";
+import { createEngine, defaultEngine, preloadEngine, protocolOf } from "./engines.js";
+
+const config = JSON.parse(document.getElementById("vodstack-config").textContent);
+const params = new URLSearchParams(location.search);
+const $ = (id) => document.getElementById(id);
+const video = $("video");
+const ENGINE_NAMES = { hls: "hls.js", dash: "dash.js", shaka: "Shaka Player", native: "native HLS" };
+
+const state = (window.vodstackPlayer = {
+  assetId: config.assetId,
+  phase: "idle", // idle | signed_out | ready | loading | playing | stopped | error
+  engine: null,
+  levels: [],
+  level: null,
+  switches: [],
+  stalls: [], // completed stalls during playback, in ms
+  errors: [],
+  refreshes: 0,
+  startupMs: null,
+  message: null,
+  rule: null,
+  sessionId: null,
+  flush: () => beacons?.flush(),
+});
+
+let token = null;
+let grant = null;
+let engineName = null;
+let engine = null;
+let beacons = null;
+let refreshTimer = null;
+let started = false;
+let firstFrameSeen = false;
+let stallAt = null;
+let lastPos = 0;
+
+// -- messages ----------------------------------------------------------------------------
+function showMessage(err, action) {
+  $("message-title").textContent = err.title;
+  $("message-detail").textContent = err.detail || "";
+  $("message").dataset.kind = err.kind || "error";
+  const button = $("message-action");
+  button.hidden = !action;
+  if (action) {
+    button.textContent = action.label;
+    button.onclick = action.run;
+  }
+  $("message").hidden = false;
+  $("spinner").hidden = true;
+  $("play").hidden = true;
+  state.message = `${err.title} ${err.detail || ""}`.trim();
+  state.messageKind = err.kind || "error";
+  state.rule = err.rule || null;
+}
+
+function hideMessage() {
+  $("message").hidden = true;
+  state.message = null;
+}
+
+const retry = { label: "Try again", run: () => location.reload() };
+
+function describe(err) {
+  if (err instanceof AccessError) return err;
+  if (err?.status === 403) {
+    return new AccessError("expired", "Your viewing pass has expired.", "Reload the page to continue.");
+  }
+  if (err?.kind === "media" || /media|decode|codec/i.test(err?.code || "")) {
+    return new AccessError("media", "This browser could not play the video.",
+      "Try another browser, or a newer version of this one.");
+  }
+  if (err?.status === 0 || err?.kind === "network" || /network|load|timeout/i.test(err?.code || "")) {
+    return networkError();
+  }
+  return new AccessError("error", "The video stopped because of an error.", err?.message || "");
+}
+
+// -- quality, captions, status -----------------------------------------------------------
+function label(level) {
+  if (!level) return "";
+  const mbps = level.bitrate ? ` · ${(level.bitrate / 1e6).toFixed(1)} Mb/s` : "";
+  return `${level.height ? `${level.height}p` : "audio"}${mbps}`;
+}
+
+function renderLevels(levels) {
+  state.levels = levels;
+  const select = $("quality");
+  select.replaceChildren(new Option("Auto", "-1"));
+  for (const level of [...levels].reverse()) select.append(new Option(label(level), String(level.index)));
+  select.disabled = levels.length < 2;
+}
+
+function renderTextTracks(tracks) {
+  const button = $("captions");
+  button.hidden = tracks.length === 0;
+  button.onclick = () => {
+    const on = button.getAttribute("aria-pressed") !== "true";
+    engine.setTextTrack(on ? tracks[0].index : -1);
+    button.setAttribute("aria-pressed", String(on));
+  };
+}
+
+function renderStatus() {
+  const auto = $("quality").value === "-1";
+  $("status").textContent = state.level ? `${auto ? "Auto: " : ""}${label(state.level)}` : "";
+}
+
+// -- access: sign-in, /play, refresh -----------------------------------------------------
+function renderSignedIn() {
+  const who = token && subjectOf(token);
+  $("signed-in").hidden = !who;
+  $("who").textContent = who || "";
+  $("signin").hidden = !!token || !config.devSignIn;
+}
+
+function signedOut() {
+  state.phase = "signed_out";
+  renderSignedIn();
+  showMessage(new AccessError("signed_out", "Sign in to watch this video.",
+    config.devSignIn ? "Use the sign-in box below." : "Open this video from the app or site that signs you in."));
+}
+
+function mediaUrl() {
+  const url = grant[protocolOf(engineName)];
+  // Without a configured public URL the media are on this server, whatever name it was reached by.
+  return config.sameOriginMedia ? new URL(new URL(url).pathname, location.origin).href : url;
+}
+
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refresh, refreshDelayMs(grant));
+}
+
+async function refresh() {
+  try {
+    const fresh = await authorize(config.assetId, token);
+    grant = { ...fresh, session: grant.session }; // one telemetry session per page view
+    state.refreshes += 1;
+    scheduleRefresh();
+    return true;
+  } catch (err) {
+    const left = grant.lifetimeS * 1000 - (performance.now() - grant.receivedAt);
+    if (err.retry && left > 2000) {
+      refreshTimer = setTimeout(refresh, Math.min(5000, left / 2)); // transient: try again
+      return false;
+    }
+    stopAtBoundary(err);
+    return false;
+  }
+}
+
+/** Refresh was refused: stop now, at the boundary of what the viewer was entitled to. */
+function stopAtBoundary(err) {
+  clearTimeout(refreshTimer);
+  engine?.stop();
+  video.pause();
+  state.phase = "stopped";
+  showMessage(err, err.kind === "expired" && config.devSignIn
+    ? { label: "Sign in again", run: () => { forgetToken(); location.reload(); } }
+    : undefined);
+  beacons?.close(err.kind, video.currentTime);
+}
+
+async function prepare() {
+  renderSignedIn();
+  try {
+    grant = await authorize(config.assetId, token);
+  } catch (err) {
+    state.phase = err.kind === "signed_out" ? "signed_out" : "error";
+    if (err.kind === "expired") forgetToken();
+    showMessage(err, err.kind === "expired" && config.devSignIn
+      ? { label: "Sign in again", run: () => location.reload() }
+      : err.retry ? retry : undefined);
+    if (err.kind === "expired") $("signin").hidden = !config.devSignIn;
+    return;
+  }
+  state.sessionId = grant.session.id;
+  scheduleRefresh();
+  engineName = params.get("engine") || (await defaultEngine(video, config.engines));
+  if (!engineName || !ENGINE_NAMES[engineName]) {
+    state.phase = "error";
+    showMessage(new AccessError("unsupported", "This browser cannot play this video.",
+      "It supports neither Media Source Extensions nor HLS. Try a current browser."));
+    return;
+  }
+  state.engine = engineName;
+  $("engine").textContent = ENGINE_NAMES[engineName];
+  beacons = new Beacons(grant.session, engineName);
+  beacons.onHeartbeat = () => beacons.push("heartbeat", { pos: video.currentTime });
+  preloadEngine(engineName, config.engines).catch(() => {}); // fetch the code while we wait
+  hideMessage();
+  state.phase = "ready";
+  $("play").hidden = false;
+  if (params.get("autoplay") === "1") start();
+}
+
+// -- playback ----------------------------------------------------------------------------
+async function start() {
+  if (started || !grant) return;
+  started = true;
+  const t0 = performance.now();
+  state.phase = "loading";
+  $("play").hidden = true;
+  $("spinner").hidden = false;
+  video.controls = true;
+  beacons.start(t0);
+  const firstFrame = () => {
+    if (firstFrameSeen) return;
+    firstFrameSeen = true;
+    state.startupMs = performance.now() - t0;
+    state.phase = "playing";
+    $("spinner").hidden = true;
+    beacons.push("first_frame", { ms: Math.round(state.startupMs), pos: video.currentTime });
+  };
+  if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(firstFrame);
+  else video.addEventListener("playing", firstFrame, { once: true });
+  try {
+    engine = await createEngine(engineName, video, config.engines, hooks);
+    const bufferS = Number(params.get("buffer")) || undefined;
+    await engine.load(mediaUrl(), { bufferS });
+    try {
+      await video.play();
+    } catch (err) {
+      if (err.name !== "NotAllowedError") throw err;
+      video.muted = true; // autoplay with sound refused: start muted, the viewer can unmute
+      await video.play();
+    }
+  } catch (err) {
+    if (err.status === 403 && (await refresh())) {
+      started = false;
+      engine?.destroy();
+      return start();
+    }
+    fail(err);
+  }
+}
+
+function fail(err) {
+  if (state.phase === "stopped") return;
+  state.phase = "error";
+  const described = describe(err);
+  showMessage(described, described.retry ? retry : undefined);
+  beacons?.push("error", { fatal: true, code: String(err.code || err.name || "error"), message: String(err.message || "").slice(0, 400) });
+  beacons?.flush();
+}
+
+let recovering = false;
+const hooks = {
+  onLevels: renderLevels,
+  onTextTracks: renderTextTracks,
+  onSwitch(level) {
+    if (!level) return;
+    state.level = level;
+    state.switches.push({ ...level, at: performance.now() });
+    beacons.push("switch", { bitrate: level.bitrate, height: level.height, width: level.width });
+    renderStatus();
+  },
+  async onError(err) {
+    state.errors.push({ ...err, at: performance.now() });
+    beacons.push("error", { fatal: err.fatal, code: String(err.code || ""), message: String(err.message || "").slice(0, 400) });
+    if (err.status === 403 && !recovering && state.phase !== "stopped") {
+      // The cookie lapsed (a sleeping laptop, a late refresh): get a fresh one and go on.
+      recovering = true;
+      if (await refresh()) engine.recover();
+      recovering = false;
+      return;
+    }
+    if (err.fatal && state.phase !== "loading") fail(err);
+  },
+};
+
+// -- telemetry from the video element ----------------------------------------------------
+video.addEventListener("timeupdate", () => { if (!video.seeking) lastPos = video.currentTime; });
+video.addEventListener("playing", () => {
+  if (stallAt !== null) {
+    state.stalls.push(performance.now() - stallAt);
+    stallAt = null;
+  }
+  $("spinner").hidden = true;
+  if (firstFrameSeen) beacons?.push("playing", { pos: video.currentTime });
+});
+video.addEventListener("pause", () => { if (!video.ended) beacons?.push("pause", { pos: video.currentTime }); });
+video.addEventListener("waiting", () => {
+  if (!firstFrameSeen || video.seeking || stallAt !== null) return;
+  stallAt = performance.now();
+  $("spinner").hidden = false;
+  beacons.push("stall_start", { pos: video.currentTime });
+});
+video.addEventListener("seeking", () => {
+  stallAt = null; // waiting after a seek is not a stall of the playback
+  beacons?.push("seek", { from: lastPos, to: video.currentTime });
+});
+video.addEventListener("seeked", () => {
+  lastPos = video.currentTime;
+  if (!video.paused) beacons?.push("playing", { pos: video.currentTime });
+});
+video.addEventListener("ended", () => {
+  beacons?.push("ended", { pos: video.currentTime });
+  beacons?.flush();
+});
+window.addEventListener("pagehide", () => beacons?.close("pagehide", video.currentTime));
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden" && beacons?.started) {
+    beacons.push("heartbeat", { pos: video.currentTime });
+    beacons.flush({ unloading: true });
+  }
+});
+$("quality").addEventListener("change", (e) => { engine?.setLevel(Number(e.target.value)); renderStatus(); });
+$("play").addEventListener("click", start);
+$("signout").addEventListener("click", () => { forgetToken(); location.reload(); });
+$("signin").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    token = await devSignIn($("subject").value.trim());
+  } catch (err) {
+    showMessage(err instanceof AccessError ? err : networkError());
+    return;
+  }
+  hideMessage();
+  prepare();
+});
+
+// -- go ----------------------------------------------------------------------------------
+if (config.poster) video.poster = config.poster;
+token = takeToken();
+if (token) prepare();
+else signedOut();
