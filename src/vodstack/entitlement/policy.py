@@ -148,7 +148,13 @@ def resource_matches(pattern: str, url: str) -> bool:
     character is literal. This is a hand-written matcher, not a regex, so no character in a
     resource can change the meaning of the pattern, and worst-case time is
     O(len(pattern) x len(url)) with no backtracking blow-up.
+
+    The resources vodstack signs are ``…/v1/{id}/*``: a literal prefix and one trailing
+    ``*``. That case is a ``startswith`` (same answer, a fraction of the cost per segment).
     """
+    star = pattern.find("*")
+    if "?" not in pattern and (star == -1 or star == len(pattern) - 1):
+        return url == pattern if star == -1 else url.startswith(pattern[:-1])
     p = u = 0
     star_p, star_u = -1, 0
     while u < len(url):

@@ -172,6 +172,7 @@ def create_app(
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
             return response
 
+    app.add_middleware(delivery.DeliveryFastPath)
     app.add_middleware(
         accesslog.AccessLog, metrics=services.metrics, sink=accesslog.open_sink(settings.access_log)
     )

@@ -90,3 +90,13 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(VodstackError, _vodstack_error)
     app.add_exception_handler(DBAPIError, _database_error)
+
+
+async def respond(request: Request, exc: Exception) -> JSONResponse:
+    """The response the app's handlers give for ``exc`` (for code outside the router)."""
+    if isinstance(exc, VodstackError):
+        return await _vodstack_error(request, exc)
+    if isinstance(exc, DBAPIError):
+        return await _database_error(request, exc)
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"error": "internal error"}, status_code=500)
