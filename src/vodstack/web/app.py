@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vodstack import __version__
 from vodstack.config import Settings
@@ -164,19 +165,38 @@ def create_app(
             services.metrics.jobs.labels(state).set(count)
         return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    if settings.tls_cert and settings.hsts:
-
-        @app.middleware("http")
-        async def hsts(request: Request, call_next):
-            response = await call_next(request)
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-            return response
-
     app.add_middleware(delivery.DeliveryFastPath)
+    if settings.tls_cert and settings.hsts:
+        app.add_middleware(Hsts)  # outside the fast path: every response gets it
     app.add_middleware(
         accesslog.AccessLog, metrics=services.metrics, sink=accesslog.open_sink(settings.access_log)
     )
     return app
+
+
+class Hsts:
+    """Adds ``Strict-Transport-Security`` to every response (RFC 6797), as raw ASGI."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {
+                    **message,
+                    "headers": [
+                        *message.get("headers", ()),
+                        (b"strict-transport-security", b"max-age=31536000"),
+                    ],
+                }
+            await send(message)
+
+        await self.app(scope, receive, with_hsts)
 
 
 def redirect_app(https_base: str) -> FastAPI:
