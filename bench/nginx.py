@@ -45,8 +45,11 @@ def nginx(root: Path) -> Iterator[str]:
     (root / "tmp").mkdir(parents=True, exist_ok=True)
     conf = root / "nginx.conf"
     conf.write_text(CONFIG.format(root=root, port=port))
-    proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(root)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [binary, "-c", str(conf), "-p", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):

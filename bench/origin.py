@@ -17,8 +17,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import median_of, play_cookies, prepare_asset, server, wrk  # noqa: E402
-from bench.nginx import nginx  # noqa: E402
+from bench.common import median_of, play_cookies, prepare_asset, server, wrk
+from bench.nginx import nginx
 
 
 def main() -> None:
@@ -46,22 +46,37 @@ def main() -> None:
                 for name, path in (("segment", segment), ("manifest", manifest)):
                     ours, theirs = [], []
                     for _ in range(args.rounds):
-                        theirs.append(wrk(ngx + path, seconds=args.seconds,
-                                          connections=args.connections))
-                        ours.append(wrk(vod + path, seconds=args.seconds,
-                                        connections=args.connections, headers=h))
+                        theirs.append(
+                            wrk(ngx + path, seconds=args.seconds, connections=args.connections)
+                        )
+                        ours.append(
+                            wrk(
+                                vod + path,
+                                seconds=args.seconds,
+                                connections=args.connections,
+                                headers=h,
+                            )
+                        )
                     rows[name] = (median_of(theirs), median_of(ours))
             # cold JIT manifest generation: distinct revisions are not available, so measure
             # the packager directly on the origin role's code path through the edge's miss.
-        print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, median of {args.rounds}; "
-              f"segment {len(seg_bytes) / 1e6:.2f} MB, manifest {len(man_bytes)} B")
-        print(f"{'object':<10}{'server':<34}{'req/s':>9}{'MB/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-              f"{'errors':>8}")
+        print(
+            f"wrk -t1 -c{args.connections} -d{args.seconds}s, median of {args.rounds}; "
+            f"segment {len(seg_bytes) / 1e6:.2f} MB, manifest {len(man_bytes)} B"
+        )
+        print(
+            f"{'object':<10}{'server':<34}{'req/s':>9}{'MB/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+            f"{'errors':>8}"
+        )
         for name, (ngx_r, vod_r) in rows.items():
-            for label, r in (("nginx 1.22 static, sendfile", ngx_r),
-                             ("vodstack edge hit (gate + cache)", vod_r)):
-                print(f"{name:<10}{label:<34}{r.rps:>9.0f}{r.mb_s:>9.0f}{r.p50_ms:>9.2f}"
-                      f"{r.p99_ms:>9.2f}{r.errors:>8}")
+            for label, r in (
+                ("nginx 1.22 static, sendfile", ngx_r),
+                ("vodstack edge hit (gate + cache)", vod_r),
+            ):
+                print(
+                    f"{name:<10}{label:<34}{r.rps:>9.0f}{r.mb_s:>9.0f}{r.p50_ms:>9.2f}"
+                    f"{r.p99_ms:>9.2f}{r.errors:>8}"
+                )
         seg_ratio = rows["segment"][1].rps / rows["segment"][0].rps
         man_ratio = rows["manifest"][1].rps / rows["manifest"][0].rps
         print(f"segment ratio vodstack/nginx = {seg_ratio:.2f}× (target ≥ 1.0×)")

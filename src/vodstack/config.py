@@ -184,10 +184,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # -- edge and origin ------------------------------------------------------------------
-    role: Literal["all", "edge", "origin"] = Field(
+    role: Literal["all", "edge", "shield", "origin"] = Field(
         default="all",
-        description="What `serve` runs: edge+origin in one process, or one of them "
-        "(several edges can share one origin, which then acts as the shield).",
+        description="What `serve` runs: edge+origin in one process (all); an edge (gate + "
+        "cache) in front of origin_urls; a shield (cache, origin-secret protected) between "
+        "edges and the origin, so each object is fetched from the origin once; or the origin.",
     )
     origin_urls: tuple[str, ...] = Field(
         default=(),

@@ -26,6 +26,8 @@ from vodstack.cli.common import (
     open_services,
     wait_for_asset,
 )
+from vodstack.cli.jobs import events, jobs_app, webhooks_app
+from vodstack.cli.report import report_app
 from vodstack.cli.stats import stats
 from vodstack.config import Settings
 from vodstack.errors import VodstackError
@@ -37,7 +39,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(assets_app, name="assets")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(webhooks_app, name="webhooks")
+app.command("events")(events)
 app.add_typer(keys_app, name="keys")
+app.add_typer(report_app, name="report")
 app.command("token")(token)
 app.command("entitle")(entitle)
 app.command("stats")(stats)
@@ -77,9 +83,31 @@ def ingest(
 
 
 @app.command()
-def worker() -> None:
-    """Run background jobs until Ctrl-C (alongside or instead of `serve`'s own workers)."""
-    services = open_services()
+def worker(
+    queues: Annotated[
+        str,
+        typer.Option(
+            help="With a broker: comma-separated lanes to run (ondemand, backfill, webhooks)."
+        ),
+    ] = "ondemand,backfill,webhooks",
+    lane: Annotated[str | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Run background jobs until Ctrl-C: Celery lanes when VODSTACK_BROKER_URL is set, else
+    an in-process pool (alongside or instead of `serve`'s own workers)."""
+    settings = Settings()
+    if settings.broker_url:
+        from vodstack.jobs.lanes import LANES, run_lane, supervise
+
+        if lane is not None:  # a lane process started by the supervisor
+            raise typer.Exit(run_lane(settings, lane))
+        chosen = tuple(q.strip() for q in queues.split(",") if q.strip())
+        unknown = set(chosen) - set(LANES)
+        if unknown or not chosen:
+            raise typer.BadParameter(f"lanes are {', '.join(LANES)}")
+        services = build_services(settings)
+        console.print(f"worker running lanes {', '.join(chosen)} on {settings.broker_url}")
+        raise typer.Exit(supervise(services, chosen))
+    services = build_services(settings)
     pool = services.pipeline.pool()
     pool.start()
     console.print(f"worker running ({services.settings.workers} threads); Ctrl-C to stop")
@@ -125,7 +153,8 @@ def serve(
         str | None,
         typer.Option(
             help="all (default): edge+origin+workers; edge: gate+cache in front of --origin; "
-            "origin: packager behind edges, requires the origin secret header."
+            "shield: cache between edges and the origin; origin: packager behind them (shield "
+            "and origin require the origin secret header)."
         ),
     ] = None,
     origin: Annotated[
@@ -139,8 +168,8 @@ def serve(
 ) -> None:
     """API + delivery (edge and origin) + in-process workers, until Ctrl-C."""
     if role is not None:
-        if role not in ("all", "edge", "origin"):
-            raise typer.BadParameter("--role is all, edge or origin")
+        if role not in ("all", "edge", "shield", "origin"):
+            raise typer.BadParameter("--role is all, edge, shield or origin")
         os.environ["VODSTACK_ROLE"] = role
     if origin:
         os.environ["VODSTACK_ORIGIN_URLS"] = json.dumps(origin)
@@ -150,8 +179,8 @@ def serve(
         os.environ["VODSTACK_TLS_CERT"] = str(tls_cert)
         os.environ["VODSTACK_TLS_KEY"] = str(tls_key)
     settings = Settings()
-    if settings.role == "edge" and not settings.origin_urls:
-        raise typer.BadParameter("--role edge needs --origin URL (or VODSTACK_ORIGIN_URLS)")
+    if settings.role in ("edge", "shield") and not settings.origin_urls:
+        raise typer.BadParameter(f"--role {settings.role} needs --origin URL")
     services = build_services(settings)
     host = host or settings.host
     port = port or settings.port

@@ -89,7 +89,8 @@ def create_app(
 ) -> FastAPI:
     settings = services.settings
     role = settings.role
-    origin = Origin(settings, services.catalogue, services.store) if role != "edge" else None
+    remote = role in ("edge", "shield")
+    origin = None if remote else Origin(settings, services.catalogue, services.store)
     edge = build_edge(services, origin) if role != "origin" else None
     follower = PurgeFollower(services.catalogue, edge) if edge is not None else None
 
@@ -106,7 +107,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = services.pipeline.pool() if run_workers and role != "edge" else None
+        pool = services.pipeline.pool() if run_workers and not remote else None
         if pool is not None:
             pool.start()
         if follower is not None:
@@ -132,7 +133,7 @@ def create_app(
     app.state.origin = origin
     app.state.edge = edge
     app.state.origin_secret_header = settings.origin_secret_header.lower()
-    app.state.origin_secrets = origin_secrets(services) if role == "origin" else ()
+    app.state.origin_secrets = origin_secrets(services) if role in ("origin", "shield") else ()
     app.state.gate = gate or SignatureGate(
         settings, services.signature_verifier, services.locator, services.metrics
     )

@@ -1,8 +1,10 @@
 """Delivery: ``GET|HEAD /v1/{assetId}/{path}``.
 
 Edge roles (``all``, ``edge``): signature gate → edge cache → origin (in-process or remote).
-Origin role: shared-secret check → origin. The gate runs first on every request, before any
-cache, catalogue or storage work.
+Shield role: shared-secret check → cache → origin (the mid tier that collapses the misses of
+many edges into one origin fetch per object). Origin role: shared-secret check → origin.
+
+The gate runs first on every request, before any cache, catalogue or storage work.
 """
 
 from __future__ import annotations
@@ -75,7 +77,10 @@ async def deliver_response(state: Any, request: Request, asset_id: str, path: st
             raise NotFound("no such asset")
         resource = await anyio.to_thread.run_sync(state.origin.resolve, asset_id, path)
         return ResourceResponse(resource, state.services.store, {})
-    state.gate.check(request, asset_id)
+    if state.role == "shield":
+        check_origin_secret(state, request)  # a mid-tier cache answers edges only
+    else:
+        state.gate.check(request, asset_id)
     if not is_valid_id(asset_id):
         raise NotFound("no such asset")
     entry, result = await state.edge.get(asset_id, path)
