@@ -51,7 +51,10 @@ class LiveServer:
     """Start/stop/kill a server process; helpers for the admin API."""
 
     def __init__(
-        self, home: Path, env: dict[str, str] | None = None, args: list[str] | None = None,
+        self,
+        home: Path,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
         scheme: str = "http",
     ) -> None:
         self.args = list(args or [])

@@ -29,18 +29,22 @@ def test_demo_serves_an_entitled_stream(tmp_path) -> None:
         "VODSTACK_LADDER": json.dumps([r.model_dump() for r in TEST_LADDER]),
         "VODSTACK_X264_PRESET": "ultrafast",
     }
-    out = open(tmp_path / "demo.out", "w+")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "vodstack.cli", "demo", "--port", str(port)],
-                            env=env, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    out = open(tmp_path / "demo.out", "w+")  # noqa: SIM115 - the server writes it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vodstack.cli", "demo", "--port", str(port)],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 240
         text = ""
         while "serving on" not in text:
-            assert proc.poll() is None, open(tmp_path / "demo.out").read()
+            assert proc.poll() is None, (tmp_path / "demo.out").read_text()
             assert time.monotonic() < deadline, text
             time.sleep(0.5)
-            text = open(tmp_path / "demo.out").read()
+            text = (tmp_path / "demo.out").read_text()
         asset = re.search(r"asset:\s+(\S+)", text).group(1)
         token = re.search(r"viewer token:\s+(\S+)", text).group(1)
         base = f"http://127.0.0.1:{port}"
@@ -54,9 +58,22 @@ def test_demo_serves_an_entitled_stream(tmp_path) -> None:
         assert r.status_code == 200, r.text
         cookies = "\n".join(r.headers.get_list("set-cookie"))
         decoded = subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-cookies", cookies, "-i", r.json()["hls"],
-             "-map", "0:v:0", "-f", "null", "-"],
-            capture_output=True, text=True, timeout=120,
+            [
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-cookies",
+                cookies,
+                "-i",
+                r.json()["hls"],
+                "-map",
+                "0:v:0",
+                "-f",
+                "null",
+                "-",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert decoded.returncode == 0, decoded.stderr[-2000:]
         assert "frame=  600" in decoded.stderr  # 20 s × 30 fps sample

@@ -70,8 +70,9 @@ def test_hundred_concurrent_misses_make_one_origin_fetch(edge_env) -> None:
     before = metric(server, "vodstack_origin_requests_total", 'kind="segment"')
 
     async def burst() -> list[httpx.Response]:
-        async with httpx.AsyncClient(cookies=cookies, timeout=30,
-                                     limits=httpx.Limits(max_connections=100)) as client:
+        async with httpx.AsyncClient(
+            cookies=cookies, timeout=30, limits=httpx.Limits(max_connections=100)
+        ) as client:
             return await asyncio.gather(*(client.get(url) for _ in range(100)))
 
     answers = asyncio.run(burst())
@@ -143,34 +144,47 @@ def self_signed(tmp: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=1))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
 def test_https_with_secure_cookies_and_hsts(tmp_path) -> None:
     cert, key = self_signed(tmp_path)
-    server = LiveServer(tmp_path / "home", {"VODSTACK_HSTS": "true"},
-                        args=["--tls-cert", str(cert), "--tls-key", str(key)], scheme="https")
+    server = LiveServer(
+        tmp_path / "home",
+        {"VODSTACK_HSTS": "true"},
+        args=["--tls-cert", str(cert), "--tls-key", str(key)],
+        scheme="https",
+    )
     server.start()
     try:
-        a = server.upload(make_clip_file(tmp_path / "m.mp4", seconds=2,
-                                         size="160x90")).json()["id"]
+        a = server.upload(make_clip_file(tmp_path / "m.mp4", seconds=2, size="160x90")).json()["id"]
         assert server.wait(a)["status"] == "ready"
         server.subscribe("tls")
-        client = httpx.Client(base_url=server.base_url,
-                              verify=ssl.create_default_context(cafile=str(cert)))
+        client = httpx.Client(
+            base_url=server.base_url, verify=ssl.create_default_context(cafile=str(cert))
+        )
         r = client.post(f"/play/{a}", headers={"Authorization": f"Bearer {server.token('tls')}"})
         assert r.status_code == 200
         assert r.json()["hls"].startswith("https://127.0.0.1:")
@@ -185,31 +199,53 @@ def test_https_with_secure_cookies_and_hsts(tmp_path) -> None:
 def test_split_roles_shared_origin_secret_failover_and_stale(tmp_path) -> None:
     """One origin (the shield) behind two edges; then the origin group fails over."""
     home = tmp_path / "home"
-    primary = LiveServer(home, {"VODSTACK_ORIGIN_SECRETS": '["s-new", "s-old"]'},
-                         args=["--role", "origin"])
+    primary = LiveServer(
+        home, {"VODSTACK_ORIGIN_SECRETS": '["s-new", "s-old"]'}, args=["--role", "origin"]
+    )
     primary.start()
-    secondary = LiveServer(home, {"VODSTACK_ORIGIN_SECRETS": '["s-new", "s-old"]',
-                                  "VODSTACK_WORKERS": "1"}, args=["--role", "origin"])
+    secondary = LiveServer(
+        home,
+        {"VODSTACK_ORIGIN_SECRETS": '["s-new", "s-old"]', "VODSTACK_WORKERS": "1"},
+        args=["--role", "origin"],
+    )
     edges: list[LiveServer] = []
     try:
-        a = primary.upload(make_clip_file(tmp_path / "m.mp4", seconds=8,
-                                          size="320x180")).json()["id"]
+        a = primary.upload(make_clip_file(tmp_path / "m.mp4", seconds=8, size="320x180")).json()[
+            "id"
+        ]
         assert primary.wait(a)["status"] == "ready"
         # the origin answers only its edges
         seg_path = f"/v1/{a}/r1-4s/v144/1.m4s"
         assert primary.client.get(seg_path).status_code == 403
-        assert primary.client.get(seg_path, headers={"X-Vodstack-Origin-Secret": "x"}
-                                  ).status_code == 403
+        assert (
+            primary.client.get(seg_path, headers={"X-Vodstack-Origin-Secret": "x"}).status_code
+            == 403
+        )
         for secret in ("s-new", "s-old"):  # both valid during a rotation
-            assert primary.client.get(seg_path, headers={"X-Vodstack-Origin-Secret": secret}
-                                      ).status_code == 200
+            assert (
+                primary.client.get(
+                    seg_path, headers={"X-Vodstack-Origin-Secret": secret}
+                ).status_code
+                == 200
+            )
         secondary.start()
         for _ in range(2):
             port = free_port()
-            edge = LiveServer(home, {"VODSTACK_PUBLIC_URL": f"http://127.0.0.1:{port}",
-                                     "VODSTACK_ORIGIN_SECRETS": '["s-old"]'},
-                              args=["--role", "edge", "--origin", primary.base_url,
-                                    "--origin", secondary.base_url])
+            edge = LiveServer(
+                home,
+                {
+                    "VODSTACK_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                    "VODSTACK_ORIGIN_SECRETS": '["s-old"]',
+                },
+                args=[
+                    "--role",
+                    "edge",
+                    "--origin",
+                    primary.base_url,
+                    "--origin",
+                    secondary.base_url,
+                ],
+            )
             edge.port, edge.base_url = port, f"http://127.0.0.1:{port}"
             edge.client = httpx.Client(base_url=edge.base_url, timeout=30)
             edge.start()

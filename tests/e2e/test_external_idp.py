@@ -38,9 +38,12 @@ class Jwks:
 
     def token(self, kid: str, subject: str) -> str:
         now = int(time.time())
-        return jwt.encode({"sub": subject, "iss": ISSUER, "aud": "vodstack", "iat": now,
-                           "exp": now + 600}, self.keys[kid], algorithm="RS256",
-                          headers={"kid": kid})
+        return jwt.encode(
+            {"sub": subject, "iss": ISSUER, "aud": "vodstack", "iat": now, "exp": now + 600},
+            self.keys[kid],
+            algorithm="RS256",
+            headers={"kid": kid},
+        )
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ def idp():
     jwks = Jwks()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             jwks.requests += 1
             body = jwks.document()
             self.send_response(200)
@@ -73,13 +76,19 @@ def test_external_idp_tokens_play_and_dev_tokens_are_refused(idp, tmp_path) -> N
     # a dev token minted before the IdP was configured
     dev_server = LiveServer(tmp_path / "home")
     dev_token = dev_server.token("alice")
-    server = LiveServer(tmp_path / "home", {"VODSTACK_JWT_ISSUER": ISSUER,
-                                            "VODSTACK_JWKS_URL": url,
-                                            "VODSTACK_JWKS_MIN_REFRESH_S": "1"})
+    server = LiveServer(
+        tmp_path / "home",
+        {
+            "VODSTACK_JWT_ISSUER": ISSUER,
+            "VODSTACK_JWKS_URL": url,
+            "VODSTACK_JWKS_MIN_REFRESH_S": "1",
+        },
+    )
     server.start()
     try:
-        asset = server.upload(make_clip_file(tmp_path / "m.mp4", seconds=2,
-                                             size="160x90")).json()["id"]
+        asset = server.upload(make_clip_file(tmp_path / "m.mp4", seconds=2, size="160x90")).json()[
+            "id"
+        ]
         assert server.wait(asset)["status"] == "ready"
         server.subscribe("alice")
         assert server.play(asset, jwks.token("k1", "alice")).status_code == 200

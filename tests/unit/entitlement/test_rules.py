@@ -12,17 +12,32 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ANY = AccessRules(plans=None, geo_allow=None, geo_deny=None)
 
 
-def sub(plan="basic", *, days_left: float | None = 30, trial=False, cancelled=False,
-        started_days_ago: float = 1) -> SubscriptionFact:
+def sub(
+    plan="basic",
+    *,
+    days_left: float | None = 30,
+    trial=False,
+    cancelled=False,
+    started_days_ago: float = 1,
+) -> SubscriptionFact:
     return SubscriptionFact(
-        plan, trial, cancelled, NOW - timedelta(days=started_days_ago),
+        plan,
+        trial,
+        cancelled,
+        NOW - timedelta(days=started_days_ago),
         None if days_left is None else NOW + timedelta(days=days_left),
     )
 
 
 def run(rules=ANY, subs=(), lics=(), institution=None, country="DE"):
-    return decide(rules, country=country, subscriptions=list(subs), licences=list(lics),
-                  institution=institution, now=NOW)
+    return decide(
+        rules,
+        country=country,
+        subscriptions=list(subs),
+        licences=list(lics),
+        institution=institution,
+        now=NOW,
+    )
 
 
 def test_active_subscription_allows() -> None:
