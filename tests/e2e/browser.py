@@ -31,7 +31,9 @@ def missing_requirements() -> str | None:
 
 
 def chromium_path() -> str | None:
-    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
 
 
 class BrowserError(RuntimeError):
@@ -122,7 +124,9 @@ class Page:
 
     def wait_for(self, expr: str, timeout_s: float = 30, polling_ms: int = 100) -> Any:
         try:
-            return self._call("waitFor", expr=expr, timeout=int(timeout_s * 1000), polling=polling_ms)
+            return self._call(
+                "waitFor", expr=expr, timeout=int(timeout_s * 1000), polling=polling_ms
+            )
         except BrowserError as exc:
             state = self.player_state()
             raise BrowserError(f"{exc}\nplayer state: {json.dumps(state)[:3000]}") from None
