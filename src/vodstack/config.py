@@ -228,6 +228,20 @@ class Settings(BaseSettings):
         description="JSON access log, one line per request: a file path, or '-' for stderr.",
     )
 
+    # -- content protection ------------------------------------------------------------------
+    speke_url: str | None = Field(
+        default=None,
+        description="SPEKE v2 key service (CPIX over HTTP); default: keys generated locally.",
+    )
+    speke_system_ids: tuple[str, ...] = Field(
+        default=(),
+        description="DRM system ids whose PSSH the key service should return (Widevine "
+        "edef8ba9-…, PlayReady 9a04f079-…); their boxes go into init segments and the MPD.",
+    )
+    licence_rate_per_min: int = Field(
+        default=120, ge=0, description="ClearKey licence requests per address (0 = off)."
+    )
+
     # -- entitlement and signed delivery ---------------------------------------------------
     cookie_ttl_s: int = Field(
         default=300, ge=10, le=86400, description="Lifetime of playback cookies (seconds)."

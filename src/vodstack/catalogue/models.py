@@ -237,3 +237,25 @@ class PlaybackEvent(Base):
     t: Mapped[float] = mapped_column(Float)  # seconds since the session started (player clock)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ContentKey(Base):
+    """A content key of one asset for one protection scheme (issue #6).
+
+    The key itself is stored only encrypted (AES-GCM under the installation's master key from
+    the secrets store); ``generation`` grows with every re-key so URLs of encrypted objects
+    change with the key (immutable caching stays correct).
+    """
+
+    __tablename__ = "content_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(String(32), index=True)
+    scheme: Mapped[str] = mapped_column(String(16))  # cenc | cbcs | aes-128
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    kid: Mapped[str] = mapped_column(String(32))  # hex
+    key_sealed: Mapped[str] = mapped_column(Text)  # base64(nonce + AES-GCM ciphertext)
+    iv: Mapped[str] = mapped_column(String(32))  # hex: cbcs constant IV / AES-128 IV base
+    provider: Mapped[str] = mapped_column(String(16), default="local")  # local | speke
+    pssh: Mapped[list[Any] | None] = mapped_column(JSON, default=None)  # base64 boxes (SPEKE)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from pathlib import Path
 
 from vodstack.catalogue.models import Asset
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import Settings
 from vodstack.errors import NotFound
+from vodstack.origin.protect import ProtectedPackager
 from vodstack.origin.resources import (
     IMMUTABLE,
     MANIFEST_TYPES,
@@ -37,16 +39,25 @@ def _etag(*parts: object) -> str:
 
 
 class Origin:
-    def __init__(self, settings: Settings, catalogue: Catalogue, store: ObjectStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        catalogue: Catalogue,
+        store: ObjectStore,
+        protection: ProtectedPackager | None = None,
+    ) -> None:
         self.settings = settings
         self.catalogue = catalogue
         self.store = store
+        self.protection = protection
         self._presentations: OrderedDict[tuple[str, int], Presentation] = OrderedDict()
         self._segments: OrderedDict[tuple[str, int, str, int], tuple[Segment, ...]] = OrderedDict()
         self._lock = threading.Lock()
 
     def forget(self, asset_id: str) -> None:
         """Drop cached packaging state of an asset (after re-transcode, delete, …)."""
+        if self.protection is not None:
+            self.protection.forget(asset_id)
         with self._lock:
             for key in [k for k in self._presentations if k[0] == asset_id]:
                 del self._presentations[key]
@@ -119,26 +130,93 @@ class Origin:
         asset = self.playable_asset(asset_id)
         if parsed.kind in ("multivariant", "mpd"):
             return self._manifest(asset, parsed)
-        assert parsed.tag is not None and parsed.track_id is not None
-        if parsed.tag.segment_s % self.settings.fragment_s:
+        if parsed.kind == "license":
+            raise NotFound("the licence server answers POST")
+        tag = parsed.tag
+        assert tag is not None
+        if tag.segment_s % self.settings.fragment_s:
             raise NotFound("unsupported segment duration")
         # Old revisions stay resolvable while their files exist (players finishing a title).
-        if parsed.tag.revision not in (asset.revision, asset.revision - 1):
-            raise NotFound(f"revision {parsed.tag.revision} is not served")
-        p = self.presentation(asset_id, parsed.tag.revision)
-        track = p.track(parsed.track_id)
+        if tag.revision not in (asset.revision, asset.revision - 1):
+            raise NotFound(f"revision {tag.revision} is not served")
+        packager = self._packager(tag)
+        if packager is not None:
+            packager.check(asset, tag)
+        elif tag.scheme is None and asset.drm not in ("clear", "", None):
+            self._require_clear(asset)
+        if parsed.kind == "key":
+            assert packager is not None
+            return packager.key_resource(asset_id, tag)
+        p = self.presentation(asset_id, tag.revision)
+        track = p.track(parsed.track_id or "")
         if track is None:
             raise NotFound(f"no track {parsed.track_id!r}")
         if parsed.kind == "playlist":
-            return self._text(hls.media_playlist(track, parsed.tag), "m3u8", immutable=True)
-        return self._slice(p, track, parsed)
+            key = packager.hls_key(p, track, tag) if packager is not None else None
+            return self._text(hls.media_playlist(track, tag, key), "m3u8", immutable=True)
+        clear = self._slice(p, track, parsed)
+        if packager is None or tag.scheme is None:
+            return clear
+        return self._encrypted(packager, p, track, parsed, clear)
+
+    def _packager(self, tag: VariantTag) -> ProtectedPackager | None:
+        if self.protection is None:
+            if tag.scheme is not None:
+                raise NotFound("protection is not configured")
+            return None
+        return self.protection
+
+    @staticmethod
+    def _require_clear(asset: Asset) -> None:
+        if "clear" not in (asset.drm or "clear").split(","):
+            raise NotFound("this asset is no longer served in the clear")
+
+    def _encrypted(
+        self,
+        packager: ProtectedPackager,
+        p: Presentation,
+        track: Track,
+        parsed: DeliveryPath,
+        clear: FileSlice,
+    ) -> BytesResource:
+        tag = parsed.tag
+        assert tag is not None
+        init = self._read(track.file_key, clear.path, 0, track.init_size)
+        if parsed.kind == "init":
+            body = packager.encrypt_init(p, track, tag, init)
+        else:
+            data = self._read(track.file_key, clear.path, clear.offset, clear.length)
+            assert parsed.number is not None
+            body = packager.encrypt_segment(p, track, tag, parsed.number, data, init)
+        return BytesResource(
+            body,
+            clear.content_type,
+            IMMUTABLE,
+            _etag(p.asset_id, str(tag), track.track_id, parsed.number),
+        )
+
+    def _read(self, key: str, path: Path | None, offset: int, length: int) -> bytes:
+        with open(path, "rb") if path is not None else self.store.open(key) as fh:
+            fh.seek(offset)
+            data = fh.read(length)
+        if len(data) != length:
+            raise NotFound("the track file is shorter than its index")
+        return data
 
     def _manifest(self, asset: Asset, parsed: DeliveryPath) -> BytesResource:
-        tag = self.current_tag(asset)
         p = self.presentation(asset.id, asset.revision)
+        segment_s = self.settings.segment_s
+        if self.protection is None:
+            self._require_clear(asset)
+            tag, protection = self.current_tag(asset), None
+            if parsed.kind == "multivariant":
+                return self._text(hls.multivariant_playlist(p, tag), "m3u8", immutable=False)
+            return self._text(dash.mpd(p, tag), "mpd", immutable=False)
         if parsed.kind == "multivariant":
+            tag = self.protection.hls_tag(asset, segment_s)
             return self._text(hls.multivariant_playlist(p, tag), "m3u8", immutable=False)
-        return self._text(dash.mpd(p, tag), "mpd", immutable=False)
+        tag, protection = self.protection.dash_tag(asset, segment_s)
+        return self._text(dash.mpd(p, tag, protection), "mpd", immutable=False)
 
     def _text(self, text: str, ext: str, *, immutable: bool) -> BytesResource:
         body = text.encode()

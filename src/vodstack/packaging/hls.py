@@ -7,6 +7,9 @@ the independent ``m3u8`` parser checks the output in tests.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from vodstack.packaging.encryption import aes128_segment_iv, hls_iv
 from vodstack.packaging.layout import VariantTag, init_uri, media_playlist_uri, segment_uri
 from vodstack.packaging.model import Presentation, Track
 from vodstack.packaging.segments import average_bitrate, peak_bitrate, segment_track
@@ -69,7 +72,23 @@ def multivariant_playlist(p: Presentation, tag: VariantTag) -> str:
     return "\n".join(lines) + "\n"
 
 
-def media_playlist(track: Track, tag: VariantTag) -> str:
+@dataclass(frozen=True, slots=True)
+class HlsKey:
+    """How a media playlist's segments are protected [RFC 8216 §4.3.2.4].
+
+    ``AES-128``: every segment is encrypted whole with its own explicit IV (derived from
+    ``iv_base``, the segment number and ``track_tag`` so no two resources share an IV under
+    one key); the init segment stays clear (its EXT-X-MAP precedes the first EXT-X-KEY).
+    ``SAMPLE-AES``: CMAF ``cbcs`` media, one key line with the constant IV, before the map.
+    """
+
+    method: str  # "AES-128" | "SAMPLE-AES"
+    iv_base: bytes
+    track_tag: int
+    uri: str = "key"  # relative to the playlist: {tag}/key
+
+
+def media_playlist(track: Track, tag: VariantTag, key: HlsKey | None = None) -> str:
     """VOD media playlist: EXT-X-MAP to the CMAF header, one URI per segment, ENDLIST.
 
     URIs are relative to this playlist, which lives in the tag directory.
@@ -83,9 +102,17 @@ def media_playlist(track: Track, tag: VariantTag) -> str:
         "#EXT-X-MEDIA-SEQUENCE:0",
         "#EXT-X-PLAYLIST-TYPE:VOD",
         "#EXT-X-INDEPENDENT-SEGMENTS",
-        f"#EXT-X-MAP:URI={_quoted(_relative(init_uri(tag, track.track_id)))}",
     ]
+    if key is not None and key.method == "SAMPLE-AES":
+        lines.append(
+            f"#EXT-X-KEY:METHOD=SAMPLE-AES,URI={_quoted(key.uri)},IV={hls_iv(key.iv_base)},"
+            'KEYFORMAT="identity",KEYFORMATVERSIONS="1"'
+        )
+    lines.append(f"#EXT-X-MAP:URI={_quoted(_relative(init_uri(tag, track.track_id)))}")
     for seg, seconds in zip(segments, durations, strict=True):
+        if key is not None and key.method == "AES-128":
+            iv = aes128_segment_iv(key.iv_base, seg.number, key.track_tag)
+            lines.append(f"#EXT-X-KEY:METHOD=AES-128,URI={_quoted(key.uri)},IV={hls_iv(iv)}")
         # Three decimals at least so rounding does not accumulate drift [§4.3.2.1].
         lines.append(f"#EXTINF:{seconds:.6f},")
         lines.append(_relative(segment_uri(tag, track.track_id, seg.number)))

@@ -6,10 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from vodstack.catalogue.models import Asset
 from vodstack.errors import NotFound, UploadRejected
+from vodstack.jobs.bus import ASSET_UPDATED
+from vodstack.protection.service import parse_schemes, protection_setting
 from vodstack.web.auth import require_admin
 from vodstack.web.uploads import receive_multipart, receive_raw
 
@@ -219,3 +221,38 @@ def retranscode(request: Request, asset_id: str) -> dict[str, str]:
 )
 def delete(request: Request, asset_id: str) -> None:
     request.app.state.services.assets.delete(asset_id)
+
+
+class ProtectionIn(BaseModel):
+    schemes: list[str] = Field(
+        min_length=1,
+        max_length=4,
+        description="Any of clear, aes-128 (HLS), cbcs (HLS SAMPLE-AES and DASH), cenc (DASH)",
+    )
+
+
+@router.put(
+    "/assets/{asset_id}/protection",
+    response_model=AssetOut,
+    summary="Serve the asset clear, AES-128, cbcs and/or cenc (no re-transcode; caches purged)",
+)
+def set_protection(request: Request, asset_id: str, body: ProtectionIn) -> AssetOut:
+    services = request.app.state.services
+    services.assets.get(asset_id)
+    setting = protection_setting(body.schemes)
+    services.catalogue.update_asset(asset_id, drm=setting)
+    services.bus.publish(ASSET_UPDATED, asset_id, action="protection", drm=setting)
+    return asset_out(request, services.assets.get(asset_id))
+
+
+@router.post(
+    "/assets/{asset_id}/rekey",
+    status_code=200,
+    summary="New content keys for every protected scheme (no re-transcode; caches purged)",
+)
+def rekey(request: Request, asset_id: str) -> dict[str, object]:
+    services = request.app.state.services
+    asset = services.assets.get(asset_id)
+    generations = request.app.state.protection.rekey(asset_id, parse_schemes(asset.drm))
+    services.bus.publish(ASSET_UPDATED, asset_id, action="rekey")
+    return {"id": asset_id, "generations": generations}

@@ -25,10 +25,22 @@ from vodstack.edge.loaders import HttpOrigins, InProcessOrigin
 from vodstack.edge.service import PURGING_EVENTS, Edge, PurgeFollower, TtlPolicy
 from vodstack.jobs.bus import DomainEvent
 from vodstack.origin.origin import Origin
+from vodstack.origin.protect import ProtectedPackager
+from vodstack.protection.service import build_protection
 from vodstack.services import Services, build_services
 from vodstack.telemetry.metrics import register_cache_collector
 from vodstack.telemetry.service import PlaybackTelemetry
-from vodstack.web import accesslog, api, api_entitlement, delivery, errors, pages, play, telemetry
+from vodstack.web import (
+    accesslog,
+    api,
+    api_entitlement,
+    delivery,
+    errors,
+    license,
+    pages,
+    play,
+    telemetry,
+)
 from vodstack.web.delivery import Gate
 
 log = logging.getLogger(__name__)
@@ -90,7 +102,9 @@ def create_app(
     settings = services.settings
     role = settings.role
     remote = role in ("edge", "shield")
-    origin = None if remote else Origin(settings, services.catalogue, services.store)
+    protection = build_protection(settings, services.db, services.secrets)
+    packager = ProtectedPackager(protection, f"{settings.base_url()}/v1/{{asset}}/license")
+    origin = None if remote else Origin(settings, services.catalogue, services.store, packager)
     edge = build_edge(services, origin) if role != "origin" else None
     follower = PurgeFollower(services.catalogue, edge) if edge is not None else None
 
@@ -129,6 +143,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.protection = protection
     app.state.role = role
     app.state.origin = origin
     app.state.edge = edge
@@ -143,6 +158,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_entitlement.router)
     app.include_router(play.router)
+    app.include_router(license.router)
     app.include_router(delivery.router)
     # Viewer side (issue #5): player/admin pages, static assets, QoE beacons.
     app.state.playback = PlaybackTelemetry.build(

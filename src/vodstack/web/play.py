@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 import anyio
@@ -9,9 +10,26 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from vodstack.errors import AuthError, Forbidden, RateLimited, VodstackError
+from vodstack.errors import AuthError, Forbidden, NotFound, RateLimited, VodstackError
+from vodstack.protection.service import dash_scheme, hls_scheme, parse_schemes
 
 router = APIRouter(tags=["playback"])
+
+
+def playback_protection(setting: str | None, base: str) -> dict[str, str | None]:
+    """What the player must know about protection: scheme per protocol ("clear",
+    "aes-128", "cbcs", "cenc" or "unavailable") and the ClearKey licence URL."""
+    schemes = parse_schemes(setting or "clear")
+
+    def pick(choose: Callable[[Sequence[str]], str | None]) -> str:
+        try:
+            return choose(schemes) or "clear"
+        except NotFound:
+            return "unavailable"
+
+    hls, dash = pick(hls_scheme), pick(dash_scheme)
+    needs_licence = hls == "cbcs" or dash in ("cenc", "cbcs")
+    return {"hls": hls, "dash": dash, "license": f"{base}/license" if needs_licence else None}
 
 
 class PlaySession(BaseModel):
@@ -23,10 +41,17 @@ class PlaySession(BaseModel):
     heartbeat_s: int = Field(description="How often to report the playhead while playing.")
 
 
-class PlayOut(BaseModel):
+class PlayDrm(BaseModel):
     hls: str
     dash: str
+    license: str | None
+
+
+class PlayOut(BaseModel):
+    hls: str | None
+    dash: str | None
     expires: int
+    drm: PlayDrm
     session: PlaySession
 
 
@@ -98,11 +123,13 @@ async def play(
         raise
     metrics.play.labels("ok").inc()
     session = request.app.state.playback.start(grant.subject, asset.id)
+    drm = playback_protection(asset.drm, grant.hls.rsplit("/", 1)[0])
     response = JSONResponse(
         {
-            "hls": grant.hls,
-            "dash": grant.dash,
+            "hls": grant.hls if drm["hls"] != "unavailable" else None,
+            "dash": grant.dash if drm["dash"] != "unavailable" else None,
             "expires": grant.expires,
+            "drm": drm,
             "session": {
                 "id": session.id,
                 "token": session.token,

@@ -1,0 +1,143 @@
+"""Protection applied at the origin, just in time, to the one clear CMAF copy.
+
+Which tag (scheme + key generation) a manifest points at, whether a requested tag may be
+served, and the encrypted bytes of init and media segments. Clear URLs of an asset that is
+now protected stop resolving at once: protection cannot be bypassed by an old URL.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from vodstack.catalogue.models import Asset
+from vodstack.errors import NotFound
+from vodstack.origin.resources import BytesResource
+from vodstack.packaging.dash import DashProtection
+from vodstack.packaging.encryption import (
+    TrackCrypto,
+    aes128_encrypt,
+    aes128_segment_iv,
+    clearkey_pssh,
+    encrypt_init,
+    encrypt_segment,
+    read_track_crypto,
+)
+from vodstack.packaging.hls import HlsKey
+from vodstack.packaging.layout import VariantTag
+from vodstack.packaging.model import Presentation, Track
+from vodstack.protection.service import (
+    ActiveKey,
+    Protection,
+    dash_scheme,
+    hls_scheme,
+    parse_schemes,
+)
+
+KEY_CACHE_CONTROL = "no-store"
+
+
+def track_tag(p: Presentation, track: Track) -> int:
+    """A per-track number that keeps IVs apart between tracks sharing one key."""
+    return next(i for i, t in enumerate(p.tracks) if t.track_id == track.track_id) % 256
+
+
+class ProtectedPackager:
+    def __init__(self, protection: Protection, license_url: str) -> None:
+        self.protection = protection
+        self.license_url = license_url  # "{base}/v1/{asset}/license" with {asset}
+        self._crypto: OrderedDict[tuple[str, int, str], TrackCrypto] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _tag(self, asset: Asset, segment_s: int, scheme: str | None) -> VariantTag:
+        if scheme is None:
+            return VariantTag(asset.revision, segment_s)
+        key = self.protection.current(asset.id, scheme)
+        return VariantTag(asset.revision, segment_s, scheme, key.generation)
+
+    def hls_tag(self, asset: Asset, segment_s: int) -> VariantTag:
+        return self._tag(asset, segment_s, hls_scheme(parse_schemes(asset.drm)))
+
+    def dash_tag(self, asset: Asset, segment_s: int) -> tuple[VariantTag, DashProtection | None]:
+        tag = self._tag(asset, segment_s, dash_scheme(parse_schemes(asset.drm)))
+        if tag.scheme is None:
+            return tag, None
+        key = self.key(asset.id, tag)
+        kid = key.content_key.kid
+        boxes = (clearkey_pssh([kid]), *key.pssh)
+        return tag, DashProtection(tag.scheme, kid, self.license_url.format(asset=asset.id), boxes)
+
+    def check(self, asset: Asset, tag: VariantTag) -> None:
+        """A tag may be served only in a form the asset currently allows."""
+        schemes = parse_schemes(asset.drm)
+        if tag.scheme is None:
+            if "clear" not in schemes:
+                raise NotFound("this asset is no longer served in the clear")
+            return
+        if tag.scheme not in schemes:
+            raise NotFound(f"this asset is not served with {tag.scheme}")
+        current = self.protection.current(asset.id, tag.scheme).generation
+        if tag.key_generation not in (current, current - 1):  # previous key: players finishing
+            raise NotFound("this key generation is no longer served")
+
+    def key(self, asset_id: str, tag: VariantTag) -> ActiveKey:
+        assert tag.scheme is not None
+        return self.protection.generation(asset_id, tag.scheme, tag.key_generation)
+
+    def hls_key(self, p: Presentation, track: Track, tag: VariantTag) -> HlsKey | None:
+        if tag.scheme is None:
+            return None
+        if tag.scheme == "cenc":
+            raise NotFound("HLS cannot carry cenc; use cbcs (SAMPLE-AES) or AES-128")
+        key = self.key(p.asset_id, tag).content_key
+        method = "AES-128" if tag.scheme == "aes-128" else "SAMPLE-AES"
+        return HlsKey(method, key.iv, track_tag(p, track))
+
+    def key_resource(self, asset_id: str, tag: VariantTag) -> BytesResource:
+        """The raw 16-byte key for HLS (KEYFORMAT identity); never cached anywhere."""
+        key = self.key(asset_id, tag).content_key.key
+        return BytesResource(
+            key, "application/octet-stream", KEY_CACHE_CONTROL, f'"k{tag.key_generation}"'
+        )
+
+    def _track_crypto(self, p: Presentation, track: Track, clear_init: bytes) -> TrackCrypto:
+        cache_key = (p.asset_id, p.revision, track.track_id)
+        with self._lock:
+            found = self._crypto.get(cache_key)
+        if found is None:
+            found = read_track_crypto(clear_init, iv_tag=track_tag(p, track))
+            with self._lock:
+                self._crypto[cache_key] = found
+                if len(self._crypto) > 1024:
+                    self._crypto.popitem(last=False)
+        return found
+
+    def encrypt_init(self, p: Presentation, track: Track, tag: VariantTag, clear: bytes) -> bytes:
+        if tag.scheme == "aes-128":
+            return clear  # its EXT-X-MAP precedes the first EXT-X-KEY: the header stays clear
+        key = self.key(p.asset_id, tag)
+        boxes = (clearkey_pssh([key.content_key.kid]), *key.pssh)
+        return encrypt_init(clear, tag.scheme, key.content_key, boxes)  # type: ignore[arg-type]
+
+    def encrypt_segment(
+        self,
+        p: Presentation,
+        track: Track,
+        tag: VariantTag,
+        number: int,
+        clear: bytes,
+        clear_init: bytes,
+    ) -> bytes:
+        key = self.key(p.asset_id, tag).content_key
+        if tag.scheme == "aes-128":
+            return aes128_encrypt(
+                clear, key, aes128_segment_iv(key.iv, number, track_tag(p, track))
+            )
+        crypto = self._track_crypto(p, track, clear_init)
+        return encrypt_segment(clear, tag.scheme, key, crypto)  # type: ignore[arg-type]
+
+    def forget(self, asset_id: str) -> None:
+        self.protection.forget(asset_id)
+        with self._lock:
+            for k in [k for k in self._crypto if k[0] == asset_id]:
+                del self._crypto[k]
