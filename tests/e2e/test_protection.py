@@ -25,22 +25,27 @@ def frame_hashes(url: str, cookies: str, key_hex: str | None = None) -> list[str
     argv += ["-i", url, "-map", "0:v:0", "-map", "0:a:0", "-f", "framemd5", "-"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True).stdout
     # (stream, size, md5) per frame: timestamps differ between HLS and DASH demuxers
-    return [",".join(p.strip() for p in (f[0], f[4], f[5]))
-            for f in (line.split(",") for line in out.splitlines() if line[:2] in ("0,", "1,"))]
+    return [
+        ",".join(p.strip() for p in (f[0], f[4], f[5]))
+        for f in (line.split(",") for line in out.splitlines() if line[:2] in ("0,", "1,"))
+    ]
 
 
 def protect(server: LiveServer, asset_id: str, *schemes: str) -> dict:
-    r = server.client.put(f"/api/assets/{asset_id}/protection", headers=server.admin,
-                          json={"schemes": list(schemes)})
+    r = server.client.put(
+        f"/api/assets/{asset_id}/protection", headers=server.admin, json={"schemes": list(schemes)}
+    )
     r.raise_for_status()
     return r.json()
 
 
 def licence_key(viewer: Viewer, asset_id: str, kid: bytes) -> tuple[int, dict]:
-    r = viewer.client.post(f"/v1/{asset_id}/license",
-                           json={"kids": [b64url(kid)], "type": "temporary"})
-    return r.status_code, (r.json() if r.headers.get("content-type", "").startswith(
-        "application/json") else {})
+    r = viewer.client.post(
+        f"/v1/{asset_id}/license", json={"kids": [b64url(kid)], "type": "temporary"}
+    )
+    return r.status_code, (
+        r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+    )
 
 
 def default_kid(mpd: str) -> bytes:
@@ -74,8 +79,11 @@ def test_hls_aes128_and_dash_cenc_decrypt_frame_for_frame(env) -> None:
     asset = protect(server, a, "aes-128", "cenc")
     assert asset["drm"] == "aes-128,cenc"
     viewer = replay(server, a, "p1")
-    assert viewer.play["drm"] == {"hls": "aes-128", "dash": "cenc",
-                                  "license": f"{server.base_url}/v1/{a}/license"}
+    assert viewer.play["drm"] == {
+        "hls": "aes-128",
+        "dash": "cenc",
+        "license": f"{server.base_url}/v1/{a}/license",
+    }
     master = viewer.get(f"/v1/{a}/index.m3u8").text
     assert "-aes1/" in master
     media = viewer.get(f"/v1/{a}/{master.splitlines()[-1]}").text
@@ -130,11 +138,11 @@ def test_keys_only_for_the_assets_cookie_holders(env) -> None:
     assert viewer_b.get(key_path).status_code == 403  # another asset's cookie
     kid_a = default_kid(viewer_a.get(viewer_a.play["dash"]).text)
     kid_b = default_kid(viewer_b.get(viewer_b.play["dash"]).text)
-    assert server.client.post(f"/v1/{a}/license", json={"kids": [b64url(kid_a)]}
-                              ).status_code == 403
+    assert server.client.post(f"/v1/{a}/license", json={"kids": [b64url(kid_a)]}).status_code == 403
     # b's cookie cannot reach a's licence path; a's licence path never releases b's key
-    assert viewer_b.client.post(f"/v1/{a}/license", json={"kids": [b64url(kid_a)]}
-                                ).status_code == 403
+    assert (
+        viewer_b.client.post(f"/v1/{a}/license", json={"kids": [b64url(kid_a)]}).status_code == 403
+    )
     assert licence_key(viewer_a, a, kid_b)[0] == 404
     assert viewer_a.client.post(f"/v1/{a}/license", content=b"not json").status_code == 400
 

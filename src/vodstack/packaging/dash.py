@@ -36,20 +36,31 @@ class DashProtection:
 
 
 def _content_protection(aset: ET.Element, protection: DashProtection) -> None:
-    ET.SubElement(aset, "ContentProtection", {
-        "schemeIdUri": MP4_PROTECTION, "value": protection.scheme,
-        f"{{{CENC_NS}}}default_KID": str(uuid.UUID(bytes=protection.kid)),
-    })
-    clearkey = ET.SubElement(aset, "ContentProtection", schemeIdUri=CLEARKEY_SCHEME,
-                             value="ClearKey1.0")
-    ET.SubElement(clearkey, f"{{{DASHIF_NS}}}Laurl", Lic_type="EME-1.0").text = (
-        protection.license_url
+    ET.SubElement(
+        aset,
+        "ContentProtection",
+        {
+            "schemeIdUri": MP4_PROTECTION,
+            "value": protection.scheme,
+            f"{{{CENC_NS}}}default_KID": str(uuid.UUID(bytes=protection.kid)),
+        },
     )
+    clearkey = ET.SubElement(
+        aset, "ContentProtection", schemeIdUri=CLEARKEY_SCHEME, value="ClearKey1.0"
+    )
+    ET.SubElement(
+        clearkey, f"{{{DASHIF_NS}}}Laurl", Lic_type="EME-1.0"
+    ).text = protection.license_url
     for box in protection.pssh_boxes:
         system = uuid.UUID(bytes=box[12:28]) if box[8] == 0 or box[8] == 1 else None
-        element = ET.SubElement(aset, "ContentProtection",
-                                schemeIdUri=f"urn:uuid:{system}" if system else COMMON_PSSH_SCHEME)
+        element = ET.SubElement(
+            aset,
+            "ContentProtection",
+            schemeIdUri=f"urn:uuid:{system}" if system else COMMON_PSSH_SCHEME,
+        )
         ET.SubElement(element, f"{{{CENC_NS}}}pssh").text = base64.b64encode(box).decode()
+
+
 PROFILE = "urn:mpeg:dash:profile:isoff-live:2011"
 CHANNEL_SCHEME = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011"
 ROLE_SCHEME = "urn:mpeg:dash:role:2011"

@@ -83,8 +83,9 @@ def parse_delivery_path(path: str) -> DeliveryPath | None:
     if tag_match is None:
         return None
     scheme = _SCHEME_OF_TAG[tag_match[3]] if tag_match[3] else None
-    tag = VariantTag(int(tag_match[1]), int(tag_match[2]), scheme,
-                     int(tag_match[4]) if tag_match[4] else 0)
+    tag = VariantTag(
+        int(tag_match[1]), int(tag_match[2]), scheme, int(tag_match[4]) if tag_match[4] else 0
+    )
     if m["key"]:
         return DeliveryPath("key", tag) if scheme in ("aes-128", "cbcs") else None
     if m["playlist"]:
