@@ -175,3 +175,34 @@ def test_rekey_and_switching_back_to_clear(env) -> None:
     master = viewer.get(viewer.play["hls"]).text
     assert "-aes" not in master  # served clear immediately, same stored media
     assert frame_hashes(viewer.play["hls"], viewer.ffmpeg_cookies) == clear
+
+
+def test_speke_key_service_keys_and_pssh_reach_the_stream(tmp_path) -> None:
+    from tests.fixtures.cpix import CpixServer
+    from vodstack.packaging.encryption import WIDEVINE_SYSTEM_ID
+
+    cpix = CpixServer()
+    server = LiveServer(
+        tmp_path / "home",
+        {"VODSTACK_SPEKE_URL": cpix.url, "VODSTACK_SPEKE_SYSTEM_IDS": f'["{WIDEVINE_SYSTEM_ID}"]'},
+    )
+    server.start()
+    try:
+        a = server.upload(make_clip_file(tmp_path / "m.mp4", seconds=2, size="160x90")).json()["id"]
+        assert server.wait(a)["status"] == "ready"
+        clear_viewer = server.viewer(a, "s0")
+        clear = frame_hashes(clear_viewer.play["dash"], clear_viewer.ffmpeg_cookies)
+        protect(server, a, "cenc")
+        viewer = server.viewer(a, "s1")
+        mpd = viewer.get(viewer.play["dash"]).text
+        assert f"urn:uuid:{WIDEVINE_SYSTEM_ID}" in mpd  # the key service's PSSH, passed through
+        kid = default_kid(mpd)
+        key = cpix.keys[str(uuid.UUID(bytes=kid))]  # the key the key service handed out
+        tag = re.search(r'initialization="([^$]+)/', mpd).group(1)
+        init = viewer.get(f"/v1/{a}/{tag}/v90/init.mp4").content
+        assert cpix.widevine in init  # the PSSH box is in the init segment too
+        assert frame_hashes(viewer.play["dash"], viewer.ffmpeg_cookies, key.hex()) == clear
+        assert licence_key(viewer, a, kid)[1]["keys"][0]["k"] == b64url(key)
+    finally:
+        server.stop()
+        cpix.close()

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import defusedxml
 import defusedxml.ElementTree as SafeET
 import httpx
 
@@ -78,7 +79,7 @@ def parse_cpix_response(body: bytes, kid: bytes) -> ProvidedKey:
     """Key, optional explicit IV and PSSH boxes for ``kid`` from a CPIX response."""
     try:
         root = SafeET.fromstring(body)
-    except (ET.ParseError, SafeET.DefusedXmlException) as exc:
+    except (ET.ParseError, defusedxml.DefusedXmlException) as exc:
         raise StorageError(f"the key service sent unusable CPIX ({type(exc).__name__})") from exc
     kid_text = str(uuid.UUID(bytes=kid))
     key = iv = None
