@@ -12,17 +12,26 @@ from vodstack.errors import Conflict, NotFound
 from vodstack.jobs.bus import ASSET_UPDATED, EventBus
 from vodstack.jobs.pipeline import Pipeline
 from vodstack.storage import ObjectStore
-from vodstack.storage.base import PACKAGED, validate_key
+from vodstack.storage.base import MASTERS, PACKAGED, validate_key
+
+ASSET_RETRANSCODE = "asset.retranscode"  # audit: who asked for a new revision, which ladder
 
 
 class AssetManager:
     def __init__(
-        self, catalogue: Catalogue, store: ObjectStore, bus: EventBus, pipeline: Pipeline
+        self,
+        catalogue: Catalogue,
+        store: ObjectStore,
+        bus: EventBus,
+        pipeline: Pipeline,
+        *,
+        keep_masters: bool = True,
     ) -> None:
         self.catalogue = catalogue
         self.store = store
         self.bus = bus
         self.pipeline = pipeline
+        self.keep_masters = keep_masters
 
     def get(self, asset_id: str) -> Asset:
         if not is_valid_id(asset_id):
@@ -41,17 +50,34 @@ class AssetManager:
         return self.get(asset_id)
 
     def delete(self, asset_id: str) -> None:
-        """Remove packaged media, catalogue rows and cached copies; the master is retained
-        (masters are kept so the catalogue can be rebuilt)."""
-        self.get(asset_id)
+        """Remove packaged media, catalogue rows and cached copies (``asset.updated`` purges
+        every edge). The master is retained unless ``keep_masters`` is off (masters are kept
+        so the asset can be rebuilt). The event log keeps the asset's history (audit)."""
+        asset = self.get(asset_id)
         self.catalogue.delete_asset(asset_id)
-        self.store.delete_prefix(validate_key(f"{PACKAGED}/{asset_id}"))
-        self.bus.publish(ASSET_UPDATED, asset_id, action="delete")
+        removed = self.store.delete_prefix(validate_key(f"{PACKAGED}/{asset_id}"))
+        master_removed = False
+        if not self.keep_masters:
+            self.store.delete_prefix(validate_key(f"{MASTERS}/{asset_id}"))
+            master_removed = True
+        self.bus.publish(
+            ASSET_UPDATED,
+            asset_id,
+            action="delete",
+            title=asset.title,
+            objects_removed=removed,
+            master_removed=master_removed,
+        )
 
-    def retranscode(self, asset_id: str, queue: str = "ondemand") -> str:
-        """Re-run the ladder from the retained master; the current revision keeps serving until
-        the new one is committed. Returns the job id."""
+    def retranscode(self, asset_id: str, queue: str = "ondemand", ladder: str | None = None) -> str:
+        """Re-run a ladder (by template name; default: the configured one) from the retained
+        master; the current revision keeps serving until the new one is committed, then
+        manifests switch and edges purge (``asset.ready``). Returns the job id."""
         asset = self.get(asset_id)
         if not self.store.exists(asset.source_key):
             raise Conflict(f"the master of {asset_id} is missing; it cannot be re-transcoded")
-        return self.pipeline.enqueue_transcode(asset_id, queue=queue)
+        job_id = self.pipeline.enqueue_transcode(asset_id, queue=queue, ladder=ladder)
+        self.bus.publish(
+            ASSET_RETRANSCODE, asset_id, job_id=job_id, queue=queue, ladder=ladder or "default"
+        )
+        return job_id

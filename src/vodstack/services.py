@@ -21,7 +21,8 @@ from vodstack.entitlement.verify import SignatureVerifier
 from vodstack.errors import ConfigError
 from vodstack.ingest.upload import Ingestor
 from vodstack.jobs.bus import LocalEventBus
-from vodstack.jobs.pipeline import Pipeline
+from vodstack.jobs.pipeline import JobDispatcher, Pipeline
+from vodstack.jobs.webhooks import Webhooks, webhook_secret
 from vodstack.secretstore import SecretStore
 from vodstack.storage import ObjectStore, open_store
 from vodstack.telemetry.metrics import Metrics
@@ -48,12 +49,15 @@ class Services:
     locator: ViewerLocator
     signature_verifier: SignatureVerifier
     metrics: Metrics
+    webhooks: Webhooks | None = None  # None: no webhook endpoints configured
 
     @property
     def admin_token(self) -> str:
         return self.secrets.admin_token(self.settings.admin_token)
 
     def close(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.close()
         self.db.dispose()
 
 
@@ -64,11 +68,24 @@ def build_services(settings: Settings) -> Services:
     catalogue = Catalogue(db)
     store = open_store(settings)
     bus = LocalEventBus(catalogue)
+    secret_store = SecretStore(settings.secrets_dir)
+    dispatcher = _dispatcher(settings)
     stage = TranscodeStage(settings, catalogue, store)
-    pipeline = Pipeline(settings, catalogue, bus, stage)
+    pipeline = Pipeline(settings, catalogue, bus, stage, dispatcher)
+    webhooks = None
+    if settings.webhook_urls:
+        webhooks = Webhooks(
+            settings,
+            catalogue,
+            webhook_secret(settings, secret_store),
+            transport=dispatcher,  # type: ignore[arg-type]  # the broker's, or None: a thread
+        )
+        webhooks.attach(bus)
     grants = Grants(db)
     keystore = PrivateKeyStore(settings.secrets_dir / "keys")
-    keyring = KeyRing(grants, keystore)
+    keyring = KeyRing(
+        grants, keystore, audit=lambda type_, payload: bus.publish(type_, None, **payload)
+    )
     keyring.ensure_signing_key()
     dev_idp, jwt_verifier = _identity(settings, keystore)
     locator = ViewerLocator(
@@ -79,11 +96,13 @@ def build_services(settings: Settings) -> Services:
         db=db,
         catalogue=catalogue,
         store=store,
-        secrets=SecretStore(settings.secrets_dir),
+        secrets=secret_store,
         bus=bus,
         ingestor=Ingestor(catalogue, store, bus, settings.max_upload_bytes),
         pipeline=pipeline,
-        assets=AssetManager(catalogue, store, bus, pipeline),
+        assets=AssetManager(
+            catalogue, store, bus, pipeline, keep_masters=settings.keep_masters_on_delete
+        ),
         grants=grants,
         keyring=keyring,
         dev_idp=dev_idp,
@@ -91,7 +110,17 @@ def build_services(settings: Settings) -> Services:
         locator=locator,
         signature_verifier=SignatureVerifier(keyring.key_group),
         metrics=Metrics(),
+        webhooks=webhooks,
     )
+
+
+def _dispatcher(settings: Settings) -> JobDispatcher | None:
+    """The broker's dispatcher when one is configured (Celery imported only then)."""
+    if not settings.broker_url:
+        return None
+    from vodstack.jobs.celery_app import CeleryDispatcher
+
+    return CeleryDispatcher(settings)
 
 
 def _identity(

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
+from vodstack.errors import Conflict
 
 assets_app = typer.Typer(help="Inspect and manage assets.", no_args_is_help=True)
 
@@ -82,20 +83,42 @@ def assets_delete(asset_id: str, as_json: JsonOpt = False) -> None:
 @assets_app.command("retranscode")
 def assets_retranscode(
     asset_id: Annotated[str | None, typer.Argument()] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every asset.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every asset, on the backfill queue.")
+    ] = False,
+    ladder: Annotated[
+        str | None,
+        typer.Option(
+            help="Ladder template name (VODSTACK_LADDERS); default: the configured ladder."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Re-run the ladder from retained masters; current revisions serve until replaced."""
+    """Re-run the ladder from retained masters; current revisions serve until replaced, then
+    manifests switch and edges purge. --all goes to the backfill queue, which never delays a
+    new upload."""
     services = open_services()
     if all_ == (asset_id is not None):
         raise typer.BadParameter("give an asset id or --all")
+    if (ladder or "default") not in services.settings.ladder_templates:
+        known = ", ".join(services.settings.ladder_templates)
+        raise typer.BadParameter(f"no ladder named {ladder!r}; known: {known}")
     ids = [a.id for a in services.catalogue.list_assets(limit=1_000_000)] if all_ else [asset_id]
-    jobs = {
-        i: services.assets.retranscode(i, queue="backfill" if all_ else "ondemand")
-        for i in ids
-        if i
-    }
-    emit({"jobs": jobs}, as_json, "\n".join(f"{k} {v}" for k, v in jobs.items()))
+    queue = "backfill" if all_ else "ondemand"
+    jobs: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    for i in ids:
+        if not i:
+            continue
+        try:
+            jobs[i] = services.assets.retranscode(i, queue=queue, ladder=ladder)
+        except Conflict as exc:  # e.g. the master is gone: skip it, do the rest
+            if not all_:
+                raise
+            skipped[i] = exc.message
+    human = "\n".join(f"{k} {v}" for k, v in jobs.items())
+    human += "".join(f"\n{k} skipped: {v}" for k, v in skipped.items())
+    emit({"jobs": jobs, "skipped": skipped, "queue": queue}, as_json, human)
 
 
 @assets_app.command("access")

@@ -101,7 +101,7 @@ def wait_for_asset(services: Services, asset_id: str, *, quiet: bool = False) ->
                         console.print(f"{asset_id}: {asset.status}")
                     last_state = asset.status
                 if asset.status in ("ready", "failed") and (
-                    job is None or job.state in ("succeeded", "failed")
+                    job is None or job.state in ("succeeded", "failed", "dead")
                 ):
                     progress.update(task, completed=1.0, description=asset.status)
                     return asset.status

@@ -26,6 +26,8 @@ from vodstack.cli.common import (
     open_services,
     wait_for_asset,
 )
+from vodstack.cli.jobs import events, jobs_app, webhooks_app
+from vodstack.cli.report import report_app
 from vodstack.cli.stats import stats
 from vodstack.config import Settings
 from vodstack.errors import VodstackError
@@ -37,7 +39,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(assets_app, name="assets")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(webhooks_app, name="webhooks")
+app.command("events")(events)
 app.add_typer(keys_app, name="keys")
+app.add_typer(report_app, name="report")
 app.command("token")(token)
 app.command("entitle")(entitle)
 app.command("stats")(stats)
@@ -77,9 +83,31 @@ def ingest(
 
 
 @app.command()
-def worker() -> None:
-    """Run background jobs until Ctrl-C (alongside or instead of `serve`'s own workers)."""
-    services = open_services()
+def worker(
+    queues: Annotated[
+        str,
+        typer.Option(
+            help="With a broker: comma-separated lanes to run (ondemand, backfill, webhooks)."
+        ),
+    ] = "ondemand,backfill,webhooks",
+    lane: Annotated[str | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Run background jobs until Ctrl-C: Celery lanes when VODSTACK_BROKER_URL is set, else
+    an in-process pool (alongside or instead of `serve`'s own workers)."""
+    settings = Settings()
+    if settings.broker_url:
+        from vodstack.jobs.lanes import LANES, run_lane, supervise
+
+        if lane is not None:  # a lane process started by the supervisor
+            raise typer.Exit(run_lane(settings, lane))
+        chosen = tuple(q.strip() for q in queues.split(",") if q.strip())
+        unknown = set(chosen) - set(LANES)
+        if unknown or not chosen:
+            raise typer.BadParameter(f"lanes are {', '.join(LANES)}")
+        services = build_services(settings)
+        console.print(f"worker running lanes {', '.join(chosen)} on {settings.broker_url}")
+        raise typer.Exit(supervise(services, chosen))
+    services = build_services(settings)
     pool = services.pipeline.pool()
     pool.start()
     console.print(f"worker running ({services.settings.workers} threads); Ctrl-C to stop")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from vodstack.catalogue.grants import Grants
 from vodstack.catalogue.models import SigningKey
@@ -41,9 +42,12 @@ class KeyRing:
         *,
         refresh_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        audit: Callable[[str, dict[str, Any]], object] | None = None,
     ) -> None:
         self.grants = grants
         self.store = store
+        # Key changes are security-relevant: each one is written to the audit (event) log.
+        self._audit = audit or (lambda _type, _payload: None)
         self.refresh_s = refresh_s
         self.clock = clock
         self._lock = threading.Lock()
@@ -103,6 +107,9 @@ class KeyRing:
         if activate or first:
             self.grants.activate_key(key_id)
         self.invalidate()
+        self._audit(
+            "key.created", {"key_id": key_id, "algorithm": kind, "active": activate or first}
+        )
         return key_id
 
     def ensure_signing_key(self) -> str:
@@ -111,15 +118,20 @@ class KeyRing:
 
     def rotate(self, kind: KeyKind = "rsa") -> str:
         """New key signs from now on; the old one keeps verifying until retired."""
-        return self.create(kind, activate=True)
+        previous = self.key_group().signing_key_id
+        key_id = self.create(kind, activate=True)
+        self._audit("key.rotated", {"key_id": key_id, "previous_key_id": previous})
+        return key_id
 
     def activate(self, key_id: str) -> None:
         self.grants.activate_key(key_id)
         self.invalidate()
+        self._audit("key.activated", {"key_id": key_id})
 
     def retire(self, key_id: str) -> None:
         self.grants.retire_key(key_id)
         self.invalidate()
+        self._audit("key.retired", {"key_id": key_id})
 
     def add_public(self, pem: str, key_id: str | None = None) -> str:
         """Trust an outside public key (verification only), like registering a CloudFront
@@ -138,4 +150,5 @@ class KeyRing:
             )
         )
         self.invalidate()
+        self._audit("key.added", {"key_id": key_id, "algorithm": _kind(pem)})
         return key_id

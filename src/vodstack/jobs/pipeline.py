@@ -2,14 +2,24 @@
 
 Stages do not call each other: ingest announces a source, this module turns that event into a
 persisted job, and the job's outcome into asset state and further events.
+
+Where jobs run is the dispatcher's business: without one, the in-process pools of this
+process poll the catalogue; with the broker's (``CeleryDispatcher``), every queued job is
+also sent to Redis as a nudge carrying its id, and ``vodstack worker`` processes run it.
+Either way the job row is the truth and final failures land in the dead-letter queue
+(job state ``dead``) while the asset ends ``failed`` with the reason.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+from typing import Protocol
 
+from vodstack.catalogue.models import Job
 from vodstack.catalogue.repository import Catalogue, ClaimedJob
 from vodstack.config import Settings
+from vodstack.errors import ConfigError, NotFound
 from vodstack.jobs.bus import (
     ASSET_FAILED,
     ASSET_READY,
@@ -19,54 +29,190 @@ from vodstack.jobs.bus import (
     DomainEvent,
     EventBus,
 )
-from vodstack.jobs.worker import PoolConfig, ProgressFn, WorkerPool
+from vodstack.jobs.worker import JobRunner, PoolConfig, ProgressFn, WorkerPool, split_kind
+from vodstack.storage.base import PACKAGED
 from vodstack.transcode.stage import TranscodeStage
+
+log = logging.getLogger(__name__)
+
+JOB_REDRIVEN = "job.redriven"
+TRANSCODE = "transcode"
+
+
+class JobDispatcher(Protocol):
+    """Tells workers elsewhere that a job may run (after ``delay_s``)."""
+
+    runs_locally: bool
+
+    def send(self, job_id: str, queue: str, delay_s: float = 0.0) -> None: ...
+
+
+def transcode_kind(ladder: str | None) -> str:
+    """The job kind for a ladder template; the default ladder keeps the plain kind."""
+    return TRANSCODE if ladder in (None, "default") else f"{TRANSCODE}:{ladder}"
 
 
 class Pipeline:
     def __init__(
-        self, settings: Settings, catalogue: Catalogue, bus: EventBus, stage: TranscodeStage
+        self,
+        settings: Settings,
+        catalogue: Catalogue,
+        bus: EventBus,
+        stage: TranscodeStage,
+        dispatcher: JobDispatcher | None = None,
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
         self.bus = bus
         self.stage = stage
+        self.dispatcher = dispatcher
         self._pools: list[WorkerPool] = []
         bus.subscribe(SOURCE_CREATED, self._on_source_created)
+
+    @property
+    def runs_locally(self) -> bool:
+        """Whether jobs run in this process's pools (no broker configured)."""
+        return self.dispatcher is None
 
     def _on_source_created(self, event: DomainEvent) -> None:
         assert event.asset_id is not None
         self.enqueue_transcode(event.asset_id)
 
-    def enqueue_transcode(self, asset_id: str, queue: str = "ondemand") -> str:
+    def enqueue_transcode(
+        self, asset_id: str, queue: str = "ondemand", ladder: str | None = None
+    ) -> str:
+        if (ladder or "default") not in self.settings.ladder_templates:
+            known = ", ".join(self.settings.ladder_templates)
+            raise ConfigError(f"no ladder named {ladder!r}; known: {known}")
         job = self.catalogue.enqueue_job(
-            asset_id, queue=queue, max_attempts=self.settings.job_max_attempts
+            asset_id,
+            kind=transcode_kind(ladder),
+            queue=queue,
+            max_attempts=self.settings.job_max_attempts,
         )
-        for pool in self._pools:
-            pool.wake.set()
+        # Also for a job that already existed: a duplicate nudge is a no-op, a lost one is not.
+        self.dispatch(job.id, job.queue)
         return job.id
 
+    def dispatch(self, job_id: str, queue: str, delay_s: float = 0.0) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.send(job_id, queue, delay_s)
+            return
+        for pool in self._pools:
+            pool.wake.set()
+
+    # -- dead-letter queue --------------------------------------------------------------------
+    def dead_jobs(self, limit: int = 1000) -> list[Job]:
+        return self.catalogue.list_jobs(state="dead", limit=limit)
+
+    def redrive(self, job_id: str) -> Job:
+        """Put a dead job back in its queue with fresh attempts (after fixing its cause)."""
+        previous = self.catalogue.get_job(job_id)
+        job = self.catalogue.redrive_job(job_id)
+        self.bus.publish(
+            JOB_REDRIVEN,
+            job.asset_id,
+            job_id=job.id,
+            queue=job.queue,
+            previous_attempts=previous.attempts,
+            previous_error=previous.error,
+        )
+        self.dispatch(job.id, job.queue)
+        return job
+
+    # -- handlers -------------------------------------------------------------------------------
     def _transcode(self, job: ClaimedJob, progress: ProgressFn, cancel: threading.Event) -> None:
-        revision = self.stage.run(job.asset_id, job.id, progress, cancel)
-        self.bus.publish(TRANSCODE_COMPLETED, job.asset_id, job_id=job.id, revision=revision)
+        _, ladder = split_kind(job.kind)
+        try:
+            self._refresh_master(job.asset_id)
+            revision = self.stage.run(job.asset_id, job.id, progress, cancel, ladder=ladder)
+        except NotFound:
+            self._clean_deleted(job.asset_id)
+            raise
+        self.bus.publish(
+            TRANSCODE_COMPLETED,
+            job.asset_id,
+            job_id=job.id,
+            revision=revision,
+            ladder=ladder or "default",
+            worker=job.owner,
+            attempt=job.attempt,
+        )
         self.bus.publish(ASSET_READY, job.asset_id, revision=revision)
 
+    def _refresh_master(self, asset_id: str) -> None:
+        """Forget cached metadata of the master: an operator may have replaced it in the bucket
+        (the fix before a re-drive), and a stale size/ETag would read the old bytes."""
+        forget = getattr(self.stage.store, "forget", None)
+        if forget is not None:
+            forget(self.catalogue.get_asset(asset_id).source_key)
+
+    def _clean_deleted(self, asset_id: str) -> None:
+        """The asset was deleted while it transcoded: drop whatever the job published."""
+        try:
+            self.catalogue.get_asset(asset_id)
+        except NotFound:
+            self.stage.store.delete_prefix(f"{PACKAGED}/{asset_id}")
+
     def _failed(self, job: ClaimedJob, reason: str) -> None:
-        asset = self.catalogue.get_asset(job.asset_id)
+        try:
+            asset = self.catalogue.get_asset(job.asset_id)
+        except NotFound:
+            return  # deleted meanwhile: nothing left to mark
         if asset.revision > 0:  # a failed re-transcode: the committed revision keeps serving
             self.catalogue.update_asset(job.asset_id, error=f"re-transcode failed: {reason}")
         else:
             self.catalogue.update_asset(job.asset_id, status="failed", error=reason)
-        self.bus.publish(TRANSCODE_FAILED, job.asset_id, job_id=job.id, error=reason)
+        self.bus.publish(
+            TRANSCODE_FAILED,
+            job.asset_id,
+            job_id=job.id,
+            error=reason,
+            attempts=job.attempt,
+            dead_letter=True,
+        )
         self.bus.publish(ASSET_FAILED, job.asset_id, error=reason)
 
+    # -- runners --------------------------------------------------------------------------------
+    def _config(self, workers: int) -> PoolConfig:
+        return PoolConfig(
+            workers=workers,
+            lease_s=self.settings.job_lease_s,
+            backoff_base_s=self.settings.job_backoff_s,
+            backoff_max_s=self.settings.job_backoff_max_s,
+            dead_letter=True,
+        )
+
+    def runner(self) -> JobRunner:
+        """Runs one claimed job (broker workers); a retry is sent back as a delayed nudge."""
+
+        def on_retry(job: ClaimedJob, delay_s: float) -> None:
+            try:
+                queue = self.catalogue.get_job(job.id).queue
+            except NotFound:
+                return
+            self.dispatch(job.id, queue, delay_s)
+
+        return JobRunner(
+            self.catalogue,
+            {TRANSCODE: self._transcode},
+            self._failed,
+            self._config(1),
+            on_retry=on_retry,
+        )
+
     def pool(self, *, workers: int | None = None, only_asset: str | None = None) -> WorkerPool:
-        """A worker pool running this pipeline's jobs (not started)."""
+        """A worker pool running this pipeline's jobs (not started).
+
+        With a broker the pool has no threads: jobs run in ``vodstack worker`` processes, so
+        ``serve`` and ``ingest --wait`` only watch the catalogue.
+        """
+        count = (workers or self.settings.workers) if self.runs_locally else 0
         pool = WorkerPool(
             self.catalogue,
-            {"transcode": self._transcode},
+            {TRANSCODE: self._transcode},
             self._failed,
-            PoolConfig(workers=workers or self.settings.workers, lease_s=self.settings.job_lease_s),
+            self._config(count),
             only_asset=only_asset,
         )
         self._pools.append(pool)

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[float], None]
 JobHandler = Callable[[ClaimedJob, ProgressFn, threading.Event], None]
 FailureHook = Callable[[ClaimedJob, str], None]
+RetryHook = Callable[[ClaimedJob, float], None]
 
 # Errors that will not go away by trying again: fail at once, do not burn attempts.
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (SourceInvalid,)
@@ -33,12 +34,117 @@ class PoolConfig:
     lease_s: int = 60
     poll_s: float = 0.5
     backoff_base_s: float = 2.0
+    backoff_max_s: float = 300.0
+    # Final failures land in the dead-letter queue (job state ``dead``) instead of ``failed``.
+    dead_letter: bool = False
 
 
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, VodstackError):
         return exc.message
     return f"internal error ({type(exc).__name__}); see the server log"
+
+
+def backoff_delay(attempt: int, base_s: float, max_s: float) -> float:
+    """Exponential backoff: ``base``, 2×``base``, 4×``base``, … capped at ``max_s``."""
+    return min(max_s, base_s * 2 ** max(0, attempt - 1))
+
+
+def split_kind(kind: str) -> tuple[str, str | None]:
+    """``"transcode:hd"`` → ``("transcode", "hd")``: a job kind may carry one parameter (the
+    ladder template), so the job row alone says everything needed to run it again."""
+    base, _, param = kind.partition(":")
+    return base, (param or None)
+
+
+class JobRunner:
+    """Runs one claimed job under a lease heartbeat and records its outcome.
+
+    Shared by the in-process pool and the Celery task, so both modes have the same retry,
+    backoff and dead-letter rules. ``on_retry`` is told when a job went back to the queue with
+    a delay (the broker mode sends a delayed message then; the pool just polls).
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        handlers: dict[str, JobHandler],
+        on_final_failure: FailureHook,
+        config: PoolConfig,
+        *,
+        on_retry: RetryHook | None = None,
+    ) -> None:
+        self.catalogue = catalogue
+        self.handlers = handlers
+        self.on_final_failure = on_final_failure
+        self.config = config
+        self.on_retry = on_retry
+
+    def run(self, job: ClaimedJob) -> str:
+        """Run the job; returns ``succeeded``, ``retrying``, ``failed``/``dead`` or ``lost``
+        (the lease was taken over, another worker owns the outcome)."""
+        handler = self.handlers.get(split_kind(job.kind)[0])
+        cancel = threading.Event()
+        progress = {"value": 0.0}
+
+        def heartbeat() -> None:
+            interval = max(1.0, self.config.lease_s / 4)
+            while not cancel.wait(interval):
+                try:
+                    held = self.catalogue.heartbeat(job, self.config.lease_s, progress["value"])
+                except Exception:  # the catalogue is briefly unreachable: keep trying
+                    log.warning("job %s: heartbeat failed", job.id, exc_info=True)
+                    continue
+                if not held:
+                    log.warning("job %s: lease lost, cancelling", job.id)
+                    cancel.set()
+
+        def on_progress(value: float) -> None:
+            progress["value"] = value
+
+        beat = threading.Thread(target=heartbeat, name=f"lease-{job.id}", daemon=True)
+        beat.start()
+        try:
+            if handler is None:
+                raise VodstackError(f"no handler for job kind {job.kind!r}")
+            handler(job, on_progress, cancel)
+        except BaseException as exc:
+            cancel.set()
+            beat.join()
+            outcome = self._failed(job, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return outcome
+        cancel.set()
+        beat.join()
+        try:
+            self.catalogue.finish_job(job)
+        except VodstackError as exc:
+            log.warning("job %s finished but could not be recorded: %s", job.id, exc.message)
+            return "lost"
+        return "succeeded"
+
+    def _failed(self, job: ClaimedJob, exc: BaseException) -> str:
+        reason = describe_error(exc)
+        permanent = isinstance(exc, PERMANENT_ERRORS)
+        if isinstance(exc, VodstackError) and not permanent:
+            log.warning("job %s attempt %d failed: %s", job.id, job.attempt, reason)
+        elif not permanent:
+            log.exception("job %s attempt %d crashed", job.id, job.attempt, exc_info=exc)
+        if not permanent and job.attempt < job.max_attempts:
+            delay = backoff_delay(
+                job.attempt, self.config.backoff_base_s, self.config.backoff_max_s
+            )
+            self.catalogue.retry_job(job, error=reason, delay_s=delay)
+            if self.on_retry is not None:
+                self.on_retry(job, delay)
+            return "retrying"
+        try:
+            self.catalogue.finish_job(job, error=reason, dead_letter=self.config.dead_letter)
+        except VodstackError:
+            return "lost"  # lease lost: another worker owns the outcome now
+        self.on_final_failure(job, reason)
+        return "dead" if self.config.dead_letter else "failed"
 
 
 class WorkerPool:
@@ -54,10 +160,9 @@ class WorkerPool:
         only_asset: str | None = None,
     ) -> None:
         self.catalogue = catalogue
-        self.handlers = handlers
-        self.on_final_failure = on_final_failure
         self.config = config
         self.only_asset = only_asset
+        self.runner = JobRunner(catalogue, handlers, on_final_failure, config)
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -92,55 +197,6 @@ class WorkerPool:
                 continue
             self.run_one(job)
 
-    def run_one(self, job: ClaimedJob) -> None:
+    def run_one(self, job: ClaimedJob) -> str:
         """Run a claimed job with a lease heartbeat; record success, retry or failure."""
-        handler = self.handlers.get(job.kind)
-        cancel = threading.Event()
-        progress = {"value": 0.0}
-
-        def heartbeat() -> None:
-            interval = max(1.0, self.config.lease_s / 4)
-            while not cancel.wait(interval):
-                if not self.catalogue.heartbeat(job, self.config.lease_s, progress["value"]):
-                    log.warning("job %s: lease lost, cancelling", job.id)
-                    cancel.set()
-
-        def on_progress(value: float) -> None:
-            progress["value"] = value
-
-        beat = threading.Thread(target=heartbeat, daemon=True)
-        beat.start()
-        try:
-            if handler is None:
-                raise VodstackError(f"no handler for job kind {job.kind!r}")
-            handler(job, on_progress, cancel)
-        except BaseException as exc:
-            cancel.set()
-            beat.join()
-            self._failed(job, exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        cancel.set()
-        beat.join()
-        try:
-            self.catalogue.finish_job(job)
-        except VodstackError as exc:
-            log.warning("job %s finished but could not be recorded: %s", job.id, exc.message)
-
-    def _failed(self, job: ClaimedJob, exc: BaseException) -> None:
-        reason = describe_error(exc)
-        permanent = isinstance(exc, PERMANENT_ERRORS)
-        if isinstance(exc, VodstackError) and not permanent:
-            log.warning("job %s attempt %d failed: %s", job.id, job.attempt, reason)
-        elif not permanent:
-            log.exception("job %s attempt %d crashed", job.id, job.attempt, exc_info=exc)
-        if not permanent and job.attempt < job.max_attempts:
-            delay = self.config.backoff_base_s * 2 ** (job.attempt - 1)
-            self.catalogue.retry_job(job, error=reason, delay_s=delay)
-            return
-        try:
-            self.catalogue.finish_job(job, error=reason)
-        except VodstackError:
-            return  # lease lost: another worker owns the outcome now
-        self.on_final_failure(job, reason)
+        return self.runner.run(job)
