@@ -24,8 +24,13 @@ JobHandler = Callable[[ClaimedJob, ProgressFn, threading.Event], None]
 FailureHook = Callable[[ClaimedJob, str], None]
 RetryHook = Callable[[ClaimedJob, float], None]
 
+
 # Errors that will not go away by trying again: fail at once, do not burn attempts.
-PERMANENT_ERRORS: tuple[type[BaseException], ...] = (SourceInvalid,)
+class WorkerKilled(VodstackError):
+    """Attempts were used up by workers that died mid-job."""
+
+
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (SourceInvalid, WorkerKilled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,17 @@ class JobRunner:
     def run(self, job: ClaimedJob) -> str:
         """Run the job; returns ``succeeded``, ``retrying``, ``failed``/``dead`` or ``lost``
         (the lease was taken over, another worker owns the outcome)."""
+        if job.attempt > job.max_attempts:
+            # Every earlier attempt ended with its worker dying (the lease lapsed, so no
+            # outcome was recorded): a job that kills its worker must still reach the
+            # dead-letter queue instead of being retried for ever.
+            return self._failed(
+                job,
+                WorkerKilled(
+                    f"the worker stopped during each of {job.max_attempts} attempts "
+                    "(crash, out of memory or kill); the job was not retried again"
+                ),
+            )
         handler = self.handlers.get(split_kind(job.kind)[0])
         cancel = threading.Event()
         progress = {"value": 0.0}

@@ -154,3 +154,26 @@ def test_unexpected_exception_is_reported_without_internals(services: Services) 
     finally:
         pool.stop()
     assert job.error == "internal error (KeyError); see the server log"
+
+
+def test_a_job_whose_worker_always_dies_ends_in_the_dead_letter_queue(services: Services) -> None:
+    """Leases lapse without an outcome each time; attempts must not grow for ever."""
+    asset_id = _asset(services)
+    services.catalogue.enqueue_job(asset_id, max_attempts=2)
+    now = utcnow()
+    for attempt in (1, 2):
+        job = services.catalogue.claim_job(f"doomed-{attempt}", 60, now=now)
+        assert job is not None
+        assert job.attempt == attempt
+        now += timedelta(seconds=61)  # the worker "died": its lease lapses
+        assert services.catalogue.requeue_expired(now=now) == [job.id]
+    calls: list[int] = []
+    failures: list[str] = []
+    pool = _pool(services, lambda job, progress, cancel: calls.append(job.attempt), failures)
+    job = services.catalogue.claim_job("survivor", 60, now=now)
+    assert job is not None
+    assert job.attempt == 3
+    outcome = pool.runner.run(job)
+    assert calls == []  # not run a third time
+    assert outcome in ("failed", "dead")
+    assert "stopped during each of 2 attempts" in failures[0]
