@@ -22,6 +22,7 @@ const FLAGS = [
   "--disable-component-update",
   "--disable-sync",
   "--no-first-run",
+  "--disable-quic",
   "--mute-audio",
 ];
 
@@ -69,12 +70,23 @@ const commands = {
     await get(page).page.click(selector, { timeout });
     return Date.now() - t0;
   },
+  async setInputFiles({ page, selector, files }) {
+    await get(page).page.setInputFiles(selector, files);
+    return null;
+  },
   async eval({ page, expr }) {
     return get(page).page.evaluate(expr);
   },
   async waitFor({ page, expr, timeout = 30000, polling = 100 }) {
-    const handle = await get(page).page.waitForFunction(expr, null, { timeout, polling });
-    return handle.jsonValue();
+    // Polled with evaluate (CDP Runtime.evaluate) rather than waitForFunction, whose string
+    // predicates need eval(): the player page's Content-Security-Policy rightly forbids it.
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const value = await get(page).page.evaluate(expr);
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${expr}`);
+      await new Promise((r) => setTimeout(r, polling));
+    }
   },
   async throttle({ page, kbps, latencyMs = 20 }) {
     const entry = get(page);

@@ -119,6 +119,9 @@ class Page:
     def click(self, selector: str, timeout_ms: int = 10000) -> float:
         return self._call("click", selector=selector, timeout=timeout_ms)
 
+    def set_input_files(self, selector: str, *files: Path) -> None:
+        self._call("setInputFiles", selector=selector, files=[str(f) for f in files])
+
     def eval(self, expr: str) -> Any:
         return self._call("eval", expr=expr)
 

@@ -54,6 +54,10 @@ def test_demo_serves_an_entitled_stream(tmp_path) -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
+        player = re.search(r"player:\s+(\S+)", text).group(1)
+        assert player == f"{base}/watch/{asset}#token={token}"
+        page = httpx.get(player)  # the fragment stays in the browser
+        assert page.status_code == 200 and 'id="vodstack-config"' in page.text
         r = httpx.post(f"{base}/play/{asset}", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200, r.text
         cookies = "\n".join(r.headers.get_list("set-cookie"))

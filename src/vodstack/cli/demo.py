@@ -93,6 +93,8 @@ def prepare_demo(services: Services, file: Path | None, console: Console) -> lis
     base = settings.base_url()
     return [
         f"asset:         {asset_id}",
+        f"player:        {base}/watch/{asset_id}#token={token}",
+        f"admin page:    {base}/admin",
         f"HLS:           {base}/v1/{asset_id}/index.m3u8",
         f"DASH:          {base}/v1/{asset_id}/index.mpd",
         f"viewer token:  {token}",

@@ -13,7 +13,7 @@ from vodstack.catalogue.repository import Catalogue
 from vodstack.errors import AuthError, NotFound
 from vodstack.secretstore import SecretStore
 from vodstack.telemetry.metrics import Metrics
-from vodstack.telemetry.qoe import Beacon, Observations, SessionStats, apply
+from vodstack.telemetry.qoe import EVENT_TYPES, Beacon, Observations, SessionStats, apply
 from vodstack.telemetry.report import (
     DEFAULT_THRESHOLD,
     AssetAnalytics,
@@ -113,7 +113,8 @@ class PlaybackTelemetry:
         if m is None or kept == 0:
             return
         for e in events[len(events) - kept :]:
-            m.beacon_events.labels(e.type).inc()
+            # Unknown types (a newer player) are stored but not labelled: bounded cardinality.
+            m.beacon_events.labels(e.type if e.type in EVENT_TYPES else "other").inc()
             if e.type == "start":
                 m.qoe_sessions.inc()
         if observed.startup_s is not None:

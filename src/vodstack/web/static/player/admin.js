@@ -123,10 +123,10 @@ $("upload").addEventListener("submit", (e) => {
     bar.hidden = true;
     let body = {};
     try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-    $("status").textContent = xhr.status === 202 ? `uploaded: ${body.id}` : `upload refused: ${body.error || xhr.status}`;
+    $("upload-status").textContent = xhr.status === 202 ? `uploaded: ${body.id}` : `upload refused: ${body.error || xhr.status}`;
     refresh();
   };
-  xhr.onerror = () => { bar.hidden = true; $("status").textContent = "upload failed: network error"; };
+  xhr.onerror = () => { bar.hidden = true; $("upload-status").textContent = "upload failed: network error"; };
   xhr.send(form);
 });
 

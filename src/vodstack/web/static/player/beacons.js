@@ -20,6 +20,7 @@ export class Beacons {
 
   /** The viewer asked to play: t = 0. Heartbeats and periodic flushes start here. */
   start(t0 = performance.now()) {
+    if (this.started) return;
     this.t0 = t0;
     this.push("start", { pos: 0 });
     this.timer = setInterval(() => this.tick(), this.session.heartbeat_s * 1000);

@@ -1,7 +1,10 @@
 // Playback engines behind one small interface, so the page does not care which one plays.
 //
 //   const engine = await createEngine(name, video, urls, hooks)
-//   await engine.load(url, { bufferS })   attach and load; resolves when renditions are known
+//   await engine.load(url, { bufferS, drm })   attach and load; resolves when renditions are
+//                         known. drm: { scheme, license } from POST /play — "clear", "aes-128"
+//                         (HLS keys behind the same cookies: nothing to configure) or
+//                         "cenc"/"cbcs" (W3C ClearKey via EME, licence server `license`)
 //   engine.levels()       [{ index, height, width, bitrate }] video rungs, lowest first
 //   engine.setLevel(i)    pin rung i, or -1 for automatic (ABR)
 //   engine.textTracks()   [{ index, label, language }];  engine.setTextTrack(i | -1)
@@ -14,6 +17,8 @@
 // with the manifest and every segment even when media are served from another origin (a CDN).
 
 const HLS_MIME = "application/vnd.apple.mpegurl";
+const CLEARKEY = "org.w3.clearkey";
+const usesEme = (drm) => !!drm?.license && (drm.scheme === "cenc" || drm.scheme === "cbcs");
 
 // Classic (UMD) scripts — Shaka ships no ES module build — are loaded with a script element.
 function loadScript(src) {
@@ -77,7 +82,7 @@ class HlsEngine {
     this.hooks = hooks;
   }
 
-  load(url, { bufferS } = {}) {
+  load(url, { bufferS, drm } = {}) {
     const Hls = this.Hls;
     if (!Hls.isSupported()) throw new Error("hls.js is not supported in this browser");
     const config = {
@@ -85,6 +90,13 @@ class HlsEngine {
       fetchSetup: (context, init) => new Request(context.url, { ...init, credentials: "include" }),
     };
     if (bufferS) Object.assign(config, { maxBufferLength: bufferS, maxMaxBufferLength: bufferS });
+    if (usesEme(drm)) {
+      Object.assign(config, {
+        emeEnabled: true,
+        drmSystems: { [CLEARKEY]: { licenseUrl: drm.license } },
+        licenseXhrSetup: (xhr) => { xhr.withCredentials = true; },
+      });
+    }
     const hls = (this.hls = new Hls(config));
     return new Promise((resolve, reject) => {
       let ready = false;
@@ -121,6 +133,7 @@ class HlsEngine {
   get currentLevel() { return this.hls ? this.#level(this.hls.currentLevel) : null; }
   setLevel(i) { this.hls.currentLevel = i; }
   get auto() { return this.hls.autoLevelEnabled; }
+  get bandwidthEstimate() { return this.hls?.bandwidthEstimate ?? null; }
 
   textTracks() {
     return (this.hls?.subtitleTracks || []).map((t, i) => ({ index: i, label: t.name, language: t.lang }));
@@ -148,7 +161,7 @@ class DashEngine {
     this.hooks = hooks;
   }
 
-  load(url, { bufferS } = {}) {
+  load(url, { bufferS, drm } = {}) {
     const { MediaPlayer, Debug } = this.dashjs;
     const events = MediaPlayer.events;
     const player = (this.player = MediaPlayer().create());
@@ -162,6 +175,9 @@ class DashEngine {
     }
     player.updateSettings({ debug: { logLevel: Debug.LOG_LEVEL_WARNING }, streaming });
     player.setXHRWithCredentialsForType(undefined, true);
+    if (usesEme(drm)) {
+      player.setProtectionData({ [CLEARKEY]: { serverURL: drm.license, withCredentials: true } });
+    }
     return new Promise((resolve, reject) => {
       let ready = false;
       player.on(events.STREAM_INITIALIZED, () => {
@@ -204,6 +220,11 @@ class DashEngine {
     return r ? this.#level(r) : null;
   }
 
+  get bandwidthEstimate() {
+    const kbps = this.player?.getAverageThroughput?.("video");
+    return kbps ? kbps * 1000 : null;
+  }
+
   setLevel(i) {
     this.player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: i < 0 } } } });
     if (i >= 0) this.player.setRepresentationForTypeByIndex("video", i, true);
@@ -235,7 +256,7 @@ class ShakaEngine {
     this.hooks = hooks;
   }
 
-  async load(url, { bufferS } = {}) {
+  async load(url, { bufferS, drm } = {}) {
     const shaka = this.shaka;
     shaka.polyfill.installAll();
     if (!shaka.Player.isBrowserSupported()) throw new Error("Shaka Player is not supported in this browser");
@@ -245,6 +266,7 @@ class ShakaEngine {
       request.allowCrossSiteCredentials = true;
     });
     if (bufferS) player.configure({ streaming: { bufferingGoal: bufferS } });
+    if (usesEme(drm)) player.configure({ drm: { servers: { [CLEARKEY]: drm.license } } });
     const switched = () => {
       const t = player.getVariantTracks().find((v) => v.active);
       if (t) this.hooks.onSwitch?.(this.#level(t));
@@ -288,6 +310,8 @@ class ShakaEngine {
     const t = this.player?.getVariantTracks().find((v) => v.active);
     return t ? this.#level(t) : null;
   }
+
+  get bandwidthEstimate() { return this.player?.getStats().estimatedBandwidth ?? null; }
 
   setLevel(id) {
     this.player.configure({ abr: { enabled: id < 0 } });
@@ -339,6 +363,7 @@ class NativeEngine {
 
   levels() { return []; }
   get currentLevel() { return null; }
+  get bandwidthEstimate() { return null; }
   setLevel() {}
 
   textTracks() {

@@ -26,11 +26,16 @@ const state = (window.vodstackPlayer = {
   stalls: [], // completed stalls during playback, in ms
   errors: [],
   refreshes: 0,
-  startupMs: null,
+  startupMs: null, // click → first frame
+  readyMs: null, // navigation → ready to play (signed in, cookies set, engine chosen)
   message: null,
   rule: null,
   sessionId: null,
   flush: () => beacons?.flush(),
+});
+Object.defineProperty(state, "bandwidthEstimate", {
+  enumerable: true,
+  get: () => (engine?.bandwidthEstimate ? Math.round(engine.bandwidthEstimate) : null),
 });
 
 let token = null;
@@ -40,6 +45,7 @@ let engine = null;
 let beacons = null;
 let refreshTimer = null;
 let started = false;
+let retriedStart = false;
 let firstFrameSeen = false;
 let stallAt = null;
 let lastPos = 0;
@@ -75,11 +81,17 @@ function describe(err) {
   if (err?.status === 403) {
     return new AccessError("expired", "Your viewing pass has expired.", "Reload the page to continue.");
   }
-  if (err?.kind === "media" || /media|decode|codec/i.test(err?.code || "")) {
+  const code = String(err?.code ?? "");
+  // dash.js protection errors are 100–199, Shaka's DRM category is 6xxx, hls.js says "key…".
+  if (/^(1\d\d|6\d\d\d)$/.test(code) || /keySystem|license|licence/i.test(code)) {
+    return new AccessError("drm", "This browser could not unlock this protected video.",
+      "Try another browser, or ask the site for help.");
+  }
+  if (err?.kind === "media" || /media|decode|codec/i.test(code)) {
     return new AccessError("media", "This browser could not play the video.",
       "Try another browser, or a newer version of this one.");
   }
-  if (err?.status === 0 || err?.kind === "network" || /network|load|timeout/i.test(err?.code || "")) {
+  if (err?.status === 0 || err?.kind === "network" || /network|load|timeout/i.test(code)) {
     return networkError();
   }
   return new AccessError("error", "The video stopped because of an error.", err?.message || "");
@@ -130,10 +142,13 @@ function signedOut() {
     config.devSignIn ? "Use the sign-in box below." : "Open this video from the app or site that signs you in."));
 }
 
+// Without a configured public URL the media are on this server, whatever name it was reached by.
+function onThisServer(url) {
+  return url && config.sameOriginMedia ? new URL(new URL(url).pathname, location.origin).href : url;
+}
+
 function mediaUrl() {
-  const url = grant[protocolOf(engineName)];
-  // Without a configured public URL the media are on this server, whatever name it was reached by.
-  return config.sameOriginMedia ? new URL(new URL(url).pathname, location.origin).href : url;
+  return onThisServer(grant[protocolOf(engineName)]);
 }
 
 function scheduleRefresh() {
@@ -157,6 +172,25 @@ async function refresh() {
     stopAtBoundary(err);
     return false;
   }
+}
+
+/** Protection of the chosen protocol, as POST /play describes it (absent: clear). */
+function drmFor(name) {
+  const protocol = protocolOf(name);
+  return { scheme: grant.drm?.[protocol] || "clear", license: onThisServer(grant.drm?.license) || null };
+}
+
+/** The engine to use: the one asked for, else the browser's best — falling over to DASH
+ * (Shaka) when this asset is not offered over HLS (e.g. protected with a DASH-only scheme). */
+async function chooseEngine() {
+  const asked = params.get("engine");
+  if (asked) return asked;
+  const best = await defaultEngine(video, config.engines);
+  // HLS SAMPLE-AES (cbcs, KEYFORMAT identity) is for Apple's own player; elsewhere, and when
+  // there is no HLS at all, DASH with ClearKey through Shaka.
+  const hlsUnplayable = !grant.hls || (grant.drm?.hls === "cbcs" && best !== "native");
+  if (best && best !== "native" && hlsUnplayable && grant.dash) return "shaka";
+  return best;
 }
 
 /** Refresh was refused: stop now, at the boundary of what the viewer was entitled to. */
@@ -186,11 +220,17 @@ async function prepare() {
   }
   state.sessionId = grant.session.id;
   scheduleRefresh();
-  engineName = params.get("engine") || (await defaultEngine(video, config.engines));
+  engineName = await chooseEngine();
   if (!engineName || !ENGINE_NAMES[engineName]) {
     state.phase = "error";
     showMessage(new AccessError("unsupported", "This browser cannot play this video.",
       "It supports neither Media Source Extensions nor HLS. Try a current browser."));
+    return;
+  }
+  if (!grant[protocolOf(engineName)]) {
+    state.phase = "error";
+    showMessage(new AccessError("unsupported", "This video is not offered in this format.",
+      `Its protection is not available over ${protocolOf(engineName).toUpperCase()}; try another player.`));
     return;
   }
   state.engine = engineName;
@@ -200,6 +240,7 @@ async function prepare() {
   preloadEngine(engineName, config.engines).catch(() => {}); // fetch the code while we wait
   hideMessage();
   state.phase = "ready";
+  state.readyMs = performance.now();
   $("play").hidden = false;
   if (params.get("autoplay") === "1") start();
 }
@@ -227,7 +268,7 @@ async function start() {
   try {
     engine = await createEngine(engineName, video, config.engines, hooks);
     const bufferS = Number(params.get("buffer")) || undefined;
-    await engine.load(mediaUrl(), { bufferS });
+    await engine.load(mediaUrl(), { bufferS, drm: drmFor(engineName) });
     try {
       await video.play();
     } catch (err) {
@@ -236,7 +277,8 @@ async function start() {
       await video.play();
     }
   } catch (err) {
-    if (err.status === 403 && (await refresh())) {
+    if (err.status === 403 && !retriedStart && (await refresh())) {
+      retriedStart = true; // the cookie lapsed between page load and click: once more
       started = false;
       engine?.destroy();
       return start();
