@@ -101,6 +101,29 @@ const commands = {
     });
     return null;
   },
+  async addCookies({ page, cookies }) {
+    await get(page).context.addCookies(cookies);
+    return null;
+  },
+  async cookies({ page, urls }) {
+    return get(page).context.cookies(urls);
+  },
+  // Answer the page's requests whose URL matches `pattern` (a RegExp source) and, if given,
+  // whose method is `method`, without the page's own access: `fulfill` ({status, contentType,
+  // body}) as given, or else the server's answer fetched with the Cookie header `cookie`
+  // instead of the page's (what a viewer could be handed by someone else). The page's request
+  // log still records them, with the cookies the page itself would have sent.
+  async route({ page, pattern, method = null, fulfill = null, cookie = "" }) {
+    const re = new RegExp(pattern);
+    await get(page).page.route((url) => re.test(url.href), async (route) => {
+      const request = route.request();
+      if (method && request.method() !== method) return route.fallback();
+      if (fulfill) return route.fulfill(fulfill);
+      const headers = { ...(await request.allHeaders()), cookie };
+      return route.fulfill({ response: await route.fetch({ headers }) });
+    });
+    return null;
+  },
   async requests({ page, since = 0 }) {
     return get(page).requests.filter((r) => r.at >= since);
   },

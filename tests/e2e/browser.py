@@ -153,6 +153,26 @@ class Page:
     def requests(self, since_ms: float = 0) -> list[dict[str, Any]]:
         return self._call("requests", since=since_ms)
 
+    def add_cookies(self, cookies: list[dict[str, Any]]) -> None:
+        """Playwright cookie dicts: name, value, domain, path (or url), ..."""
+        self._call("addCookies", cookies=cookies)
+
+    def cookies(self, *urls: str) -> list[dict[str, Any]]:
+        return self._call("cookies", urls=list(urls))
+
+    def route(
+        self,
+        pattern: str,
+        *,
+        method: str | None = None,
+        fulfill: dict[str, Any] | None = None,
+        cookie: str = "",
+    ) -> None:
+        """Answer requests matching the regex ``pattern`` (and ``method``) with ``fulfill``
+        ({status, contentType, body}), or else with the server's answer to the same request
+        sent with the Cookie header ``cookie`` instead of the page's."""
+        self._call("route", pattern=pattern, method=method, fulfill=fulfill, cookie=cookie)
+
     def console(self) -> list[str]:
         return self._call("console")
 

@@ -32,7 +32,8 @@ class DashProtection:
     scheme: str  # "cenc" | "cbcs"
     kid: bytes
     license_url: str
-    pssh_boxes: tuple[bytes, ...]  # W3C common + any from the key service, whole boxes
+    # W3C common + any from the key service, whole boxes (the MPD carries only the latter)
+    pssh_boxes: tuple[bytes, ...]
 
 
 def _content_protection(aset: ET.Element, protection: DashProtection) -> None:
@@ -53,11 +54,13 @@ def _content_protection(aset: ET.Element, protection: DashProtection) -> None:
     ).text = protection.license_url
     for box in protection.pssh_boxes:
         system = uuid.UUID(bytes=box[12:28]) if box[8] == 0 or box[8] == 1 else None
-        element = ET.SubElement(
-            aset,
-            "ContentProtection",
-            schemeIdUri=f"urn:uuid:{system}" if system else COMMON_PSSH_SCHEME,
-        )
+        # The W3C common PSSH (1077efec…) is not a key system, so it is no ClearKey signal
+        # [DASH-IF IOP 4.3 §7.6.2.4]: it stays in the init segments for the CDM, not here.
+        # In an MPD, dash.js takes it for a ClearKey system, prefers it to e2719d58 and calls
+        # generateRequest("keyids", <that pssh box>): TypeError, its error 113.
+        if system is None or f"urn:uuid:{system}" == COMMON_PSSH_SCHEME:
+            continue
+        element = ET.SubElement(aset, "ContentProtection", schemeIdUri=f"urn:uuid:{system}")
         ET.SubElement(element, f"{{{CENC_NS}}}pssh").text = base64.b64encode(box).decode()
 
 

@@ -4,14 +4,15 @@
 //   await engine.load(url, { bufferS, drm })   attach and load; resolves when renditions are
 //                         known. drm: { scheme, license } from POST /play — "clear", "aes-128"
 //                         (HLS keys behind the same cookies: nothing to configure) or
-//                         "cenc"/"cbcs" (W3C ClearKey via EME, licence server `license`)
+//                         "cenc"/"cbcs" (W3C ClearKey via EME, licence server `license`; for
+//                         HLS cbcs hls.js reads the SAMPLE-AES keys as ClearKey, see below)
 //   engine.levels()       [{ index, height, width, bitrate }] video rungs, lowest first
 //   engine.setLevel(i)    pin rung i, or -1 for automatic (ABR)
 //   engine.textTracks()   [{ index, label, language }];  engine.setTextTrack(i | -1)
 //   engine.recover()      resume loading after a recoverable error (e.g. cookie refreshed)
 //   engine.stop()         stop fetching (access ended);  engine.destroy()
-// hooks: onLevels(levels), onSwitch(level), onError({ fatal, code, message, status }),
-//        onTextTracks(tracks)
+// hooks: onLevels(levels), onSwitch(level), onError({ fatal, code, message, status, drm }),
+//        onTextTracks(tracks)   (drm: an EME / licence error; status: its HTTP status if any)
 //
 // Every engine sends credentials with each request, so the CloudFront-* playback cookies go
 // with the manifest and every segment even when media are served from another origin (a CDN).
@@ -74,6 +75,33 @@ export async function createEngine(name, video, urls, hooks) {
 
 const byBitrate = (a, b) => a.bitrate - b.bitrate;
 
+// HLS cbcs is signalled `#EXT-X-KEY:METHOD=SAMPLE-AES,KEYFORMAT="identity"` (the key at the
+// URI, for Apple's player). hls.js decrypts identity SAMPLE-AES in software for MPEG-2 TS only
+// ("The MP4 demuxer does not support SAMPLE-AES decryption"), and uses EME only for a key
+// system's KEYFORMAT — and while an identity key is present it picks that one. For fMP4 cbcs
+// the page therefore hands hls.js the same keys as ClearKey: its playlists are read with
+// KEYFORMAT="org.w3.clearkey", hls.js takes the KID from the init segment's tenc and asks our
+// licence server (the same key as the identity URI, behind the same cookies).
+const SAMPLE_AES_KEY = /^#EXT-X-KEY:(?=.*\bMETHOD=SAMPLE-AES(?:,|$)).*$/gm;
+
+export function clearKeyPlaylist(text) {
+  return text.replace(SAMPLE_AES_KEY, (line) => (/\bKEYFORMAT=/.test(line)
+    ? line.replace(/\bKEYFORMAT="identity"/, `KEYFORMAT="${CLEARKEY}"`)
+    : `${line},KEYFORMAT="${CLEARKEY}"`));
+}
+
+function clearKeyPlaylistLoader(Hls) {
+  return class extends Hls.DefaultConfig.loader {
+    load(context, config, callbacks) {
+      const onSuccess = (response, stats, ctx, details) => {
+        if (typeof response.data === "string") response.data = clearKeyPlaylist(response.data);
+        callbacks.onSuccess(response, stats, ctx, details);
+      };
+      super.load(context, config, { ...callbacks, onSuccess });
+    }
+  };
+}
+
 class HlsEngine {
   constructor(video, Hls, hooks) {
     this.name = "hls";
@@ -96,6 +124,7 @@ class HlsEngine {
         drmSystems: { [CLEARKEY]: { licenseUrl: drm.license } },
         licenseXhrSetup: (xhr) => { xhr.withCredentials = true; },
       });
+      if (drm.scheme === "cbcs") config.pLoader = clearKeyPlaylistLoader(Hls);
     }
     const hls = (this.hls = new Hls(config));
     return new Promise((resolve, reject) => {
@@ -114,6 +143,7 @@ class HlsEngine {
           message: d.error?.message || d.reason || d.details,
           status: d.response?.code || d.networkDetails?.status || 0,
           kind: d.type === Hls.ErrorTypes.MEDIA_ERROR ? "media" : "network",
+          drm: d.type === Hls.ErrorTypes.KEY_SYSTEM_ERROR,
         };
         this.lastError = error;
         if (!ready && d.fatal) reject(Object.assign(new Error(error.message), error));
@@ -195,8 +225,10 @@ class DashEngine {
       });
       player.on(events.ERROR, (e) => {
         const err = e.error || {};
-        const status = err.data?.request?.status || err.data?.response?.status || 0;
-        const error = { fatal: true, code: String(err.code ?? "dash"), message: err.message || "playback error", status };
+        // Licence errors (codes 100–199) carry the licence server's answer as data.responseCode.
+        const status = err.data?.request?.status || err.data?.response?.status || err.data?.responseCode || 0;
+        const drm = err.code >= 100 && err.code < 200;
+        const error = { fatal: true, code: String(err.code ?? "dash"), message: err.message || "playback error", status, drm };
         if (!ready) reject(Object.assign(new Error(error.message), error));
         this.hooks.onError?.(error);
       });
@@ -274,20 +306,24 @@ class ShakaEngine {
     player.addEventListener("adaptation", switched);
     player.addEventListener("variantchanged", switched);
     player.addEventListener("texttrackvisibility", () => this.hooks.onTextTracks?.(this.textTracks()));
+    // HTTP errors (1001) carry [uri, status, …]; a failed licence request (6007) wraps one.
+    const statusOf = (d) => (typeof d?.data?.[1] === "number" ? d.data[1] : d?.data?.[0]?.data?.[1]) || 0;
+    const isDrm = (d) => d?.category === shaka.util.Error.Category.DRM;
     player.addEventListener("error", (e) => {
       const d = e.detail || {};
       this.hooks.onError?.({
         fatal: d.severity === shaka.util.Error.Severity.CRITICAL,
         code: String(d.code),
         message: d.message || `Shaka error ${d.code}`,
-        status: d.data?.[1] || 0,
+        status: statusOf(d),
+        drm: isDrm(d),
       });
     });
     try {
       await player.load(url);
     } catch (e) {
-      const status = e.data?.[1] || 0;
-      throw Object.assign(new Error(e.message || `Shaka error ${e.code}`), { fatal: true, code: String(e.code), status });
+      throw Object.assign(new Error(e.message || `Shaka error ${e.code}`),
+        { fatal: true, code: String(e.code), status: statusOf(e), drm: isDrm(e) });
     }
     this.hooks.onLevels?.(this.levels());
     this.hooks.onTextTracks?.(this.textTracks());

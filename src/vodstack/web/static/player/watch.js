@@ -46,6 +46,7 @@ let beacons = null;
 let refreshTimer = null;
 let started = false;
 let retriedStart = false;
+let loaded = false; // the engine has loaded the stream (errors now come only through hooks)
 let firstFrameSeen = false;
 let stallAt = null;
 let lastPos = 0;
@@ -78,6 +79,11 @@ const retry = { label: "Try again", run: () => location.reload() };
 
 function describe(err) {
   if (err instanceof AccessError) return err;
+  if (err?.drm && err?.status === 403) {
+    // The licence server refused the key: the signed cookies do not cover this video.
+    return new AccessError("drm_denied", "The key to this protected video was refused.",
+      "You may not be entitled to watch it. Reload the page to try again.");
+  }
   if (err?.status === 403) {
     return new AccessError("expired", "Your viewing pass has expired.", "Reload the page to continue.");
   }
@@ -249,6 +255,7 @@ async function prepare() {
 async function start() {
   if (started || !grant) return;
   started = true;
+  loaded = false;
   const t0 = performance.now();
   state.phase = "loading";
   $("play").hidden = true;
@@ -269,6 +276,7 @@ async function start() {
     engine = await createEngine(engineName, video, config.engines, hooks);
     const bufferS = Number(params.get("buffer")) || undefined;
     await engine.load(mediaUrl(), { bufferS, drm: drmFor(engineName) });
+    loaded = true;
     try {
       await video.play();
     } catch (err) {
@@ -277,7 +285,7 @@ async function start() {
       await video.play();
     }
   } catch (err) {
-    if (err.status === 403 && !retriedStart && (await refresh())) {
+    if (err.status === 403 && !err.drm && !retriedStart && (await refresh())) {
       retriedStart = true; // the cookie lapsed between page load and click: once more
       started = false;
       engine?.destroy();
@@ -288,7 +296,7 @@ async function start() {
 }
 
 function fail(err) {
-  if (state.phase === "stopped") return;
+  if (state.phase === "stopped" || state.phase === "error") return; // already said why
   state.phase = "error";
   const described = describe(err);
   showMessage(described, described.retry ? retry : undefined);
@@ -310,14 +318,17 @@ const hooks = {
   async onError(err) {
     state.errors.push({ ...err, at: performance.now() });
     beacons.push("error", { fatal: err.fatal, code: String(err.code || ""), message: String(err.message || "").slice(0, 400) });
-    if (err.status === 403 && !recovering && state.phase !== "stopped") {
+    if (err.status === 403 && !err.drm && !recovering && state.phase !== "stopped") {
       // The cookie lapsed (a sleeping laptop, a late refresh): get a fresh one and go on.
+      // Not for a refused licence: the media it unlocks just went with the same cookies.
       recovering = true;
       if (await refresh()) engine.recover();
       recovering = false;
       return;
     }
-    if (err.fatal && state.phase !== "loading") fail(err);
+    // While loading, load() reports its own failure; once it has resolved (e.g. a licence
+    // refused before the first frame) nobody else would, and the spinner would turn for ever.
+    if (err.fatal && (state.phase !== "loading" || loaded)) fail(err);
   },
 };
 
