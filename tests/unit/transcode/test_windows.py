@@ -125,9 +125,22 @@ def test_windows_encoded_apart_splice_into_one_track(tmp_path: Path) -> None:
     # the right frames at the right times: compared with the source frame by frame, a seam
     # that dropped or repeated a frame would misalign everything after it (PSNR collapses)
     psnr = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-i", str(joined), "-i", str(src),
-         "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"],
-        capture_output=True, text=True, check=True,
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-i",
+            str(joined),
+            "-i",
+            str(src),
+            "-lavfi",
+            "[0:v][1:v]psnr",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stderr
     average = float(psnr.rsplit("average:", 1)[1].split()[0])
     assert average > 30, psnr[-500:]
