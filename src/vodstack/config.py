@@ -34,6 +34,40 @@ class RungTemplate(BaseModel):
     bufsize_factor: float = Field(default=2.0, gt=0)
 
 
+VideoCodec = Literal["h264", "av1", "hevc"]
+LadderMode = Literal["crf", "fixed", "per_title"]
+
+
+class LadderTemplate(BaseModel):
+    """A named, versioned ladder: its rungs and how they are encoded.
+
+    ``mode``: ``crf`` = capped CRF (quality-targeted VBR, the default); ``fixed`` = each rung
+    encoded to its ``maxrate_kbps`` (the classic fixed-bitrate ladder); ``per_title`` = a quick
+    probe of the title picks each rung's CRF and bitrate cap so the quality of the fixed ladder
+    is kept with the bits this title needs (transcode/pertitle.py). ``codecs``: H.264 always
+    first (every device decodes it), AV1 and/or HEVC renditions alongside in the same
+    manifests. ``max_height`` drops rungs above it (the cap wins over a template's rungs).
+    ``version`` is recorded with each asset, so a changed template is visible per asset.
+    """
+
+    version: int = Field(default=1, ge=1)
+    rungs: tuple[RungTemplate, ...] = Field(min_length=1)
+    mode: LadderMode = "crf"
+    codecs: tuple[VideoCodec, ...] = ("h264",)
+    max_height: int | None = Field(default=None, gt=0, le=4320)
+
+    @field_validator("rungs")
+    @classmethod
+    def _sorted(cls, value: tuple[RungTemplate, ...]) -> tuple[RungTemplate, ...]:
+        return tuple(sorted(value, key=lambda r: r.height))
+
+    @field_validator("codecs")
+    @classmethod
+    def _h264_first(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        rest = [c for c in dict.fromkeys(value) if c != "h264"]
+        return ("h264", *rest)  # type: ignore[return-value]
+
+
 DEFAULT_LADDER: tuple[RungTemplate, ...] = (
     RungTemplate(height=240, maxrate_kbps=400, crf=23),
     RungTemplate(height=360, maxrate_kbps=800, crf=23),
@@ -124,10 +158,122 @@ class Settings(BaseSettings):
         description="How often a broker worker looks for jobs whose worker died (lapsed lease) "
         "and sends them again.",
     )
-    ladders: dict[str, tuple[RungTemplate, ...]] = Field(
+    ladders: dict[str, tuple[RungTemplate, ...] | LadderTemplate] = Field(
         default_factory=dict,
-        description="Named ladder templates for `vodstack assets retranscode --ladder NAME`, "
-        'as JSON {"name": [{height, maxrate_kbps, crf}, …]}; "default" is `ladder`.',
+        description="Named ladder templates for uploads (`POST /api/assets?ladder=NAME`) and "
+        '`vodstack assets retranscode --ladder NAME`, as JSON {"name": [{height, '
+        'maxrate_kbps, crf}, …]} or {"name": {"version": 2, "mode": "per_title", "codecs": '
+        '["h264", "av1"], "max_height": 1080, "rungs": […]}}; "default" is `ladder`.',
+    )
+    ladder_mode: LadderMode = Field(
+        default="crf",
+        description="Rate control of the default ladder: crf (capped CRF), fixed (each rung at "
+        "its maxrate) or per_title (a probe picks each rung's CRF and cap).",
+    )
+    video_codecs: tuple[VideoCodec, ...] = Field(
+        default=("h264",),
+        description='Codecs of the default ladder, e.g. ["h264", "av1"]: AV1 (SVT-AV1) and HEVC '
+        "(x265) renditions are offered beside H.264 in the same manifests.",
+    )
+    ladder_max_height: int = Field(
+        default=1080,
+        gt=0,
+        le=4320,
+        description="Top rung cap for every ladder: taller template rungs are dropped.",
+    )
+    av1_preset: int = Field(default=10, ge=0, le=13, description="SVT-AV1 preset (13 fastest).")
+    av1_crf_offset: int = Field(
+        default=12, ge=0, le=40, description="AV1 CRF = rung CRF + this (SVT-AV1's 0-63 scale)."
+    )
+    av1_bitrate_factor: float = Field(
+        default=0.7, gt=0, le=1, description="AV1 caps = H.264 caps × this."
+    )
+    hevc_preset: str = Field(default="veryfast", description="x265 preset.")
+    hevc_crf_offset: int = Field(default=4, ge=0, le=20, description="HEVC CRF = rung CRF + this.")
+    hevc_bitrate_factor: float = Field(
+        default=0.75, gt=0, le=1, description="HEVC caps = H.264 caps × this."
+    )
+    per_title_vmaf_slack: float = Field(
+        default=0.5,
+        ge=0,
+        le=5,
+        description="Per-title: the VMAF a rung may lose against the fixed ladder's quality.",
+    )
+    audio_surround: bool = Field(
+        default=True,
+        description="Keep a 5.1 AAC rendition (besides the stereo one) of multichannel sources.",
+    )
+    audio_surround_kbps: int = Field(default=384, gt=0, description="5.1 AAC bitrate.")
+    quality_scores: bool = Field(
+        default=True, description="Measure each rung's VMAF (sampled windows) in the job."
+    )
+    vmaf_windows: int = Field(default=3, ge=1, le=20, description="Windows sampled for VMAF.")
+    vmaf_window_s: float = Field(default=2.0, gt=0, le=60, description="Length of each window.")
+    vmaf_subsample: int = Field(
+        default=3, ge=1, le=30, description="VMAF scores every Nth frame of the windows."
+    )
+    storyboard_interval_s: float = Field(
+        default=0,
+        ge=0,
+        description="Seconds between storyboard thumbnails (0: 2 s up to ~300 thumbnails, "
+        "always a multiple of the fragment).",
+    )
+    storyboard_width: int = Field(default=160, ge=32, le=640, description="Thumbnail width.")
+    storyboard_columns: int = Field(default=5, ge=1, le=20, description="Sprite sheet columns.")
+    storyboard_rows: int = Field(default=5, ge=1, le=20, description="Sprite sheet rows.")
+    poster_max_height: int = Field(default=720, ge=64, le=2160, description="Poster height cap.")
+    download_max_height: int = Field(
+        default=720,
+        ge=0,
+        description="Height of the progressive MP4 download rendition (the highest rung not "
+        "above it); 0 = no download rendition.",
+    )
+    download_url_ttl_s: int = Field(
+        default=3600, ge=60, le=7 * 86400, description="Lifetime of download signed URLs."
+    )
+    dash_trick_mode: bool = Field(
+        default=False,
+        description="Offer a DASH trick-mode AdaptationSet (key frames only, for Shaka's "
+        "trickPlay). Off by default: clients that ignore EssentialProperty (FFmpeg's DASH "
+        "reader) take it for one more video stream.",
+    )
+    caption_max_bytes: int = Field(
+        default=2 * 1024**2, gt=0, description="Largest caption file accepted (bytes)."
+    )
+    audio_upload_max_bytes: int = Field(
+        default=2 * 1024**3, gt=0, description="Largest separate audio track accepted (bytes)."
+    )
+
+    # -- windowed and progressive transcoding ----------------------------------------------
+    transcode_mode: Literal["single", "windowed", "progressive"] = Field(
+        default="single",
+        description="single: one FFmpeg run makes the whole ladder. windowed (accelerated): "
+        "the title is cut into keyframe-aligned windows encoded in parallel and joined. "
+        "progressive: like windowed, but the asset is ready once its first window is encoded; "
+        "later windows are made on first request or by the background job.",
+    )
+    window_s: int = Field(
+        default=4, ge=1, le=60, description="Window length (a multiple of fragment_s)."
+    )
+    window_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 2,
+        ge=1,
+        description="Windows encoded at once by a job (accelerated transcoding).",
+    )
+    ondemand_encodes: int = Field(
+        default=1, ge=1, description="On-demand window encodes at once per origin process."
+    )
+    ondemand_wait_s: float = Field(
+        default=10, gt=0, description="How long a viewer's request waits for a free slot."
+    )
+    ondemand_timeout_s: float = Field(
+        default=60, gt=0, description="Longest on-demand window encode before it fails."
+    )
+    progressive_cleanup_s: float = Field(
+        default=60,
+        ge=0,
+        description="After a progressive asset's tracks are joined, how long its window "
+        "chunks stay for origins that still hold the old index.",
     )
 
     # -- scale-out jobs (Celery on Redis, used when broker_url is set) --------------------
@@ -298,6 +444,14 @@ class Settings(BaseSettings):
             raise ValueError(f"segment_s ({value}) must be a multiple of fragment_s ({fragment})")
         return value
 
+    @field_validator("window_s")
+    @classmethod
+    def _window_multiple_of_fragment(cls, value: int, info) -> int:
+        fragment = info.data.get("fragment_s", 2)
+        if value % fragment:
+            raise ValueError(f"window_s ({value}) must be a multiple of fragment_s ({fragment})")
+        return value
+
     @field_validator("ladder")
     @classmethod
     def _ladder_sorted(cls, value: tuple[RungTemplate, ...]) -> tuple[RungTemplate, ...]:
@@ -308,14 +462,17 @@ class Settings(BaseSettings):
     @field_validator("ladders")
     @classmethod
     def _ladders_valid(
-        cls, value: dict[str, tuple[RungTemplate, ...]]
-    ) -> dict[str, tuple[RungTemplate, ...]]:
+        cls, value: dict[str, tuple[RungTemplate, ...] | LadderTemplate]
+    ) -> dict[str, tuple[RungTemplate, ...] | LadderTemplate]:
         for name, rungs in value.items():
             if not (0 < len(name) <= 20 and name.replace("-", "").replace("_", "").isalnum()):
                 raise ValueError(f"ladder name {name!r}: 1-20 letters, digits, '-' or '_'")
-            if not rungs:
+            if not isinstance(rungs, LadderTemplate) and not rungs:
                 raise ValueError(f"ladder {name!r} needs at least one rung")
-        return {n: tuple(sorted(r, key=lambda x: x.height)) for n, r in value.items()}
+        return {
+            n: r if isinstance(r, LadderTemplate) else tuple(sorted(r, key=lambda x: x.height))
+            for n, r in value.items()
+        }
 
     @classmethod
     def settings_customise_sources(
@@ -352,8 +509,23 @@ class Settings(BaseSettings):
 
     @cached_property
     def ladder_templates(self) -> dict[str, tuple[RungTemplate, ...]]:
-        """Every named ladder; "default" is `ladder` unless `ladders` names one itself."""
-        return {"default": self.ladder, **self.ladders}
+        """Every named ladder's rungs; "default" is `ladder` unless `ladders` names one."""
+        return {name: profile.rungs for name, profile in self.ladder_profiles.items()}
+
+    @cached_property
+    def ladder_profiles(self) -> dict[str, LadderTemplate]:
+        """Every named ladder as a full template (rungs, mode, codecs, version, cap).
+
+        A plain list of rungs in `ladders` inherits the default ladder's mode and codecs."""
+        default = LadderTemplate(rungs=self.ladder, mode=self.ladder_mode, codecs=self.video_codecs)
+        profiles = {"default": default}
+        for name, value in self.ladders.items():
+            profiles[name] = (
+                value
+                if isinstance(value, LadderTemplate)
+                else default.model_copy(update={"rungs": value})
+            )
+        return profiles
 
     def base_url(self) -> str:
         """Public scheme+host, without a trailing slash."""

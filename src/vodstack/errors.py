@@ -120,3 +120,12 @@ class RateLimited(VodstackError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unavailable(VodstackError):
+    """The resource cannot be produced right now (every on-demand encode slot is busy, or a
+    window could not be encoded); ``retry_after`` seconds is worth a retry, 0 is not."""
+
+    def __init__(self, message: str, retry_after: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -71,6 +82,13 @@ class Asset(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
     ready_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    # Media breadth (issue #8): the ladder template chosen at upload (None = the job's or the
+    # default), what the transcode decided (template version, per-title probe), a poster time
+    # overriding the automatic choice, and whether viewers may download an MP4.
+    ladder: Mapped[str | None] = mapped_column(String(20), default=None)
+    ladder_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    poster_time: Mapped[float | None] = mapped_column(Float, default=None)
+    allow_download: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     renditions: Mapped[list[Rendition]] = relationship(
         back_populates="asset", cascade="all, delete-orphan", order_by="Rendition.id"
@@ -125,6 +143,13 @@ class Rendition(Base):
     duration: Mapped[float] = mapped_column(Float)
     # [[offset, size, decode_time, duration, presentation_time, sample_count, sap, key_end], …]
     fragments: Mapped[list[Any]] = mapped_column(JSON)
+    label: Mapped[str | None] = mapped_column(String(100), default=None)  # audio NAME
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    vmaf: Mapped[float | None] = mapped_column(Float, default=None)  # sampled, vs the source
+    # file: one CMAF file (file_key) indexed by ``fragments``; windowed: a progressive
+    # revision, one stored chunk per window under file_key/ (transcode.windowed), fragment
+    # timing planned, offsets read from each chunk
+    layout: Mapped[str] = mapped_column(String(16), default="file", server_default="file")
 
     asset: Mapped[Asset] = relationship(back_populates="renditions")
 
@@ -258,4 +283,77 @@ class ContentKey(Base):
     iv: Mapped[str] = mapped_column(String(32))  # hex: cbcs constant IV / AES-128 IV base
     provider: Mapped[str] = mapped_column(String(16), default="local")  # local | speke
     pssh: Mapped[list[Any] | None] = mapped_column(JSON, default=None)  # base64 boxes (SPEKE)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Caption(Base):
+    """A WebVTT text track of an asset (issue #8).
+
+    ``source`` ``upload``: a sidecar file, valid for every revision (``revision`` NULL);
+    ``embedded``: extracted from the master's text stream by the transcode of ``revision``.
+    ``track_id`` is random and never reused, so the caption's URLs are immutable: replacing a
+    caption makes a new track.
+    """
+
+    __tablename__ = "captions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    track_id: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[int | None] = mapped_column(Integer, default=None)
+    source: Mapped[str] = mapped_column(String(16))  # upload | embedded
+    language: Mapped[str] = mapped_column(String(35))  # RFC 5646
+    label: Mapped[str] = mapped_column(String(100))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(16), default="subtitles")  # subtitles | captions
+    file_key: Mapped[str] = mapped_column(String(512))
+    cue_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class AudioUpload(Base):
+    """A separately uploaded audio track (another language, a description track), mixed into
+    the ladder as its own rendition by the next transcode."""
+
+    __tablename__ = "audio_uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    source_key: Mapped[str] = mapped_column(String(512))
+    language: Mapped[str] = mapped_column(String(35))
+    label: Mapped[str] = mapped_column(String(100))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class AssetFile(Base):
+    """A file of one revision besides the CMAF tracks: the poster, the storyboard sprites and
+    the progressive MP4 download; ``meta`` describes it (size, storyboard geometry)."""
+
+    __tablename__ = "asset_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # poster | storyboard | download
+    file_key: Mapped[str] = mapped_column(String(512))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class WindowPart(Base):
+    """One encoded window of one track of a windowed (progressive) revision: which parts of
+    an asset exist, so progress per rung is a query, not a listing of the store."""
+
+    __tablename__ = "window_parts"
+    __table_args__ = (UniqueConstraint("asset_id", "revision", "track_id", "window"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    track_id: Mapped[str] = mapped_column(String(32))
+    window: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
+    on_demand: Mapped[bool] = mapped_column(Boolean, default=False)  # made for a waiting viewer
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

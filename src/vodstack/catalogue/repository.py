@@ -21,6 +21,7 @@ from vodstack.catalogue.models import Asset, Event, Job, Rendition, utcnow
 from vodstack.errors import Conflict, NotFound
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+_ID_CHARS = frozenset(_ID_ALPHABET)
 ASSET_ID_LENGTH = 20
 
 ACTIVE_JOB_STATES = ("queued", "running")
@@ -37,7 +38,8 @@ def new_id(length: int = ASSET_ID_LENGTH) -> str:
 
 
 def is_valid_id(value: str, length: int = ASSET_ID_LENGTH) -> bool:
-    return len(value) == length and all(c in _ID_ALPHABET for c in value)
+    # Runs on every delivery request: a set comparison, not a loop over the characters.
+    return len(value) == length and _ID_CHARS.issuperset(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,32 @@ class Catalogue:
             asset.error = None
             asset.duration = duration
             asset.ready_at = utcnow()
+
+    def replace_renditions(
+        self, asset_id: str, revision: int, renditions: Iterable[Rendition], duration: float
+    ) -> bool:
+        """Swap the rows of a served revision in one transaction (a progressive revision whose
+        windows were joined into files: same segments, new index). False when the asset has
+        moved on to another revision meanwhile (nothing changed)."""
+        with self.db.session() as session:
+            asset = session.get(Asset, asset_id, with_for_update=True)
+            if asset is None:
+                raise NotFound(f"no asset {asset_id!r}")
+            if asset.revision != revision:
+                return False
+            session.execute(
+                Rendition.__table__.delete().where(
+                    Rendition.asset_id == asset_id, Rendition.revision == revision
+                )
+            )
+            for rendition in renditions:
+                rendition.asset_id = asset_id
+                rendition.revision = revision
+                session.add(rendition)
+            asset.duration = duration
+            if asset.status == "failed":
+                asset.status, asset.error = "ready", None
+            return True
 
     # -- jobs -------------------------------------------------------------------------------
     def enqueue_job(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from vodstack.catalogue.media import MediaCatalogue
 from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
 from vodstack.errors import Conflict
+from vodstack.services import Services
 
 assets_app = typer.Typer(help="Inspect and manage assets.", no_args_is_help=True)
 
@@ -50,10 +52,27 @@ def assets_list(as_json: JsonOpt = False) -> None:
 
 @assets_app.command("show")
 def assets_show(asset_id: str, as_json: JsonOpt = False) -> None:
-    """One asset: state, renditions, playback URLs, job."""
+    """One asset: state, renditions (with sampled VMAF), playback URLs, job, ladder."""
     services = open_services()
     services.assets.get(asset_id)
-    emit(asset_dict(services, asset_id), as_json)
+    emit(with_media(services, asset_id, asset_dict(services, asset_id)), as_json)
+
+
+def with_media(services: Services, asset_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Issue #8 facts: VMAF per rendition, the ladder decision, text tracks, downloads."""
+    asset = services.catalogue.get_asset(asset_id)
+    media = MediaCatalogue(services.db)
+    quality = media.quality(asset_id, asset.revision) if asset.revision else {}
+    for rendition in data.get("renditions", []):
+        rendition["vmaf"] = quality.get(rendition["track"])
+    data["quality"] = {"metric": "VMAF (sampled, vs the source, at display size)", **quality}
+    data["ladder"] = asset.ladder_info
+    data["captions"] = [
+        {"track": c.track_id, "language": c.language, "label": c.label, "source": c.source}
+        for c in media.captions(asset_id, asset.revision or None)
+    ]
+    data["allow_download"] = asset.allow_download
+    return data
 
 
 @assets_app.command("publish")

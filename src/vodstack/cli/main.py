@@ -189,10 +189,21 @@ def serve(
         f"vodstack {__version__} ({settings.role}) serving on {scheme}://{host}:{port}  "
         f"(data: {settings.home})"
     )
-    console.print(f"admin token: {services.admin_token}")
+    console.print(f"admin token: {_admin_token_hint(settings, services.admin_token)}")
     services.close()
     tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
     _serve(host, port, tls=tls)
+
+
+def _admin_token_hint(settings: Settings, token: str) -> str:
+    """Where the admin token is, without writing it into logs: a service's stdout usually
+    ends up in journald or a container log. Shown only to a person at a terminal, and never
+    when the operator configured it (they know it)."""
+    if settings.admin_token:
+        return "as configured (VODSTACK_ADMIN_TOKEN)"
+    if sys.stdout.isatty():
+        return token
+    return f"in {settings.secrets_dir / 'admin-token'}"
 
 
 @app.command("redirect")

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from vodstack.config import Settings
 from vodstack.edge.ratelimit import RateLimiter, retry_after
 from vodstack.entitlement.geo import ViewerLocator
-from vodstack.entitlement.requestparts import parse_cookie_header
 from vodstack.entitlement.verify import SignatureVerifier
 from vodstack.errors import RateLimited
 from vodstack.telemetry.metrics import Metrics
@@ -39,16 +38,19 @@ class SignatureGate:
         return f"{url}?{query.decode('latin-1')}" if query else url
 
     def check(self, request: Request, asset_id: str) -> None:
-        headers = request.headers
-        peer = request.client.host if request.client else None
-        client_ip = self.locator.client_ip(peer, headers)
+        # Runs on every segment: raw ASGI headers, no Headers object unless a trusted proxy's
+        # X-Forwarded-For has to be read.
+        raw = request.scope.get("headers", ())
+        client = request.scope.get("client")
+        peer = client[0] if client else None
+        client_ip = self.locator.client_ip(peer, request.headers if self.locator.trusted else {})
         wait = self.limiter.acquire(client_ip)
         if wait > 0:
             self.metrics.rate_limited.labels("playback").inc()
             raise RateLimited("too many requests", int(retry_after(wait)))
-        cookie_header = "; ".join(headers.getlist("cookie"))
-        verdict = self.verifier.verify(
-            self.public_url(request), parse_cookie_header(cookie_header), None, client_ip
+        cookie_header = b"; ".join(v for k, v in raw if k == b"cookie").decode("latin-1")
+        verdict = self.verifier.verify_cookie_header(
+            self.public_url(request), cookie_header, client_ip
         )
         if not verdict.ok:
             self.metrics.gate_denied.labels(verdict.reason or "unknown").inc()

@@ -7,6 +7,7 @@ staged on the cache's filesystem so that adopting it is a rename (no second copy
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
@@ -18,7 +19,7 @@ import anyio
 import httpx
 
 from vodstack.edge.entry import Fetched
-from vodstack.errors import NotFound, OriginError
+from vodstack.errors import NotFound, OriginError, Unavailable
 from vodstack.origin.origin import Origin
 from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.storage import ObjectStore
@@ -66,6 +67,9 @@ class InProcessOrigin:
             return Fetched(
                 404, (("content-type", "application/json"),), body=b'{"error":"not found"}'
             )
+        except Unavailable as exc:  # passed through, never cached (not a negative status)
+            headers = (("content-type", "application/json"), ("retry-after", str(exc.retry_after)))
+            return Fetched(503, headers, body=json.dumps({"error": exc.message}).encode())
         headers = (
             ("content-type", resource.content_type),
             ("cache-control", resource.cache_control),

@@ -15,10 +15,12 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from vodstack.catalogue.repository import Catalogue
 from vodstack.edge.cache import EdgeCache
 from vodstack.edge.entry import CacheEntry, Fetched, ResultType
+from vodstack.edge.hot import HotCopies
 from vodstack.jobs.bus import ASSET_READY, ASSET_UPDATED
 from vodstack.telemetry.metrics import Metrics
 
@@ -50,11 +52,20 @@ def object_kind(path: str) -> str:
 
 
 class Edge:
-    def __init__(self, cache: EdgeCache, load: LoadFn, policy: TtlPolicy, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        cache: EdgeCache,
+        load: LoadFn,
+        policy: TtlPolicy,
+        metrics: Metrics,
+        hot: HotCopies | None = None,
+    ) -> None:
         self.cache = cache
         self._load = load
         self.policy = policy
         self.metrics = metrics
+        self.hot = hot
+        self._counters: dict[tuple[str, ResultType], Any] = {}
 
     async def get(self, asset_id: str, path: str) -> tuple[CacheEntry, ResultType]:
         key = f"{asset_id}/{path}"
@@ -69,8 +80,19 @@ class Edge:
             return await self._load(key, etag)
 
         entry, result = await self.cache.get(key, loader, ttl_s=ttl, stale_if_error_s=stale)
-        self.metrics.edge_requests.labels(kind, result.value).inc()
+        counter = self._counters.get((kind, result))
+        if counter is None:  # labels() costs more than the cache lookup: resolve each once
+            counter = self._counters[(kind, result)] = self.metrics.edge_requests.labels(
+                kind, result.value
+            )
+        counter.inc()
         return entry, result
+
+    def hot_body(self, entry: CacheEntry) -> bytes | None:
+        """An in-memory copy of a disk-tier entry's file, once it is popular (see hot.py)."""
+        if self.hot is None or entry.path is None:
+            return None
+        return self.hot.body(entry.path, entry.size)
 
     def purge(self, asset_id: str) -> int:
         count = self.cache.purge(f"{asset_id}/")

@@ -30,6 +30,8 @@ class ViewerLocator:
         self.geoip_db = geoip_db
 
     def _is_trusted(self, address: str) -> bool:
+        if not self.trusted:  # the default: no proxy is trusted, nothing to parse per request
+            return False
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:

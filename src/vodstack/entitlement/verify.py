@@ -32,7 +32,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from vodstack.entitlement import cfbase64
 from vodstack.entitlement.keygroup import KeyGroup
@@ -88,6 +88,7 @@ REASONS: tuple[Reason, ...] = (
     "ambiguous",
 )
 Values = Mapping[str, str | Sequence[str]]
+K = TypeVar("K", bound=tuple)  # type: ignore[type-arg]
 
 # Logical field -> (query parameter, cookie name).
 _FIELDS = {
@@ -121,17 +122,17 @@ def _deny(reason: Reason, source: Literal["query", "cookie"] | None = None) -> V
     return Verdict(ok=False, reason=reason, source=source)
 
 
-class _VerifiedCache:
+class _VerifiedCache(Generic[K]):
     """Bounded LRU of signature checks that passed, each kept until its policy expires."""
 
     def __init__(self, max_entries: int) -> None:
         self._max = max_entries
-        self._entries: OrderedDict[tuple[bytes, str, bytes, bytes], Policy] = OrderedDict()
+        self._entries: OrderedDict[K, Policy] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[bytes, str, bytes, bytes], now: float) -> Policy | None:
+    def get(self, key: K, now: float) -> Policy | None:
         with self._lock:
             policy = self._entries.get(key)
             if policy is None or now >= policy.date_less_than:
@@ -143,12 +144,44 @@ class _VerifiedCache:
             self.hits += 1
             return policy
 
-    def put(self, key: tuple[bytes, str, bytes, bytes], policy: Policy) -> None:
+    def put(self, key: K, policy: Policy) -> None:
         if self._max <= 0:
             return
         with self._lock:
             self._entries[key] = policy
             self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+
+class _HeaderCache:
+    """Bounded LRU: raw Cookie header → (policy, key id, key fingerprint) of a valid grant,
+    each kept until its policy expires."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._max = max_entries
+        self._entries: OrderedDict[str, tuple[Policy, str, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def get(self, header: str, now: float) -> tuple[Policy, str, bytes] | None:
+        with self._lock:
+            found = self._entries.get(header)
+            if found is None:
+                return None
+            if now >= found[0].date_less_than:
+                del self._entries[header]
+                return None
+            self._entries.move_to_end(header)
+            self.hits += 1
+            return found
+
+    def put(self, header: str, value: tuple[Policy, str, bytes]) -> None:
+        if self._max <= 0:
+            return
+        with self._lock:
+            self._entries[header] = value
+            self._entries.move_to_end(header)
             while len(self._entries) > self._max:
                 self._entries.popitem(last=False)
 
@@ -170,10 +203,40 @@ class SignatureVerifier:
         self._keygroup = keygroup_provider
         self._clock = clock
         self._cache = _VerifiedCache(cache_size)
+        self._raw: _VerifiedCache[tuple[bytes, str, str, str]] = _VerifiedCache(cache_size)
+        self._headers = _HeaderCache(cache_size)
 
     @property
     def cache_hits(self) -> int:
-        return self._cache.hits
+        return self._cache.hits + self._raw.hits + self._headers.hits
+
+    def verify_cookie_header(self, url: str, cookie_header: str, client_ip: str) -> Verdict:
+        """:meth:`verify` for a raw ``Cookie`` header, as a player repeats it on every segment.
+
+        A header that carried a valid custom-policy grant before is recognised as a whole and
+        only re-evaluated (key still trusted, time, scope, IP), without parsing it again. Only
+        for URLs without a query: signing parameters there would take precedence.
+        """
+        cacheable = "?" not in url
+        if cacheable:
+            hit = self._headers.get(cookie_header, self._clock())
+            if hit is not None:
+                policy, key_id, fingerprint = hit
+                key = self._keygroup().verification_key(key_id)
+                if key is not None and key.fingerprint == fingerprint:
+                    return self._evaluate(policy, url, self._clock(), client_ip, "cookie", key_id)
+        cookies = parse_cookie_header(cookie_header)
+        verdict = self.verify(url, cookies, None, client_ip)
+        if (
+            cacheable
+            and verdict.ok
+            and verdict.policy is not None
+            and verdict.key_id is not None
+            and COOKIE_EXPIRES not in cookies  # custom policies only: canned ones name one URL
+            and (key := self._keygroup().verification_key(verdict.key_id)) is not None
+        ):
+            self._headers.put(cookie_header, (verdict.policy, verdict.key_id, key.fingerprint))
+        return verdict
 
     def verify(self, url: str, cookies: Values, query: Values | None, client_ip: str) -> Verdict:
         """Check one request; never raises for any cookie or query content.
@@ -216,6 +279,17 @@ class SignatureVerifier:
             return _deny("malformed", source)
         hash_alg: HashAlgorithm = "SHA256" if hash_name == "SHA256" else "SHA1"
         signed_url = strip_signing_params(url)
+        if one["policy"] is not None:
+            # Custom policy (the cookies /play issues): a grant seen before is recognised by
+            # its raw values, without decoding them again. Decoding is canonical (one spelling
+            # per value), so raw strings identify the same grant the decoded bytes do.
+            key = self._keygroup().verification_key(key_id)
+            if key is not None:
+                now = self._clock()
+                raw_key = (key.fingerprint, hash_alg, one["policy"], one["signature"] or "")
+                policy = self._raw.get(raw_key, now)
+                if policy is not None:
+                    return self._evaluate(policy, signed_url, now, client_ip, source, key_id)
         canned: Policy | None = None
         try:
             signature = cfbase64.decode(one["signature"] or "")
@@ -243,6 +317,21 @@ class SignatureVerifier:
             except PolicyError:
                 return _deny("malformed", source)
             self._cache.put(cache_key, policy)
+        if canned is None:
+            raw = (key.fingerprint, hash_alg, one["policy"] or "", one["signature"] or "")
+            self._raw.put(raw, policy)
+        return self._evaluate(policy, signed_url, now, client_ip, source, key_id)
+
+    @staticmethod
+    def _evaluate(
+        policy: Policy,
+        signed_url: str,
+        now: float,
+        client_ip: str,
+        source: Literal["query", "cookie"],
+        key_id: str,
+    ) -> Verdict:
+        """Time, scope and IP: checked on every request, cached signature or not."""
         reason: Reason | None = "scope" if has_unsafe_path(signed_url) else None
         reason = reason or evaluate(policy, signed_url, now, client_ip)
         if reason is not None:

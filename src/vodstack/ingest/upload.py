@@ -44,8 +44,15 @@ def storage_extension(name: str) -> str:
 class Upload:
     """One master being received. Call ``write`` per chunk, then ``finish`` (or ``abort``)."""
 
-    def __init__(self, ingestor: Ingestor, filename: str | None, title: str | None) -> None:
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        filename: str | None,
+        title: str | None,
+        ladder: str | None = None,
+    ) -> None:
         self._ingestor = ingestor
+        self.ladder = ladder  # ladder template chosen for this upload (None: the default)
         self.source_name = safe_filename(filename)
         self.title = (title or os.path.splitext(self.source_name)[0])[:500]
         self.asset_id = new_id()
@@ -84,6 +91,8 @@ class Upload:
             source_name=self.source_name,
             source_size=self.size,
         )
+        if self.ladder is not None:  # before source.created: the job must see the choice
+            self._ingestor.catalogue.update_asset(self.asset_id, ladder=self.ladder)
         self._ingestor.bus.publish(
             SOURCE_CREATED, self.asset_id, source_key=self.key, size=self.size
         )
@@ -99,13 +108,20 @@ class Ingestor:
         self.bus = bus
         self.max_bytes = max_bytes
 
-    def start(self, filename: str | None, title: str | None = None) -> Upload:
-        return Upload(self, filename, title)
+    def start(
+        self, filename: str | None, title: str | None = None, *, ladder: str | None = None
+    ) -> Upload:
+        return Upload(self, filename, title, ladder)
 
     def ingest_chunks(
-        self, chunks: Iterable[bytes], filename: str | None, title: str | None = None
+        self,
+        chunks: Iterable[bytes],
+        filename: str | None,
+        title: str | None = None,
+        *,
+        ladder: str | None = None,
     ) -> str:
-        upload = self.start(filename, title)
+        upload = self.start(filename, title, ladder=ladder)
         try:
             for chunk in chunks:
                 upload.write(chunk)
@@ -114,6 +130,9 @@ class Ingestor:
             raise
         return upload.finish()
 
-    def ingest_file(self, path: os.PathLike[str] | str, title: str | None = None) -> str:
+    def ingest_file(
+        self, path: os.PathLike[str] | str, title: str | None = None, *, ladder: str | None = None
+    ) -> str:
         with open(path, "rb") as fh:
-            return self.ingest_chunks(iter(lambda: fh.read(CHUNK), b""), str(path), title)
+            chunks = iter(lambda: fh.read(CHUNK), b"")
+            return self.ingest_chunks(chunks, str(path), title, ladder=ladder)

@@ -125,7 +125,16 @@ class Pipeline:
         _, ladder = split_kind(job.kind)
         try:
             self._refresh_master(job.asset_id)
-            revision = self.stage.run(job.asset_id, job.id, progress, cancel, ladder=ladder)
+            revision = self.stage.run(
+                job.asset_id,
+                job.id,
+                progress,
+                cancel,
+                ladder=ladder,
+                on_ready=lambda rev: self.bus.publish(
+                    ASSET_READY, job.asset_id, revision=rev, progressive=True
+                ),
+            )
         except NotFound:
             self._clean_deleted(job.asset_id)
             raise
@@ -159,7 +168,11 @@ class Pipeline:
             asset = self.catalogue.get_asset(job.asset_id)
         except NotFound:
             return  # deleted meanwhile: nothing left to mark
-        if asset.revision > 0:  # a failed re-transcode: the committed revision keeps serving
+        if asset.revision > 0 and self.stage.served_windowed(job.asset_id, asset.revision):
+            # a progressive revision that can never be completed: stop offering a title with
+            # holes in it
+            self.catalogue.update_asset(job.asset_id, status="failed", error=reason)
+        elif asset.revision > 0:  # a failed re-transcode: the committed revision keeps serving
             self.catalogue.update_asset(job.asset_id, error=f"re-transcode failed: {reason}")
         else:
             self.catalogue.update_asset(job.asset_id, status="failed", error=reason)

@@ -2,6 +2,13 @@
 
 Nothing packaged is stored: manifests are written per request from the catalogue's fragment
 index (cached per revision), segments are byte ranges of the one stored track file.
+
+Beside the media (issue #8): subtitle playlists and WebVTT segments cut from one stored
+WebVTT file per text track, I-frame playlists from the keyframe index, the poster, frames
+cut on the fly (``thumbnail.jpg``), the storyboard, and the MP4 download. Text tracks and
+pictures are served unencrypted under any tag of a served revision (subtitles and previews
+are not the protected content; the signed gate still covers them); I-frame playlists only
+in the clear.
 """
 
 from __future__ import annotations
@@ -9,8 +16,12 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 
+from vodstack.captions.service import read_cues
+from vodstack.captions.webvtt import hls_segment, write_webvtt
+from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import Asset
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import Settings
@@ -25,12 +36,38 @@ from vodstack.origin.resources import (
     manifest_cache_control,
 )
 from vodstack.packaging import dash, hls
-from vodstack.packaging.layout import DeliveryPath, VariantTag, parse_delivery_path
-from vodstack.packaging.model import Presentation, Track, fragment_from_row
+from vodstack.packaging.layout import DeliveryPath, VariantTag, parse_delivery_path, sheet_uri
+from vodstack.packaging.model import (
+    Presentation,
+    StoredFile,
+    TextTrack,
+    Track,
+    fragment_from_row,
+)
 from vodstack.packaging.segments import Segment, segment_track
+from vodstack.packaging.trickplay import keyframe_fragment
 from vodstack.storage import ObjectStore
+from vodstack.thumbnails.frames import frame_jpeg
+from vodstack.thumbnails.storyboard import Storyboard, storyboard_vtt
+from vodstack.transcode.progressive import WindowScheduler
 
 _CACHE_SIZE = 256
+# Pictures and downloads have no revision in their URL: cached, but not "immutable".
+PICTURE_CACHE_CONTROL = "public, max-age=3600"
+POSTER_CACHE_CONTROL = "public, max-age=300"
+# Kinds served the same under every tag of a served revision (never encrypted).
+_UNPROTECTED = ("sheet", "text_file", "text_segment")
+_ASSET_LEVEL = ("poster", "thumbnail", "storyboard", "download")
+_TEXT_TYPES = {**MANIFEST_TYPES, "vtt": "text/vtt; charset=utf-8"}
+
+
+def _mpegts(p: Presentation) -> int:
+    """The 90 kHz media time of cue time 0 for X-TIMESTAMP-MAP: the first video fragment's
+    decode time (0 for vodstack's tracks) [RFC 8216 §3.5]."""
+    video = next(iter(p.videos), None)
+    if video is None or not video.fragments:
+        return 0
+    return round(video.fragments[0].decode_time * 90000 / video.timescale)
 
 
 def _etag(*parts: object) -> str:
@@ -45,11 +82,14 @@ class Origin:
         catalogue: Catalogue,
         store: ObjectStore,
         protection: ProtectedPackager | None = None,
+        windows: WindowScheduler | None = None,
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
         self.store = store
         self.protection = protection
+        self.windows = windows  # makes missing windows of progressive revisions on request
+        self.media = MediaCatalogue(catalogue.db)
         self._presentations: OrderedDict[tuple[str, int], Presentation] = OrderedDict()
         self._segments: OrderedDict[tuple[str, int, str, int], tuple[Segment, ...]] = OrderedDict()
         self._lock = threading.Lock()
@@ -100,11 +140,18 @@ class Origin:
                 sample_rate=r.sample_rate,
                 channels=r.channels,
                 language=r.language,
+                label=r.label,
+                is_default=r.is_default,
+                windowed=r.layout == "windowed",
             )
             for r in rows
         )
         duration = max(t.duration_s for t in tracks)
-        presentation = Presentation(asset_id, revision, duration, tracks)
+        files = tuple(
+            StoredFile(f.kind, f.file_key, f.size, dict(f.meta or {}))
+            for f in self.media.files(asset_id, revision).values()
+        )
+        presentation = Presentation(asset_id, revision, duration, tracks, files=files)
         with self._lock:
             self._presentations[key] = presentation
             if len(self._presentations) > _CACHE_SIZE:
@@ -123,6 +170,24 @@ class Origin:
                 self._segments.popitem(last=False)
         return segments
 
+    def with_texts(self, p: Presentation) -> Presentation:
+        """The presentation with its current text tracks: sidecar captions change without a
+        new revision, so they are read per request (manifests and misses only: the edge
+        caches the rest)."""
+        texts = tuple(
+            TextTrack(
+                track_id=c.track_id,
+                language=c.language if c.language != "und" else None,
+                label=c.label,
+                file_key=c.file_key,
+                is_default=c.is_default,
+                forced=c.forced,
+                kind=c.kind,
+            )
+            for c in self.media.captions(p.asset_id, p.revision)
+        )
+        return replace(p, texts=texts)
+
     def resolve(self, asset_id: str, path: str) -> Resource:
         parsed = parse_delivery_path(path)
         if parsed is None:
@@ -132,6 +197,8 @@ class Origin:
             return self._manifest(asset, parsed)
         if parsed.kind == "license":
             raise NotFound("the licence server answers POST")
+        if parsed.kind in _ASSET_LEVEL:
+            return self._asset_file(asset, parsed)
         tag = parsed.tag
         assert tag is not None
         if tag.segment_s % self.settings.fragment_s:
@@ -139,6 +206,16 @@ class Origin:
         # Old revisions stay resolvable while their files exist (players finishing a title).
         if tag.revision not in (asset.revision, asset.revision - 1):
             raise NotFound(f"revision {tag.revision} is not served")
+        if parsed.kind in _UNPROTECTED:
+            return self._unprotected(self.presentation(asset_id, tag.revision), parsed)
+        if parsed.kind == "playlist" and (
+            text := self.with_texts(self.presentation(asset_id, tag.revision)).text(
+                parsed.track_id or ""
+            )
+        ):
+            p = self.presentation(asset_id, tag.revision)
+            playlist = hls.subtitle_playlist(text, tag, p.duration_s)
+            return self._text(playlist, "m3u8", immutable=True)
         packager = self._packager(tag)
         if packager is not None:
             packager.check(asset, tag)
@@ -154,7 +231,17 @@ class Origin:
         if parsed.kind == "playlist":
             key = packager.hls_key(p, track, tag) if packager is not None else None
             return self._text(hls.media_playlist(track, tag, key), "m3u8", immutable=True)
-        clear = self._slice(p, track, parsed)
+        if parsed.kind == "iframes":
+            if tag.scheme is not None or track.kind != "video" or track.windowed:
+                raise NotFound("I-frame playlists are served for clear video tracks")
+            return self._text(hls.iframe_playlist(track, tag), "m3u8", immutable=True)
+        if parsed.kind == "keyframe":
+            return self._keyframe(p, track, parsed)
+        clear = (
+            self._windowed_slice(p, track, parsed)
+            if track.windowed
+            else self._slice(p, track, parsed)
+        )
         if packager is None or tag.scheme is None:
             return clear
         return self._encrypted(packager, p, track, parsed, clear)
@@ -177,15 +264,19 @@ class Origin:
         p: Presentation,
         track: Track,
         parsed: DeliveryPath,
-        clear: FileSlice,
+        clear: FileSlice | BytesResource,
     ) -> BytesResource:
         tag = parsed.tag
         assert tag is not None
-        init = self._read(track.file_key, clear.path, 0, track.init_size)
+        if track.windowed:
+            init = self._resource_bytes(self._stored(f"{track.file_key}/init.mp4", "", ""))
+        else:
+            assert isinstance(clear, FileSlice)
+            init = self._read(track.file_key, clear.path, 0, track.init_size)
         if parsed.kind == "init":
             body = packager.encrypt_init(p, track, tag, init)
         else:
-            data = self._read(track.file_key, clear.path, clear.offset, clear.length)
+            data = self._resource_bytes(clear)
             assert parsed.number is not None
             body = packager.encrypt_segment(p, track, tag, parsed.number, data, init)
         return BytesResource(
@@ -195,6 +286,11 @@ class Origin:
             _etag(p.asset_id, str(tag), track.track_id, parsed.number),
         )
 
+    def _resource_bytes(self, resource: FileSlice | BytesResource) -> bytes:
+        if isinstance(resource, BytesResource):
+            return resource.body
+        return self._read(resource.key, resource.path, resource.offset, resource.length)
+
     def _read(self, key: str, path: Path | None, offset: int, length: int) -> bytes:
         with open(path, "rb") if path is not None else self.store.open(key) as fh:
             fh.seek(offset)
@@ -203,29 +299,123 @@ class Origin:
             raise NotFound("the track file is shorter than its index")
         return data
 
-    def _manifest(self, asset: Asset, parsed: DeliveryPath) -> BytesResource:
+    def _keyframe(self, p: Presentation, track: Track, parsed: DeliveryPath) -> BytesResource:
+        """DASH trick mode: fragment n cut down to its key frame (clear video only)."""
+        assert parsed.tag is not None and parsed.number is not None
+        if parsed.tag.scheme is not None or track.kind != "video" or track.windowed:
+            raise NotFound("trick-mode segments are served for clear, complete video tracks")
+        if not 1 <= parsed.number <= len(track.fragments):
+            raise NotFound(f"fragment {parsed.number} does not exist")
+        frag = track.fragments[parsed.number - 1]
+        data = self._read_range(track.file_key, frag.offset, frag.size)
+        body = keyframe_fragment(data, frag.duration)
+        return BytesResource(
+            body,
+            "video/mp4",
+            IMMUTABLE,
+            _etag(p.asset_id, p.revision, track.track_id, "k", parsed.number),
+        )
+
+    # -- text tracks, pictures, download -------------------------------------------------------
+    def _unprotected(self, p: Presentation, parsed: DeliveryPath) -> Resource:
+        tag = parsed.tag
+        assert tag is not None
+        if parsed.kind == "sheet":
+            board = p.file("storyboard")
+            if board is None or not 1 <= (parsed.number or 0) <= board.meta.get("sheets", 0):
+                raise NotFound("no such storyboard sheet")
+            return self._stored(f"{board.file_key}/{parsed.number}.jpg", "image/jpeg", IMMUTABLE)
+        text = self.with_texts(p).text(parsed.track_id or "")
+        if text is None:
+            raise NotFound(f"no text track {parsed.track_id!r}")
+        cues = read_cues(self.store, text.file_key)
+        if parsed.kind == "text_file":
+            body = write_webvtt(cues)
+        else:
+            windows = hls.text_segments(p.duration_s, tag.segment_s)
+            if not 1 <= (parsed.number or 0) <= len(windows):
+                raise NotFound(f"segment {parsed.number} does not exist")
+            start, end = windows[(parsed.number or 1) - 1]
+            body = hls_segment(cues, start, end, mpegts=_mpegts(p))
+        return BytesResource(
+            body.encode(),
+            "text/vtt; charset=utf-8",
+            IMMUTABLE,
+            _etag(hashlib.sha256(body.encode()).hexdigest()),
+        )
+
+    def _asset_file(self, asset: Asset, parsed: DeliveryPath) -> Resource:
         p = self.presentation(asset.id, asset.revision)
+        if p.windowed:
+            raise NotFound(f"the {parsed.kind} is made once every window is encoded")
+        if parsed.kind == "storyboard":
+            board = p.file("storyboard")
+            if board is None:
+                raise NotFound("this asset has no storyboard")
+            fields = {k: v for k, v in board.meta.items() if k in Storyboard.__dataclass_fields__}
+            geometry = Storyboard.from_json({**fields, "duration_s": p.duration_s})
+            tag = self.current_tag(asset)
+            text = storyboard_vtt(geometry, sheet_uri(tag, "{n}"))
+            return self._text(text, "vtt", immutable=False)
+        if parsed.kind == "download":
+            download = p.file("download")
+            if not asset.allow_download or download is None:
+                raise NotFound("downloads are not enabled for this asset")
+            return self._stored(download.file_key, "video/mp4", PICTURE_CACHE_CONTROL)
+        if parsed.kind == "poster" and asset.poster_time is None:
+            poster = p.file("poster")
+            if poster is not None:
+                return self._stored(poster.file_key, "image/jpeg", POSTER_CACHE_CONTROL)
+        if parsed.kind == "poster":
+            time_s = asset.poster_time or 0.0
+            width = self.settings.poster_max_height * 16 // 9
+        else:
+            time_s, width = parsed.time_s or 0.0, parsed.width or 320
+        body = frame_jpeg(p, time_s, width, self._read_range)
+        cache = POSTER_CACHE_CONTROL if parsed.kind == "poster" else PICTURE_CACHE_CONTROL
+        return BytesResource(
+            body, "image/jpeg", cache, _etag(asset.id, p.revision, parsed.kind, time_s, width)
+        )
+
+    def _read_range(self, key: str, offset: int, length: int) -> bytes:
+        return self._read(key, self.store.local_path(key), offset, length)
+
+    def _stored(self, key: str, content_type: str, cache_control: str) -> FileSlice:
+        """A whole stored file, served like a segment (Range, zero-copy at the edge)."""
+        size = self.store.size(key)
+        return FileSlice(
+            key=key,
+            path=self.store.local_path(key),
+            offset=0,
+            length=size,
+            content_type=content_type,
+            cache_control=cache_control,
+            etag=_etag(key, size),
+        )
+
+    def _manifest(self, asset: Asset, parsed: DeliveryPath) -> BytesResource:
+        p = self.with_texts(self.presentation(asset.id, asset.revision))
         segment_s = self.settings.segment_s
         if self.protection is None:
             self._require_clear(asset)
             tag, protection = self.current_tag(asset), None
             if parsed.kind == "multivariant":
                 return self._text(hls.multivariant_playlist(p, tag), "m3u8", immutable=False)
-            return self._text(dash.mpd(p, tag), "mpd", immutable=False)
+            trick = self.settings.dash_trick_mode
+            return self._text(dash.mpd(p, tag, trick_mode=trick), "mpd", immutable=False)
         if parsed.kind == "multivariant":
             tag = self.protection.hls_tag(asset, segment_s)
             return self._text(hls.multivariant_playlist(p, tag), "m3u8", immutable=False)
         tag, protection = self.protection.dash_tag(asset, segment_s)
-        return self._text(dash.mpd(p, tag, protection), "mpd", immutable=False)
+        trick = self.settings.dash_trick_mode  # dash.mpd leaves it out of protected MPDs
+        return self._text(dash.mpd(p, tag, protection, trick_mode=trick), "mpd", immutable=False)
 
     def _text(self, text: str, ext: str, *, immutable: bool) -> BytesResource:
         body = text.encode()
         # Media playlists live under the revision tag, so they never change: cache them like
         # segments. Top-level manifests point at the current revision: short TTL.
         cache = IMMUTABLE if immutable else manifest_cache_control(self.settings.manifest_max_age_s)
-        return BytesResource(
-            body, MANIFEST_TYPES[ext], cache, _etag(hashlib.sha256(body).hexdigest())
-        )
+        return BytesResource(body, _TEXT_TYPES[ext], cache, _etag(hashlib.sha256(body).hexdigest()))
 
     def _slice(self, p: Presentation, track: Track, parsed: DeliveryPath) -> FileSlice:
         assert parsed.tag is not None
@@ -249,3 +439,37 @@ class Origin:
             cache_control=IMMUTABLE,
             etag=_etag(p.asset_id, p.revision, track.track_id, offset, length),
         )
+
+    def _windowed_slice(
+        self, p: Presentation, track: Track, parsed: DeliveryPath
+    ) -> FileSlice | BytesResource:
+        """A segment of a progressive revision: its fragments from the window chunks, each
+        chunk encoded now if nobody has asked for it before (collapsed, capped, urgent)."""
+        assert parsed.tag is not None
+        content_type = "audio/mp4" if track.kind == "audio" else "video/mp4"
+        if self.windows is None:
+            raise NotFound("this process does not serve titles still being encoded")
+        if parsed.kind == "init":
+            return self._stored(f"{track.file_key}/init.mp4", content_type, IMMUTABLE)
+        segments = self.segments(p, track, parsed.tag.segment_s)
+        assert parsed.number is not None
+        if not 1 <= parsed.number <= len(segments):
+            raise NotFound(f"segment {parsed.number} does not exist")
+        seg = segments[parsed.number - 1]
+        per_window = self.windows.layout(p.asset_id, p.revision).window_fragments
+        parts: list[tuple[str, int, int]] = []
+        for fragment in range(seg.first_fragment, seg.first_fragment + seg.fragment_count):
+            window = fragment // per_window
+            key = self.windows.ensure(p.asset_id, p.revision, track.track_id, window)
+            offset, size = self.windows.chunk_fragments(key)[fragment - window * per_window]
+            if parts and parts[-1][0] == key and parts[-1][1] + parts[-1][2] == offset:
+                parts[-1] = (key, parts[-1][1], parts[-1][2] + size)
+            else:
+                parts.append((key, offset, size))
+        etag = _etag(p.asset_id, p.revision, track.track_id, "w", parsed.tag.segment_s, seg.number)
+        if len(parts) == 1:
+            key, offset, length = parts[0]
+            path = self.store.local_path(key)
+            return FileSlice(key, path, offset, length, content_type, IMMUTABLE, etag)
+        body = b"".join(self._read(k, self.store.local_path(k), o, n) for k, o, n in parts)
+        return BytesResource(body, content_type, IMMUTABLE, etag)

@@ -13,6 +13,12 @@ from vodstack.errors import RangeNotSatisfiable
 MAX_HEADER = 200
 
 
+def _digits(text: str) -> bool:
+    """1*DIGIT with DIGIT = %x30-39 [RFC 9110 §14.1.1, RFC 5234 B.1]. ``str.isdigit`` is not
+    it: it accepts "²" (which ``int`` then refuses) and other scripts' digits."""
+    return text.isascii() and text.isdigit()
+
+
 @dataclass(frozen=True, slots=True)
 class ByteRange:
     start: int  # first byte, inclusive
@@ -34,7 +40,7 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
     first, dash, last = spec.strip().partition("-")
-    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+    if not dash or not (_digits(first) or first == "") or not (_digits(last) or last == ""):
         return None
     if first == "":
         if last == "":

@@ -12,8 +12,8 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from vodstack.packaging.layout import VariantTag
-from vodstack.packaging.model import Presentation, Track
+from vodstack.packaging.layout import VariantTag, text_file_uri
+from vodstack.packaging.model import Presentation, TextTrack, Track
 from vodstack.packaging.segments import Segment, peak_bitrate, segment_track
 
 NS = "urn:mpeg:dash:schema:mpd:2011"
@@ -109,7 +109,183 @@ def _template(parent: ET.Element, track: Track, tag: VariantTag, segments: tuple
     _timeline(template, segments)
 
 
-def mpd(p: Presentation, tag: VariantTag, protection: DashProtection | None = None) -> str:
+def _video_set(
+    period: ET.Element,
+    set_id: int,
+    videos: tuple[Track, ...],
+    tag: VariantTag,
+    protection: DashProtection | None,
+) -> None:
+    top = max(videos, key=lambda t: (t.width or 0) * (t.height or 0))
+    aset = ET.SubElement(
+        period,
+        "AdaptationSet",
+        id=str(set_id),
+        contentType="video",
+        mimeType="video/mp4",
+        segmentAlignment="true",
+        startWithSAP="1",
+        maxWidth=str(top.width or 0),
+        maxHeight=str(top.height or 0),
+    )
+    if top.frame_rate:
+        aset.set("maxFrameRate", top.frame_rate)
+    if protection is not None:
+        _content_protection(aset, protection)
+    for video in videos:
+        segments = segment_track(video, tag.segment_s)
+        rep = ET.SubElement(
+            aset,
+            "Representation",
+            id=video.track_id,
+            bandwidth=str(peak_bitrate(video, segments)),
+            codecs=video.codec,
+            width=str(video.width or 0),
+            height=str(video.height or 0),
+            sar="1:1",
+        )
+        if video.frame_rate:
+            rep.set("frameRate", video.frame_rate)
+        _template(rep, video, tag, segments)
+
+
+TRICKMODE_SCHEME = "http://dashif.org/guidelines/trickmode"
+
+
+def _trick_set(
+    period: ET.Element, set_id: int, main_id: int, videos: tuple[Track, ...], tag: VariantTag
+) -> None:
+    """Key-frame-only Representations for fast forward and scrubbing [DASH-IF IOP §3.2.9]:
+    fragment n of each rung, cut down to its key frame (packaging/trickplay.py). Players
+    without trick-mode support drop the set for its EssentialProperty (ISO/IEC 23009-1
+    §5.8.4.8); Shaka uses it for ``trickPlay()``."""
+    aset = ET.SubElement(
+        period,
+        "AdaptationSet",
+        id=str(set_id),
+        contentType="video",
+        mimeType="video/mp4",
+        segmentAlignment="true",
+        startWithSAP="1",
+    )
+    ET.SubElement(aset, "EssentialProperty", schemeIdUri=TRICKMODE_SCHEME, value=str(main_id))
+    for video in videos:
+        frames = [f for f in video.fragments if f.starts_with_sap and f.key_sample_end > f.offset]
+        if len(frames) != len(video.fragments) or not frames:
+            continue
+        peak = max(
+            (f.key_sample_end - f.offset) * 8 * video.timescale / f.duration
+            for f in frames
+            if f.duration
+        )
+        seconds = frames[0].duration / video.timescale
+        rep = ET.SubElement(
+            aset,
+            "Representation",
+            id=f"{video.track_id}k",
+            bandwidth=str(int(peak) + 1),
+            codecs=video.codec,
+            width=str(video.width or 0),
+            height=str(video.height or 0),
+            sar="1:1",
+            frameRate=f"1/{round(seconds)}" if seconds >= 1 else "1",
+            maxPlayoutRate=str(max(1, round(seconds * float(video.fps or 30)))),
+            codingDependency="false",
+        )
+        template = ET.SubElement(
+            rep,
+            "SegmentTemplate",
+            timescale=str(video.timescale),
+            presentationTimeOffset=str(video.media_time),
+            initialization=f"{tag}/{video.track_id}/init.mp4",
+            media=f"{tag}/{video.track_id}/k$Number$.m4s",
+            startNumber="1",
+        )
+        _timeline(template, tuple(_fragment_segments(video)))
+
+
+def _fragment_segments(track: Track) -> list[Segment]:
+    """One "segment" per fragment: the trick track's timeline."""
+    return [
+        Segment(i + 1, f.presentation_time, f.duration, f.offset, f.size, i, 1)
+        for i, f in enumerate(track.fragments)
+    ]
+
+
+def _audio_set(
+    period: ET.Element,
+    set_id: int,
+    audio: Track,
+    tag: VariantTag,
+    protection: DashProtection | None,
+    main: bool,
+) -> None:
+    """One AdaptationSet per audio track: languages and channel layouts are not switchable
+    [DASH-IF IOP §3.9]; Role main marks the default, alternate the others."""
+    aset = ET.SubElement(
+        period,
+        "AdaptationSet",
+        id=str(set_id),
+        contentType="audio",
+        mimeType="audio/mp4",
+        segmentAlignment="true",
+        startWithSAP="1",
+    )
+    if audio.language:
+        aset.set("lang", audio.language)
+    if protection is not None:
+        _content_protection(aset, protection)
+    if audio.channels:
+        ET.SubElement(
+            aset,
+            "AudioChannelConfiguration",
+            schemeIdUri=CHANNEL_SCHEME,
+            value=str(audio.channels),
+        )
+    role = "main" if main else "alternate"
+    ET.SubElement(aset, "Role", schemeIdUri=ROLE_SCHEME, value=role)
+    if audio.label:
+        ET.SubElement(aset, "Label").text = audio.label
+    segments = segment_track(audio, tag.segment_s)
+    rep = ET.SubElement(
+        aset,
+        "Representation",
+        id=audio.track_id,
+        bandwidth=str(peak_bitrate(audio, segments)),
+        codecs=audio.codec,
+    )
+    if audio.sample_rate:
+        rep.set("audioSamplingRate", str(audio.sample_rate))
+    _template(rep, audio, tag, segments)
+
+
+def _text_set(period: ET.Element, set_id: int, text: TextTrack, tag: VariantTag) -> None:
+    """Side-loaded WebVTT: one Representation whose BaseURL is the whole file [DASH-IF IOP
+    §6.4.5]; Role subtitle/caption, forced-subtitle for forced narratives [23009-1 §5.8.5.5]."""
+    aset = ET.SubElement(
+        period, "AdaptationSet", id=str(set_id), contentType="text", mimeType="text/vtt"
+    )
+    if text.language:
+        aset.set("lang", text.language)
+    role = "caption" if text.kind == "captions" else "subtitle"
+    if text.forced:
+        role = "forced-subtitle"
+    ET.SubElement(aset, "Role", schemeIdUri=ROLE_SCHEME, value=role)
+    ET.SubElement(aset, "Label").text = text.label
+    rep = ET.SubElement(aset, "Representation", id=text.track_id, bandwidth="256")
+    ET.SubElement(rep, "BaseURL").text = text_file_uri(tag, text.track_id)
+
+
+def mpd(
+    p: Presentation,
+    tag: VariantTag,
+    protection: DashProtection | None = None,
+    *,
+    trick_mode: bool = False,
+) -> str:
+    """Video AdaptationSets per codec (H.264 first; AV1/HEVC sets for players that decode
+    them), a key-frame trick-mode set for the H.264 one (clear media only), one set per audio
+    track, one per text track."""
     ET.register_namespace("cenc", CENC_NS)
     ET.register_namespace("dashif", DASHIF_NS)
     root = ET.Element(
@@ -121,71 +297,20 @@ def mpd(p: Presentation, tag: VariantTag, protection: DashProtection | None = No
         minBufferTime=xs_duration(float(tag.segment_s)),
     )
     period = ET.SubElement(root, "Period", id="0", start="PT0S")
-    videos = p.videos
-    if videos:
-        top = videos[-1]
-        aset = ET.SubElement(
-            period,
-            "AdaptationSet",
-            id="0",
-            contentType="video",
-            mimeType="video/mp4",
-            segmentAlignment="true",
-            startWithSAP="1",
-            maxWidth=str(top.width or 0),
-            maxHeight=str(top.height or 0),
-        )
-        if top.frame_rate:
-            aset.set("maxFrameRate", top.frame_rate)
-        if protection is not None:
-            _content_protection(aset, protection)
-        for video in videos:
-            segments = segment_track(video, tag.segment_s)
-            rep = ET.SubElement(
-                aset,
-                "Representation",
-                id=video.track_id,
-                bandwidth=str(peak_bitrate(video, segments)),
-                codecs=video.codec,
-                width=str(video.width or 0),
-                height=str(video.height or 0),
-                sar="1:1",
-            )
-            if video.frame_rate:
-                rep.set("frameRate", video.frame_rate)
-            _template(rep, video, tag, segments)
-    for index, audio in enumerate(p.audios, start=1):
-        aset = ET.SubElement(
-            period,
-            "AdaptationSet",
-            id=str(index),
-            contentType="audio",
-            mimeType="audio/mp4",
-            segmentAlignment="true",
-            startWithSAP="1",
-        )
-        if audio.language:
-            aset.set("lang", audio.language)
-        if protection is not None:
-            _content_protection(aset, protection)
-        if audio.channels:
-            ET.SubElement(
-                aset,
-                "AudioChannelConfiguration",
-                schemeIdUri=CHANNEL_SCHEME,
-                value=str(audio.channels),
-            )
-        ET.SubElement(aset, "Role", schemeIdUri=ROLE_SCHEME, value="main")
-        segments = segment_track(audio, tag.segment_s)
-        rep = ET.SubElement(
-            aset,
-            "Representation",
-            id=audio.track_id,
-            bandwidth=str(peak_bitrate(audio, segments)),
-            codecs=audio.codec,
-        )
-        if audio.sample_rate:
-            rep.set("audioSamplingRate", str(audio.sample_rate))
-        _template(rep, audio, tag, segments)
+    set_id = 0
+    for videos in p.video_sets().values():
+        _video_set(period, set_id, videos, tag, protection)
+        set_id += 1
+    h264 = p.video_sets().get("h264")
+    if trick_mode and protection is None and tag.scheme is None and h264 and not p.windowed:
+        _trick_set(period, set_id, 0, h264, tag)
+        set_id += 1
+    default = next((a for a in p.audios if a.is_default), p.audios[0] if p.audios else None)
+    for audio in p.audios:
+        _audio_set(period, set_id, audio, tag, protection, audio is default)
+        set_id += 1
+    for text in p.texts:
+        _text_set(period, set_id, text, tag)
+        set_id += 1
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

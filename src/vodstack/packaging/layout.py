@@ -3,9 +3,18 @@
     index.m3u8                         HLS multivariant playlist (short TTL)
     index.mpd                          DASH MPD (short TTL)
     license                            ClearKey licence (POST)
-    {tag}/{track}.m3u8                 HLS media playlist
+    poster.jpg                         the poster (short TTL: its time can be changed)
+    thumbnail.jpg?time=S&width=W       a frame cut on the fly (cached per time and width)
+    storyboard.vtt                     WebVTT thumbnails track → {tag}/sb/{n}.jpg#xywh=…
+    download.mp4                       progressive MP4 (when the asset allows downloads)
+    {tag}/{track}.m3u8                 HLS media playlist (video, audio, or WebVTT subtitles)
+    {tag}/{track}.vtt                  a whole WebVTT track (DASH text AdaptationSet)
     {tag}/{track}/init.mp4             CMAF header (ftyp+moov)      — immutable
     {tag}/{track}/{n}.m4s              media segment n (from 1)     — immutable
+    {tag}/{track}/{n}.vtt              WebVTT segment n of a subtitle track — immutable
+    {tag}/{track}/iframes.m3u8         HLS I-frame playlist of a video track — immutable
+    {tag}/{track}/k{n}.m4s             fragment n, key frame only (DASH trick mode) — immutable
+    {tag}/sb/{n}.jpg                   storyboard sprite sheet n (from 1) — immutable
     {tag}/key                          HLS key (AES-128 / SAMPLE-AES identity) — no-store
 
 ``{tag}`` is ``r{rev}-{seg}s`` for clear media, ``r{rev}-{seg}s-{scheme}{gen}`` for protected
@@ -18,16 +27,35 @@ finish.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from vodstack.errors import InvalidInput
 
 _TAG = re.compile(r"r([1-9][0-9]{0,8})-([1-9][0-9]?)s(?:-(aes|cbcs|cenc)([1-9][0-9]{0,5}))?")
 _TRACK = r"[a-z][a-z0-9]{0,15}"
+_N = r"[1-9][0-9]{0,6}"
 _PATH = re.compile(
     rf"(?:(?P<index>index\.(?:m3u8|mpd))|(?P<license>license)"
-    rf"|(?P<tag>r[0-9]+-[0-9]+s(?:-[a-z]+[0-9]+)?)/(?:(?P<key>key)|(?P<playlist>{_TRACK})\.m3u8"
-    rf"|(?P<track>{_TRACK})/(?:(?P<init>init\.mp4)|(?P<number>[1-9][0-9]{{0,6}})\.m4s)))"
+    rf"|(?P<asset_file>poster\.jpg|thumbnail\.jpg|storyboard\.vtt|download\.mp4)"
+    rf"|(?P<tag>r[0-9]+-[0-9]+s(?:-[a-z]+[0-9]+)?)/(?:(?P<key>key)"
+    rf"|sb/(?P<sheet>{_N})\.jpg"
+    rf"|(?P<playlist>{_TRACK})\.m3u8|(?P<textfile>{_TRACK})\.vtt"
+    rf"|(?P<track>{_TRACK})/(?:(?P<init>init\.mp4)|(?P<iframes>iframes\.m3u8)"
+    rf"|(?P<number>{_N})\.m4s|k(?P<keyframe>{_N})\.m4s|(?P<textseg>{_N})\.vtt)))"
 )
+_ASSET_FILES = {
+    "poster.jpg": "poster",
+    "thumbnail.jpg": "thumbnail",
+    "storyboard.vtt": "storyboard",
+    "download.mp4": "download",
+}
+# On-the-fly thumbnails: widths a player could want, times within a title.
+THUMBNAIL_WIDTHS = (16, 1920)
+THUMBNAIL_DEFAULT_WIDTH = 320
 # URL spelling of a scheme in tags ("aes-128" has a hyphen, which tags use as a separator)
 _TAG_SCHEME = {"aes-128": "aes", "cbcs": "cbcs", "cenc": "cenc"}
 _SCHEME_OF_TAG = {v: k for k, v in _TAG_SCHEME.items()}
@@ -50,12 +78,15 @@ class VariantTag:
 @dataclass(frozen=True, slots=True)
 class DeliveryPath:
     """A parsed delivery path. ``kind``: multivariant | mpd | license | key | playlist | init |
-    segment."""
+    segment | text_file | text_segment | iframes | keyframe | sheet | poster | thumbnail |
+    storyboard | download."""
 
     kind: str
     tag: VariantTag | None = None
     track_id: str | None = None
     number: int | None = None
+    time_s: float | None = None  # thumbnail
+    width: int | None = None  # thumbnail
 
 
 def media_playlist_uri(tag: VariantTag, track_id: str) -> str:
@@ -70,8 +101,54 @@ def segment_uri(tag: VariantTag, track_id: str, number: int | str) -> str:
     return f"{tag}/{track_id}/{number}.m4s"
 
 
+def text_segment_uri(tag: VariantTag, track_id: str, number: int | str) -> str:
+    return f"{tag}/{track_id}/{number}.vtt"
+
+
+def keyframe_uri(tag: VariantTag, track_id: str, number: int | str) -> str:
+    return f"{tag}/{track_id}/k{number}.m4s"
+
+
+def text_file_uri(tag: VariantTag, track_id: str) -> str:
+    return f"{tag}/{track_id}.vtt"
+
+
+def iframes_uri(tag: VariantTag, track_id: str) -> str:
+    return f"{tag}/{track_id}/iframes.m3u8"
+
+
+def sheet_uri(tag: VariantTag, number: int | str) -> str:
+    return f"{tag}/sb/{number}.jpg"
+
+
+def thumbnail_query(params: Mapping[str, str]) -> tuple[float, int]:
+    """``time`` (seconds, ≥ 0) and ``width`` (pixels) of ``thumbnail.jpg``, validated."""
+    try:
+        time_s = float(params.get("time") or 0)
+        width = int(params.get("width") or THUMBNAIL_DEFAULT_WIDTH)
+    except ValueError:
+        raise InvalidInput("thumbnail.jpg takes time=SECONDS and width=PIXELS") from None
+    if not (math.isfinite(time_s) and 0 <= time_s < 1e7):
+        raise InvalidInput("thumbnail time must be a number of seconds ≥ 0")
+    low, high = THUMBNAIL_WIDTHS
+    if not low <= width <= high:
+        raise InvalidInput(f"thumbnail width must be between {low} and {high} pixels")
+    return round(time_s, 3), width
+
+
+def cache_path(path: str, params: Mapping[str, str]) -> str:
+    """The path an edge caches a request under: the path alone, except for resources whose
+    query selects the bytes (``thumbnail.jpg``), which keep exactly their canonical query —
+    signature parameters and unknown ones never split the cache."""
+    if path != "thumbnail.jpg":
+        return path
+    time_s, width = thumbnail_query(params)
+    return f"thumbnail.jpg?time={time_s:g}&width={width}"
+
+
 def parse_delivery_path(path: str) -> DeliveryPath | None:
     """Parse the part after ``/v1/{assetId}/``; None for anything not in the layout."""
+    path, _, query = path.partition("?")
     m = _PATH.fullmatch(path)
     if m is None:
         return None
@@ -79,6 +156,13 @@ def parse_delivery_path(path: str) -> DeliveryPath | None:
         return DeliveryPath("multivariant" if m["index"].endswith("m3u8") else "mpd")
     if m["license"]:
         return DeliveryPath("license")
+    if m["asset_file"]:
+        kind = _ASSET_FILES[m["asset_file"]]
+        if kind != "thumbnail":
+            return DeliveryPath(kind)
+        params = dict(parse_qsl(query))
+        time_s, width = thumbnail_query(params)
+        return DeliveryPath(kind, time_s=time_s, width=width)
     tag_match = _TAG.fullmatch(m["tag"])
     if tag_match is None:
         return None
@@ -88,8 +172,18 @@ def parse_delivery_path(path: str) -> DeliveryPath | None:
     )
     if m["key"]:
         return DeliveryPath("key", tag) if scheme in ("aes-128", "cbcs") else None
+    if m["sheet"]:
+        return DeliveryPath("sheet", tag, number=int(m["sheet"]))
     if m["playlist"]:
         return DeliveryPath("playlist", tag, m["playlist"])
+    if m["textfile"]:
+        return DeliveryPath("text_file", tag, m["textfile"])
     if m["init"]:
         return DeliveryPath("init", tag, m["track"])
+    if m["iframes"]:
+        return DeliveryPath("iframes", tag, m["track"])
+    if m["textseg"]:
+        return DeliveryPath("text_segment", tag, m["track"], int(m["textseg"]))
+    if m["keyframe"]:
+        return DeliveryPath("keyframe", tag, m["track"], int(m["keyframe"]))
     return DeliveryPath("segment", tag, m["track"], int(m["number"]))

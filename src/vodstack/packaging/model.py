@@ -6,7 +6,7 @@ writers are pure functions of a ``Presentation`` and the segmenting rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from vodstack.packaging.track_index import Fragment
@@ -31,6 +31,19 @@ class Track:
     sample_rate: int | None = None
     channels: int | None = None
     language: str | None = None
+    label: str | None = None  # what a player shows for an audio track (HLS NAME)
+    is_default: bool = False
+    # A progressive revision: file_key is a prefix of per-window chunks, fragment offsets and
+    # sizes are unknown until each chunk exists (transcode.windowed).
+    windowed: bool = False
+
+    @property
+    def codec_family(self) -> str:
+        """h264 | hevc | av1 | aac | …: what groups renditions into switching sets."""
+        fourcc = self.codec.split(".", 1)[0]
+        return {"avc1": "h264", "avc3": "h264", "hvc1": "hevc", "hev1": "hevc"}.get(
+            fourcc, {"av01": "av1", "mp4a": "aac"}.get(fourcc, fourcc)
+        )
 
     @property
     def duration_s(self) -> float:
@@ -42,6 +55,29 @@ class Track:
 
 
 @dataclass(frozen=True, slots=True)
+class TextTrack:
+    """A WebVTT subtitle/caption track: one whole file, cut into segments for HLS."""
+
+    track_id: str
+    language: str | None  # RFC 5646
+    label: str
+    file_key: str
+    is_default: bool = False
+    forced: bool = False
+    kind: str = "subtitles"  # subtitles | captions (CEA-608-like, for the hard of hearing)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file of the revision besides the tracks (poster, storyboard sprites, download)."""
+
+    kind: str
+    file_key: str
+    size: int
+    meta: dict = field(default_factory=dict)  # type: ignore[type-arg]
+
+
+@dataclass(frozen=True, slots=True)
 class Presentation:
     """Everything needed to write manifests and resolve segment URLs for one revision."""
 
@@ -49,19 +85,47 @@ class Presentation:
     revision: int
     duration_s: float
     tracks: tuple[Track, ...]
+    texts: tuple[TextTrack, ...] = ()
+    files: tuple[StoredFile, ...] = ()
 
     @property
     def videos(self) -> tuple[Track, ...]:
+        """Video tracks, H.264 first (every device decodes it), then by codec, lowest first."""
+        order = {"h264": 0, "hevc": 1, "av1": 2}
         return tuple(
-            sorted((t for t in self.tracks if t.kind == "video"), key=lambda t: t.height or 0)
+            sorted(
+                (t for t in self.tracks if t.kind == "video"),
+                key=lambda t: (order.get(t.codec_family, 9), t.height or 0, t.width or 0),
+            )
         )
 
     @property
     def audios(self) -> tuple[Track, ...]:
-        return tuple(t for t in self.tracks if t.kind == "audio")
+        """Audio tracks, the default one first."""
+        audios = [t for t in self.tracks if t.kind == "audio"]
+        return tuple(sorted(audios, key=lambda t: not t.is_default))
+
+    def video_sets(self) -> dict[str, tuple[Track, ...]]:
+        """Video tracks per codec family (one DASH AdaptationSet each), H.264 first."""
+        sets: dict[str, list[Track]] = {}
+        for track in self.videos:
+            sets.setdefault(track.codec_family, []).append(track)
+        return {family: tuple(tracks) for family, tracks in sets.items()}
 
     def track(self, track_id: str) -> Track | None:
         return next((t for t in self.tracks if t.track_id == track_id), None)
+
+    def text(self, track_id: str) -> TextTrack | None:
+        return next((t for t in self.texts if t.track_id == track_id), None)
+
+    def file(self, kind: str) -> StoredFile | None:
+        return next((f for f in self.files if f.kind == kind), None)
+
+    @property
+    def windowed(self) -> bool:
+        """Still being made window by window: no byte-range features (I-frame playlists,
+        trick mode, pictures cut from the tracks) until the tracks are joined."""
+        return any(t.windowed for t in self.tracks)
 
 
 def fragment_from_row(row: list[int]) -> Fragment:

@@ -40,6 +40,11 @@ def packaged_prefix(asset_id: str, revision: int) -> str:
     return validate_key(f"{PACKAGED}/{asset_id}/{revision}")
 
 
+def windows_prefix(asset_id: str, revision: int) -> str:
+    """Per-window chunks of a windowed revision (transcode.windowed), beside its files."""
+    return validate_key(f"{PACKAGED}/{asset_id}/w{revision}")
+
+
 class ObjectStore(Protocol):
     """What vodstack needs from storage: atomic writes, seekable reads, prefix listing."""
 

@@ -6,9 +6,12 @@ renamed into place; a packaged revision is staged as a directory and renamed in 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,16 +35,52 @@ class LocalStore:
     @contextmanager
     def writer(self, key: str) -> Iterator[BinaryIO]:
         path = self._path(key)
+        created = not path.parent.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+        committed = False
         try:
             with open(tmp, "wb") as fh:
+                # Held while the object is written: clean_partial() tells a live writer (in any
+                # process) from one that died (kill -9 mid-upload) by trying to take it.
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 yield fh
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, path)
+                os.replace(tmp, path)  # still locked: never taken for a dead writer's file
+                committed = True
         finally:
             tmp.unlink(missing_ok=True)
+            if created and not committed:
+                # A refused upload leaves no empty masters/{id}/ behind (one per refusal).
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()
+
+    def clean_partial(self, min_age_s: float = 2.0) -> int:
+        """Delete temp objects whose writer died (a server killed mid-upload), and the empty
+        directories they leave; returns how many. Writes in progress hold a lock and stay;
+        ``min_age_s`` covers the instant between a writer creating its file and locking it."""
+        removed = 0
+        now = time.time()
+        found = [  # listed first: removing directories while walking them would trip the walk
+            Path(parent, name)
+            for parent, _, names in os.walk(self.root)  # unreadable/vanished dirs are skipped
+            for name in names
+            if name.startswith(".") and name.endswith(".part")
+        ]
+        for tmp in found:
+            try:
+                if now - tmp.stat().st_mtime < min_age_s:
+                    continue
+                with open(tmp, "rb") as fh:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    tmp.unlink()
+            except OSError:  # locked by a live writer, or already gone
+                continue
+            removed += 1
+            with contextlib.suppress(OSError):
+                tmp.parent.rmdir()
+        return removed
 
     def open(self, key: str) -> BinaryIO:
         try:

@@ -7,6 +7,7 @@ cancellation, timeouts and error reporting behave the same for every caller.
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import subprocess
 import threading
@@ -21,6 +22,9 @@ from vodstack.errors import TranscodeError
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[float], None]
+# SVT-AV1 prints its banner and configuration to stderr whatever FFmpeg's -loglevel says;
+# SVT_LOG=1 keeps only its errors, so the log tail of a failure stays readable.
+_ENV = {**os.environ, "SVT_LOG": "1"}
 
 
 @cache
@@ -44,8 +48,12 @@ def run_ffmpeg(
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     timeout_s: float | None = None,
+    on_start: Callable[[subprocess.Popen[str]], None] | None = None,
 ) -> None:
-    """Run FFmpeg to completion; raise TranscodeError with the log tail when it fails."""
+    """Run FFmpeg to completion; raise TranscodeError with the log tail when it fails.
+
+    ``on_start`` receives the process (the window scheduler pauses background encodes with it).
+    """
     log.info("ffmpeg: %s", shlex.join(argv))
     tail: deque[str] = deque(maxlen=30)
     proc = subprocess.Popen(
@@ -55,7 +63,10 @@ def run_ffmpeg(
         stderr=subprocess.PIPE,
         text=True,
         errors="replace",
+        env=_ENV,
     )
+    if on_start is not None:
+        on_start(proc)
 
     def drain_stderr() -> None:
         assert proc.stderr is not None
@@ -82,6 +93,31 @@ def run_ffmpeg(
         raise TranscodeError(f"FFmpeg failed (exit {code}): {last}", "\n".join(tail))
     if on_progress:
         on_progress(1.0)
+
+
+def run_ffmpeg_capture(
+    argv: list[str], *, input_bytes: bytes | None = None, timeout_s: float = 60
+) -> bytes:
+    """Run a short FFmpeg job that writes its result to stdout (a JPEG, a probe's stats) and
+    return those bytes; ``input_bytes`` are fed on stdin (``-i pipe:0``)."""
+    log.info("ffmpeg: %s", shlex.join(argv))
+    try:
+        proc = subprocess.run(
+            argv,
+            input=input_bytes,
+            stdin=None if input_bytes is not None else subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout_s,
+            env=_ENV,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise TranscodeError(f"FFmpeg did not finish in {timeout_s:.0f} s") from exc
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-30:]
+        last = tail[-1] if tail else "no output"
+        raise TranscodeError(f"FFmpeg failed (exit {proc.returncode}): {last}", "\n".join(tail))
+    return proc.stdout
 
 
 def _watch(

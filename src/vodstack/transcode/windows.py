@@ -81,3 +81,34 @@ def window_tfdt(window: Window, fps: Fraction, timescale: int) -> int:
     if ticks.denominator != 1:
         raise ValueError(f"{fps} fps frames do not fall on whole ticks of {timescale}")
     return int(ticks)
+
+
+# -- audio ---------------------------------------------------------------------------------------
+# AAC codes 1024 samples per frame. Audio fragments of a windowed track start at the first AAC
+# frame at or after each fragment boundary, the same rule as video keyframes, so window w of
+# the audio covers the same stretch of time as window w of every video rung (±1 AAC frame).
+AAC_FRAME = 1024
+AUDIO_RATE = 48_000
+
+
+def audio_fragment_starts(frame_count: int, fragment_s: int, rate: int = AUDIO_RATE) -> list[int]:
+    """First AAC frame of every audio fragment: ceil(k × fragment_s × rate / 1024)."""
+    starts = []
+    k = 0
+    while True:
+        frame = math.ceil(Fraction(k * fragment_s * rate, AAC_FRAME))
+        if frame >= frame_count:
+            return starts or [0]
+        starts.append(frame)
+        k += 1
+
+
+def audio_frame_count(duration_s: float, rate: int = AUDIO_RATE) -> int:
+    """AAC frames that cover ``duration_s`` (the last one padded with silence)."""
+    return max(1, math.ceil(duration_s * rate / AAC_FRAME))
+
+
+def fragment_bounds(starts: list[int], total: int, first: int, count: int) -> tuple[int, int]:
+    """[start, end) in frames of fragments ``first`` … ``first + count - 1``."""
+    end_index = first + count
+    return starts[first], starts[end_index] if end_index < len(starts) else total

@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +23,7 @@ class AccessLog:
         self.app = app
         self.metrics = metrics
         self.sink = sink
+        self._bytes: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,7 +59,10 @@ class AccessLog:
             asset_id = parts[2] if len(parts) > 2 else "-"
             kind = object_kind(parts[3] if len(parts) > 3 else "")
             if status < 400:
-                self.metrics.edge_bytes.labels(kind).inc(state["bytes"])
+                counter = self._bytes.get(kind)
+                if counter is None:  # resolve each label once: labels() is not free
+                    counter = self._bytes[kind] = self.metrics.edge_bytes.labels(kind)
+                counter.inc(state["bytes"])
         else:
             asset_id = "-"
         if status >= 400:

@@ -9,9 +9,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from vodstack.catalogue.models import Asset
-from vodstack.errors import NotFound, UploadRejected
+from vodstack.errors import InvalidInput, NotFound, UploadRejected
+from vodstack.ingest.upload import Ingestor, Upload
 from vodstack.jobs.bus import ASSET_UPDATED
 from vodstack.protection.service import parse_schemes, protection_setting
+from vodstack.web.api_media import router as media_router
 from vodstack.web.auth import require_admin
 from vodstack.web.uploads import receive_multipart, receive_raw
 
@@ -31,6 +33,12 @@ class Playback(BaseModel):
     dash: str | None
 
 
+class WindowProgress(BaseModel):
+    done: int
+    total: int
+    on_demand: int = Field(description="windows made for a viewer who asked before the job")
+
+
 class RenditionOut(BaseModel):
     track: str
     kind: str
@@ -42,6 +50,18 @@ class RenditionOut(BaseModel):
     channels: int | None = None
     bitrate: int
     peak_bitrate: int
+    language: str | None = None
+    label: str | None = None
+    default: bool = False
+    vmaf: float | None = Field(default=None, description="sampled VMAF against the source")
+    layout: str = Field(
+        default="file",
+        description="file: complete CMAF track; windowed: a progressive revision still being "
+        "encoded window by window (see `windows`)",
+    )
+    windows: WindowProgress | None = Field(
+        default=None, description="windowed tracks: how many windows exist so far"
+    )
 
 
 class AssetOut(BaseModel):
@@ -56,6 +76,30 @@ class AssetOut(BaseModel):
     published: bool
     job: dict[str, Any] | None = None
     created_at: str
+    ladder: dict[str, Any] | None = Field(
+        default=None, description="template, version, mode, codecs and per-title decision"
+    )
+    allow_download: bool = False
+    poster_time: float | None = None
+
+
+def _window_progress(services: Any, asset: Asset, renditions: list[Any]) -> dict[str, Any]:
+    """Per-track window counts of a progressive revision (empty for complete ones)."""
+    if not any(r.layout == "windowed" for r in renditions):
+        return {}
+    windows = services.pipeline.stage.windows
+    total = windows.layout(asset.id, asset.revision).window_count
+    done: dict[str, list[bool]] = {}
+    for part in windows.parts(asset.id, asset.revision):
+        done.setdefault(part.track_id, []).append(part.on_demand)
+    return {
+        r.track_id: WindowProgress(
+            done=len(done.get(r.track_id, [])),
+            total=total,
+            on_demand=sum(done.get(r.track_id, [])),
+        )
+        for r in renditions
+    }
 
 
 def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOut:
@@ -68,6 +112,7 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
     ready = asset.status == "ready" and asset.revision > 0
     renditions = services.catalogue.renditions(asset.id, asset.revision) if ready else []
     job = services.catalogue.latest_job(asset.id) if detail else None
+    progress = _window_progress(services, asset, renditions) if detail else {}
     return AssetOut(
         id=asset.id,
         title=asset.title,
@@ -86,6 +131,12 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
                 channels=r.channels,
                 bitrate=r.bitrate_avg,
                 peak_bitrate=r.bitrate_peak,
+                language=r.language,
+                label=r.label,
+                default=r.is_default,
+                vmaf=r.vmaf,
+                layout=r.layout,
+                windows=progress.get(r.track_id),
             )
             for r in renditions
         ],
@@ -105,6 +156,9 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
             "error": job.error,
         },
         created_at=asset.created_at.isoformat(),
+        ladder=asset.ladder_info if detail else None,
+        allow_download=asset.allow_download,
+        poster_time=asset.poster_time,
     )
 
 
@@ -140,8 +194,14 @@ async def upload_asset(
     request: Request,
     filename: Annotated[str | None, Query(max_length=255)] = None,
     title: Annotated[str | None, Query(max_length=500)] = None,
+    ladder: Annotated[
+        str | None, Query(max_length=20, description="Ladder template (VODSTACK_LADDERS)")
+    ] = None,
 ) -> JSONResponse:
     services = request.app.state.services
+    if ladder is not None and ladder not in services.settings.ladder_profiles:
+        known = ", ".join(services.settings.ladder_profiles)
+        raise InvalidInput(f"no ladder named {ladder!r}; known: {known}")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit():
         if int(declared) > services.settings.max_upload_bytes + _FORM_OVERHEAD:
@@ -152,12 +212,13 @@ async def upload_asset(
         if int(declared) == 0:
             raise UploadRejected("the uploaded file is empty")
     content_type = request.headers.get("content-type", "")
+    ingestor = _LadderChoice(services.ingestor, ladder) if ladder else services.ingestor
     if content_type.startswith("multipart/"):
-        asset_id = await receive_multipart(request, services.ingestor)
+        asset_id = await receive_multipart(request, ingestor)  # type: ignore[arg-type]
     elif content_type.split(";")[0].strip() in ("application/octet-stream", "") or (
         content_type.startswith(("video/", "application/mp4"))
     ):
-        asset_id = await receive_raw(request, services.ingestor, filename, title)
+        asset_id = await receive_raw(request, ingestor, filename, title)  # type: ignore[arg-type]
     else:
         raise UploadRejected(
             f"unsupported Content-Type {content_type.split(';')[0]!r}; send multipart/form-data",
@@ -169,6 +230,17 @@ async def upload_asset(
         status_code=202,
         headers={"Location": f"/api/assets/{asset_id}"},
     )
+
+
+class _LadderChoice:
+    """The ingestor, starting every upload with a chosen ladder template."""
+
+    def __init__(self, ingestor: Ingestor, ladder: str) -> None:
+        self._ingestor = ingestor
+        self._ladder = ladder
+
+    def start(self, filename: str | None, title: str | None = None) -> Upload:
+        return self._ingestor.start(filename, title, ladder=self._ladder)
 
 
 @router.get("/assets", response_model=list[AssetOut], summary="List assets, newest first")
@@ -256,3 +328,7 @@ def rekey(request: Request, asset_id: str) -> dict[str, object]:
     generations = request.app.state.protection.rekey(asset_id, parse_schemes(asset.drm))
     services.bus.publish(ASSET_UPDATED, asset_id, action="rekey")
     return {"id": asset_id, "generations": generations}
+
+
+# Captions, audio tracks, poster and downloads (issue #8), under the same prefix and token.
+router.include_router(media_router)

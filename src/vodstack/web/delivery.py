@@ -19,8 +19,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vodstack.catalogue.repository import is_valid_id
 from vodstack.edge.entry import CacheEntry, ResultType
-from vodstack.errors import Forbidden, NotFound, OriginError
+from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
 from vodstack.origin.resources import BytesResource, FileSlice
+from vodstack.packaging.layout import cache_path
 from vodstack.web import errors
 from vodstack.web.responses import ResourceResponse
 
@@ -45,28 +46,41 @@ def check_origin_secret(state: Any, request: Request) -> None:
         raise Forbidden("access denied", rule="origin_secret", public=False)
 
 
-def entry_resource(entry: CacheEntry) -> BytesResource | FileSlice:
+def entry_resource(entry: CacheEntry, hot: bytes | None = None) -> BytesResource | FileSlice:
+    """What to send for a cached entry; ``hot`` is an in-memory copy of its file, if held."""
     if entry.status == 404:
         raise NotFound("no such resource")
+    if entry.status == 503:  # the origin could not make it now (a window being encoded)
+        retry = entry.header("retry-after") or "0"
+        raise Unavailable(
+            "this part of the title is not available right now",
+            int(retry) if retry.isdigit() else 0,
+        )
     if entry.status != 200:
         raise OriginError(f"the origin answered {entry.status}")
     content_type = entry.header("content-type") or "application/octet-stream"
     cache_control = entry.header("cache-control") or "no-cache"
     etag = entry.header("etag") or f'"{entry.key}-{entry.size}"'
-    if entry.path is not None:
+    if entry.path is not None and hot is None:
         return FileSlice(entry.key, entry.path, 0, entry.size, content_type, cache_control, etag)
-    return BytesResource(entry.body or b"", content_type, cache_control, etag)
+    return BytesResource(hot or entry.body or b"", content_type, cache_control, etag)
 
 
-@router.api_route(
+@router.get(
     "/v1/{asset_id}/{path:path}",
-    methods=["GET", "HEAD"],
     summary="Manifests (index.m3u8, index.mpd), playlists, init and media segments",
-    responses={206: {}, 304: {}, 403: {}, 404: {}, 416: {}, 502: {}},
+    description="HEAD is answered too. 503 with Retry-After: a window of a title still being "
+    "encoded (progressive mode) could not be made right now.",
+    responses={206: {}, 304: {}, 403: {}, 404: {}, 416: {}, 502: {}, 503: {}},
 )
 async def deliver(request: Request, asset_id: str, path: str) -> Response:
     # Normally answered by DeliveryFastPath before routing; kept as a route for the OpenAPI
     # document and for apps built without the fast path.
+    return await deliver_response(request.app.state, request, asset_id, path)
+
+
+@router.head("/v1/{asset_id}/{path:path}", include_in_schema=False)
+async def deliver_head(request: Request, asset_id: str, path: str) -> Response:
     return await deliver_response(request.app.state, request, asset_id, path)
 
 
@@ -75,6 +89,7 @@ async def deliver_response(state: Any, request: Request, asset_id: str, path: st
         check_origin_secret(state, request)
         if not is_valid_id(asset_id):
             raise NotFound("no such asset")
+        path = cache_path(path, request.query_params)
         resource = await anyio.to_thread.run_sync(state.origin.resolve, asset_id, path)
         return ResourceResponse(resource, state.services.store, {})
     if state.role == "shield":
@@ -83,12 +98,14 @@ async def deliver_response(state: Any, request: Request, asset_id: str, path: st
         state.gate.check(request, asset_id)
     if not is_valid_id(asset_id):
         raise NotFound("no such asset")
-    entry, result = await state.edge.get(asset_id, path)
+    # thumbnail.jpg?time=&width= is cached per canonical query; everything else per path.
+    entry, result = await state.edge.get(asset_id, cache_path(path, request.query_params))
     extra = {
         "x-cache": f"{'Hit' if result is ResultType.HIT else result.value} from vodstack",
         "x-edge-result-type": result.value,
     }
-    return ResourceResponse(entry_resource(entry), state.services.store, extra)
+    hot = state.edge.hot_body(entry) if entry.path is not None else None
+    return ResourceResponse(entry_resource(entry, hot), state.services.store, extra)
 
 
 class DeliveryFastPath:

@@ -21,6 +21,7 @@ from vodstack.errors import (
     RateLimited,
     SourceInvalid,
     StorageError,
+    Unavailable,
     UploadRejected,
     VodstackError,
 )
@@ -46,6 +47,7 @@ def status_for(exc: VodstackError) -> int:
         (InvalidInput, 400),
         (SourceInvalid, 422),
         (StorageError, 503),
+        (Unavailable, 503),
     )
     for cls, status in table:
         if isinstance(exc, cls):
@@ -62,7 +64,7 @@ async def _vodstack_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, Forbidden) and exc.public:
         body["rule"] = exc.rule
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited) or (isinstance(exc, Unavailable) and exc.retry_after):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, AuthError):
         headers["WWW-Authenticate"] = www_authenticate(exc)

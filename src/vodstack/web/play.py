@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from vodstack.catalogue.media import MediaCatalogue
+from vodstack.catalogue.models import Asset
 from vodstack.errors import AuthError, Forbidden, NotFound, RateLimited, VodstackError
 from vodstack.protection.service import dash_scheme, hls_scheme, parse_schemes
 
@@ -60,6 +62,18 @@ class SignedFileOut(BaseModel):
     expires: int
 
 
+def _download_url(services: Any, entitlement: Any, asset: Asset) -> tuple[str, int]:
+    """A canned-policy signed URL of ``download.mp4``: one file, so no cookies; valid long
+    enough to start a large download (the signature is checked when the request starts)."""
+    if not asset.allow_download:
+        raise Forbidden("downloads are not allowed for this video", rule="download")
+    if "download" not in MediaCatalogue(services.db).files(asset.id, asset.revision):
+        raise NotFound("this video has no download rendition")
+    return entitlement.signed_file_url(
+        asset.id, "download.mp4", ttl_s=services.settings.download_url_ttl_s
+    )
+
+
 def bearer_token(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -76,7 +90,9 @@ def bearer_token(request: Request) -> str:
         "`CloudFront-Key-Pair-Id` cookies scoped to `/v1/{assetId}/` (HttpOnly, Secure over "
         "TLS). Call again before `expires` to refresh while still entitled. `session` "
         "authenticates the player's QoE beacons (`POST /api/beacons`). With `file`, returns "
-        "a canned-policy signed URL for that single file instead (never for manifests)."
+        "a canned-policy signed URL for that single file instead (never for manifests). With "
+        "`download=1`, a signed URL of the progressive MP4 download, when the asset allows "
+        "downloads (`403` rule `download` otherwise)."
     ),
     responses={
         401: {},
@@ -92,6 +108,7 @@ async def play(
     file: Annotated[
         str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
     ] = None,
+    download: bool = False,
 ) -> JSONResponse:
     services = request.app.state.services
     entitlement = services.entitlement
@@ -103,6 +120,11 @@ async def play(
             viewer, asset, client_ip = await anyio.to_thread.run_sync(
                 entitlement.authorize, token, asset_id, peer, request.headers
             )
+            if download:
+                url, expires = _download_url(services, entitlement, asset)
+                return JSONResponse(
+                    {"url": url, "expires": expires}, headers={"Cache-Control": "no-store"}
+                )
             if file is not None:
                 url, expires = entitlement.signed_file_url(asset.id, file)
                 return JSONResponse(

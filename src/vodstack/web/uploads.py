@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import anyio
 from python_multipart import MultipartParser
+from python_multipart.exceptions import ParseError
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
@@ -53,8 +54,10 @@ class _Receiver:
         self.part.header_value += data[start:end]
 
     def on_header_end(self) -> None:
+        # Kept as latin-1 (one char per byte): parse_options_header encodes it back to bytes,
+        # and browsers send UTF-8 filenames raw, which on_headers_finished decodes as UTF-8.
         self.part.headers[self.part.header_field.decode("latin-1").lower()] = (
-            self.part.header_value.decode("utf-8", "replace")
+            self.part.header_value.decode("latin-1")
         )
         self.part.header_field = self.part.header_value = b""
 
@@ -103,11 +106,17 @@ async def receive_multipart(request: Request, ingestor: Ingestor) -> str:
     )
     try:
         async for chunk in request.stream():
-            parser.write(chunk)
+            try:
+                parser.write(chunk)
+            except ParseError as exc:  # a part header over python-multipart's limit, bad framing
+                raise UploadRejected(f"malformed multipart/form-data body: {exc}") from None
             if receiver.upload is not None and len(receiver.pending) >= _FLUSH:
                 data, receiver.pending = bytes(receiver.pending), bytearray()
                 await anyio.to_thread.run_sync(receiver.upload.write, data)
-        parser.finalize()
+        try:
+            parser.finalize()
+        except ParseError as exc:
+            raise UploadRejected(f"malformed multipart/form-data body: {exc}") from None
         if receiver.upload is None:
             raise UploadRejected("the form has no 'file' part")
         if receiver.pending:

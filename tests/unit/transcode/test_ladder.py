@@ -60,8 +60,12 @@ def test_odd_dimensions_are_made_even() -> None:
 
 
 def test_portrait_keeps_aspect_ratio() -> None:
+    # Portrait video is planned on its short side (issue #8): a 1080×1920 phone video keeps
+    # a full 1080×1920 top rung instead of being shrunk to 608×1080.
     p = plan(1080, 1920)
-    assert p.rungs[0].height == 240 and p.rungs[0].width == 136
+    assert (p.rungs[0].width, p.rungs[0].height) == (240, 426)
+    assert (p.rungs[-1].width, p.rungs[-1].height) == (1080, 1920)
+    assert [r.track_id for r in p.rungs] == ["v240", "v360", "v480", "v720", "v1080"]
 
 
 def test_gop_follows_frame_rate_and_fragment() -> None:
