@@ -34,6 +34,7 @@ ROOT = BENCH.parent
 PLAN: dict[str, tuple[list[str], list[str]]] = {
     "transcode": (["--seconds", "10", "--repeat", "2"], ["--seconds", "4", "--repeat", "1"]),
     "time_to_playable": ([], ["--quick"]),
+    "accelerated": (["--seconds", "60"], ["--seconds", "30"]),
     "origin": (["--seconds", "5", "--rounds", "3"], ["--seconds", "3", "--rounds", "1"]),
     "manifests": (
         ["--seconds", "60", "--rounds", "3"],

@@ -160,8 +160,19 @@ def ladder_command(
         argv += [str(out_dir / f"{rung.track_id}.mp4")]
     for audio in plan.audio_outputs:
         argv += _audio_args(audio, fragment_s, out_dir)
+    return argv + _text_args(plan, out_dir)
+
+
+def _text_args(plan: LadderPlan, out_dir: Path) -> list[str]:
+    argv: list[str] = []
     for text in plan.texts:
         # Text subtitles (mov_text, SubRip, ASS) → WebVTT; bitmap ones were left out by the probe.
         argv += ["-map", f"0:s:{text.stream}", "-vn", "-an", "-dn", "-c:s", "webvtt"]
         argv += ["-f", "webvtt", str(out_dir / f"{text.track_id}.vtt")]
     return argv
+
+
+def subtitles_command(ffmpeg: str, source: Path, out_dir: Path, plan: LadderPlan) -> list[str]:
+    """The embedded text streams alone, as WebVTT (windowed jobs: no ladder run carries them)."""
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", str(source)]
+    return argv + _text_args(plan, out_dir)

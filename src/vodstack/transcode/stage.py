@@ -40,7 +40,7 @@ from vodstack.packaging.track_index import (
 )
 from vodstack.storage import ObjectStore
 from vodstack.storage.base import packaged_prefix, windows_prefix
-from vodstack.transcode.command import ladder_command
+from vodstack.transcode.command import ladder_command, subtitles_command
 from vodstack.transcode.derive import Derived, derive
 from vodstack.transcode.ladder import (
     AudioRendition,
@@ -56,7 +56,7 @@ from vodstack.transcode.pertitle import run_probe
 from vodstack.transcode.progressive import WindowScheduler
 from vodstack.transcode.quality import sample_windows
 from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
-from vodstack.transcode.windowed import LAYOUT_FILE, Layout, init_key, join_track
+from vodstack.transcode.windowed import LAYOUT_FILE, Layout, chunk_key, init_key, join_track
 
 log = logging.getLogger(__name__)
 
@@ -258,10 +258,12 @@ class TranscodeStage:
 
     # -- windowed and progressive ---------------------------------------------------------------
     def _windowable(self, plan: LadderPlan, uploads: list[Any]) -> bool:
-        """Windowed encoding takes audio from the master only; other plans run single-pass."""
+        """Windowed encoding: H.264 ladders with audio from the master; others single-pass."""
         if self.settings.transcode_mode == "single" or uploads:
             return False
-        return all(a.input == 0 for a in plan.audio_outputs)
+        # AV1/HEVC windows are not verified to splice (encoder headers per window): single.
+        h264 = all(r.codec == "h264" for r in plan.rungs)
+        return h264 and all(a.input == 0 for a in plan.audio_outputs)
 
     def _run_windowed(
         self,
@@ -311,13 +313,14 @@ class TranscodeStage:
         )
         chunks = windows_prefix(asset.id, revision)
         for track_id in layout.track_ids():
-            with self.store.open(init_key(chunks, track_id)) as fh:
-                header = fh.read()
-            parts = []
-            for window in range(layout.window_count):
-                with self.store.open(f"{chunks}/{track_id}/{window:05d}.m4s") as fh:
-                    parts.append(fh.read())
-            join_track(header, parts, out / f"{track_id}.mp4")
+            keys = [chunk_key(chunks, track_id, w) for w in range(layout.window_count)]
+            join_track(
+                self._read(init_key(chunks, track_id)),
+                map(self._read, keys),
+                out / f"{track_id}.mp4",
+            )
+        if plan.texts:
+            run(subtitles_command(ffmpeg_exe(), source, out, plan))
         tracks = self._index_outputs(out, info, plan)
         if progressive:
             self.store.delete_prefix(packaged_prefix(asset.id, revision))  # a crashed join
@@ -333,6 +336,10 @@ class TranscodeStage:
             raise TranscodeError("the asset moved to another revision while it was joined")
         self._forget_chunks_later(chunks)
         return revision
+
+    def _read(self, key: str) -> bytes:
+        with self.store.open(key) as fh:
+            return fh.read()
 
     def served_windowed(self, asset_id: str, revision: int) -> bool:
         if revision == 0:
@@ -625,5 +632,6 @@ class TranscodeStage:
         for revision in range(1, current - 1):
             try:
                 self.store.delete_prefix(packaged_prefix(asset_id, revision))
+                self.store.delete_prefix(windows_prefix(asset_id, revision))
             except StorageError:
                 log.warning("could not delete revision %d of %s", revision, asset_id)

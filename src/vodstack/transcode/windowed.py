@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,7 +29,12 @@ from vodstack.errors import BoxParseError, TranscodeError
 from vodstack.packaging.fragment_writer import adts_frames, audio_fragment
 from vodstack.packaging.language import iso639_2
 from vodstack.packaging.retime import retime_fragments
-from vodstack.packaging.track_index import Fragment, TrackIndex, read_track_index_bytes
+from vodstack.packaging.track_index import (
+    Fragment,
+    TrackIndex,
+    read_track_index,
+    read_track_index_bytes,
+)
 from vodstack.transcode.command import filter_graph, video_encoder_args
 from vodstack.transcode.ladder import AudioRendition, LadderPlan, Rung
 from vodstack.transcode.runner import run_ffmpeg
@@ -379,14 +384,15 @@ def encode_audio_window(
     return Chunk(audio.track_id, window, b"".join(parts), init)
 
 
-def join_track(init: bytes, chunks: Sequence[bytes], out: Path) -> TrackIndex:
-    """The whole track: header and every window's fragments, in order (already re-timed)."""
+def join_track(init: bytes, chunks: Iterable[bytes], out: Path) -> TrackIndex:
+    """The whole track: header and every window's fragments, in order (already re-timed).
+    ``chunks`` is consumed one at a time, so a long title is never held in memory."""
     with open(out, "wb") as fh:
         fh.write(init)
         for data in chunks:
             fh.write(data)
     with open(out, "rb") as fh:
-        return read_track_index_bytes(fh.read())
+        return read_track_index(fh)
 
 
 def copy_rungs(layout: Layout, track_ids: Sequence[str]) -> tuple[Rung, ...]:

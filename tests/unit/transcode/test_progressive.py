@@ -166,3 +166,42 @@ def test_a_window_that_cannot_be_encoded_fails_the_asset(
     assert asset.status == "failed"
     assert "window 3 of v144" in (asset.error or "")
     assert not services.store.exists(chunk_key(windows_prefix(asset_id, 1), "v144", 3))
+
+
+def test_accelerated_job_joins_windows_keeps_subtitles_and_drops_chunks(tmp_path: Path) -> None:
+    """VODSTACK_TRANSCODE_MODE=windowed through the real stage: windows in a pool of two,
+    joined into one file per track and committed like a single-pass job (embedded subtitles
+    included); the chunks, never served, are gone."""
+    from tests.fixtures.media_sources import mov_text
+
+    from vodstack.catalogue.media import MediaCatalogue
+    from vodstack.packaging.track_index import read_track_index
+
+    settings = make_settings(tmp_path / "home", transcode_mode="windowed", window_workers=2)
+    services = build_services(settings)
+    try:
+        source = mov_text(tmp_path / "subs.mp4", seconds=8)
+        asset_id = new_id()
+        key = f"masters/{asset_id}/source.mp4"
+        with services.store.writer(key) as fh, open(source, "rb") as src:
+            shutil.copyfileobj(src, fh)
+        services.catalogue.create_asset(
+            asset_id, title="acc", source_key=key, source_name="s.mp4", source_size=1
+        )
+        revision = services.pipeline.stage.run(
+            asset_id, new_id(), lambda f: None, threading.Event()
+        )
+        assert revision == 1
+        rows = services.catalogue.renditions(asset_id, 1)
+        assert rows and all(r.layout == "file" for r in rows)
+        video = next(r for r in rows if r.kind == "video")
+        path = services.store.local_path(video.file_key)
+        assert path is not None
+        with open(path, "rb") as fh:
+            index = read_track_index(fh)
+        assert sum(f.sample_count for f in index.fragments) == 8 * 30
+        captions = MediaCatalogue(services.db).captions(asset_id, 1)
+        assert [c.language for c in captions if c.source == "embedded"] == ["fr"]
+        assert list(services.store.list(windows_prefix(asset_id, 1))) == []
+    finally:
+        services.close()
