@@ -146,6 +146,14 @@ def one_run(base: str, clip: Path, seconds: int, viewer_token: str) -> Sample:
         c.get(root + tag_dir + init).raise_for_status()
         c.get(root + tag_dir + first_uri(media.text)).raise_for_status()
         playable = time.perf_counter() - started
+        # Not timed: a progressive job goes on in the background; the next upload must find
+        # the machine as idle as the baseline's does.
+        while c.get(f"/api/assets/{asset_id}", headers=admin).json()["job"]["state"] not in (
+            "succeeded",
+            "failed",
+            "dead",
+        ):
+            time.sleep(0.2)
     return Sample(seconds, accepted, ready, playable)
 
 

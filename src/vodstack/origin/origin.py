@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
@@ -52,6 +53,7 @@ from vodstack.thumbnails.storyboard import Storyboard, storyboard_vtt
 from vodstack.transcode.progressive import WindowScheduler
 
 _CACHE_SIZE = 256
+_WINDOWED_RECHECK_S = 2.0
 # Pictures and downloads have no revision in their URL: cached, but not "immutable".
 PICTURE_CACHE_CONTROL = "public, max-age=3600"
 POSTER_CACHE_CONTROL = "public, max-age=300"
@@ -91,6 +93,7 @@ class Origin:
         self.windows = windows  # makes missing windows of progressive revisions on request
         self.media = MediaCatalogue(catalogue.db)
         self._presentations: OrderedDict[tuple[str, int], Presentation] = OrderedDict()
+        self._loaded: dict[tuple[str, int], float] = {}
         self._segments: OrderedDict[tuple[str, int, str, int], tuple[Segment, ...]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -117,9 +120,15 @@ class Origin:
     def presentation(self, asset_id: str, revision: int) -> Presentation:
         key = (asset_id, revision)
         with self._lock:
-            if key in self._presentations:
+            cached = self._presentations.get(key)
+            # A windowed revision is joined in place (same revision, new rows); origins in
+            # other processes see no event for it, so they re-read such rows every few seconds.
+            if cached is not None and (
+                not cached.windowed
+                or time.monotonic() - self._loaded.get(key, 0.0) < _WINDOWED_RECHECK_S
+            ):
                 self._presentations.move_to_end(key)
-                return self._presentations[key]
+                return cached
         rows = self.catalogue.renditions(asset_id, revision)
         if not rows:
             raise NotFound(f"asset {asset_id} has no revision {revision}")
@@ -154,8 +163,10 @@ class Origin:
         presentation = Presentation(asset_id, revision, duration, tracks, files=files)
         with self._lock:
             self._presentations[key] = presentation
+            self._loaded[key] = time.monotonic()
             if len(self._presentations) > _CACHE_SIZE:
-                self._presentations.popitem(last=False)
+                evicted, _ = self._presentations.popitem(last=False)
+                self._loaded.pop(evicted, None)
         return presentation
 
     def segments(self, p: Presentation, track: Track, segment_s: int) -> tuple[Segment, ...]:

@@ -222,9 +222,11 @@ class WindowScheduler:
         done_lock = threading.Lock()
         workers = max(1, workers or self.settings.window_workers)
 
+        stop = threading.Event()  # one window failed: start no other
+
         def work(task: tuple[int, list[str]]) -> None:
             nonlocal done
-            if cancel.is_set():
+            if cancel.is_set() or stop.is_set():
                 raise TranscodeError("transcode cancelled")
             window, tracks = task
             self._wait_for_viewers()
@@ -244,7 +246,7 @@ class WindowScheduler:
                 for future in futures:
                     future.result()
             except BaseException:
-                cancel.set()
+                stop.set()
                 raise
 
     # -- encoding -------------------------------------------------------------------------------
