@@ -156,7 +156,7 @@ class WindowScheduler:
             self._pause_background()
             if self.store.exists(chunk_key(windows_prefix(asset_id, revision), track_id, window)):
                 return  # the background job wrote it while we waited
-            chunks = self._encode(layout, asset_id, [track_id], window, 1, background=False)
+            chunks = self._encode(layout, [track_id], window, background=False)
             self._store_chunks(asset_id, revision, chunks, on_demand=True)
             self.encodes["on_demand"] += 1
         except (TranscodeError, MediaError) as exc:
@@ -176,7 +176,7 @@ class WindowScheduler:
         layout = self.layout(asset_id, revision)
         tracks = self.missing(asset_id, revision).get(window, [])
         if tracks:
-            chunks = self._encode(layout, asset_id, tracks, window, 1, background=False)
+            chunks = self._encode(layout, tracks, window, background=False)
             self._store_chunks(asset_id, revision, chunks, on_demand=False)
 
     def missing(self, asset_id: str, revision: int) -> dict[int, list[str]]:
@@ -233,7 +233,7 @@ class WindowScheduler:
             prefix = windows_prefix(asset_id, revision)
             tracks = [t for t in tracks if not self.store.exists(chunk_key(prefix, t, window))]
             if tracks:
-                chunks = self._encode(layout, asset_id, tracks, window, 1, background=True)
+                chunks = self._encode(layout, tracks, window, background=True)
                 self._store_chunks(asset_id, revision, chunks, on_demand=False)
                 self.encodes["background"] += 1
             with done_lock:
@@ -251,24 +251,20 @@ class WindowScheduler:
 
     # -- encoding -------------------------------------------------------------------------------
     def _encode(
-        self,
-        layout: Layout,
-        asset_id: str,
-        track_ids: Iterable[str],
-        window: int,
-        count: int,
-        *,
-        background: bool,
+        self, layout: Layout, track_ids: Iterable[str], window: int, *, background: bool
     ) -> list[Chunk]:
+        """One window of the given tracks: the video rungs from one decode, each audio apart."""
         source = self._source(layout.source_key)
         run = self._runner(background)
         wanted = list(track_ids)
         rungs = [r for r in layout.rungs if r.track_id in wanted]
         chunks: list[Chunk] = []
         if rungs:
-            threads = 0 if not background else max(1, self.settings.cpus // 2)
+            # a viewer's window gets every core; background windows share them out
+            workers = self.settings.window_workers
+            threads = 0 if not background else max(1, self.settings.cpus // workers)
             chunks += encode_video_windows(
-                ffmpeg_exe(), source, layout, rungs, window, count, run=run, threads=threads
+                ffmpeg_exe(), source, layout, rungs, window, run=run, threads=threads
             )
         for track_id in wanted:
             if layout.kind(track_id) == "audio":

@@ -395,10 +395,5 @@ def join_track(init: bytes, chunks: Iterable[bytes], out: Path) -> TrackIndex:
         return read_track_index(fh)
 
 
-def copy_rungs(layout: Layout, track_ids: Sequence[str]) -> tuple[Rung, ...]:
-    wanted = set(track_ids)
-    return tuple(r for r in layout.rungs if r.track_id in wanted)
-
-
 def audio_of(layout: Layout, track_id: str) -> AudioRendition:
     return next(a for a in layout.audios if a.track_id == track_id)
