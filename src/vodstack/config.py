@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -244,6 +244,12 @@ class Settings(BaseSettings):
         default=2 * 1024**3, gt=0, description="Largest separate audio track accepted (bytes)."
     )
 
+    upload_expiry_s: float = Field(
+        default=24 * 3600,
+        gt=0,
+        description="Resumable uploads (/api/uploads) not completed within this are removed.",
+    )
+
     # -- windowed and progressive transcoding ----------------------------------------------
     transcode_mode: Literal["single", "windowed", "progressive"] = Field(
         default="single",
@@ -259,6 +265,11 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 2,
         ge=1,
         description="Windows encoded at once by a job (accelerated transcoding).",
+    )
+    window_batch: int = Field(
+        default=4,
+        ge=1,
+        description="Progressive background: consecutive windows per FFmpeg run (fewer seeks).",
     )
     ondemand_encodes: int = Field(
         default=1, ge=1, description="On-demand window encodes at once per origin process."
@@ -397,11 +408,26 @@ class Settings(BaseSettings):
         description="Bind cookies to the viewer's IP (/32 or /128). IPv6 privacy addresses and "
         "mobile networks change addresses mid-session: enable only where that is acceptable.",
     )
+    cookie_not_before_s: int = Field(
+        default=0,
+        ge=0,
+        le=3600,
+        description="When > 0, playback cookies carry DateGreaterThan = mint time minus this "
+        "many seconds (tolerates clock skew between the signer and the verifying edges); "
+        "0 = no not-before condition.",
+    )
     cookie_samesite: Literal["lax", "strict", "none"] = Field(
         default="lax", description="SameSite of playback cookies ('none' for cross-site players)."
     )
     signing_hash: Literal["SHA1", "SHA256"] = Field(
         default="SHA1", description="CloudFront-Hash-Algorithm for new signatures."
+    )
+    signing_key_passphrase: SecretStr | None = Field(
+        default=None,
+        description="Encrypts the private signing keys at rest (PKCS#8, best available "
+        "scheme); keys stored in clear are re-encrypted on first use. Default: the contents of "
+        "`signing-key-passphrase` in the secrets directory if that file exists, else keys are "
+        "stored unencrypted (0600 files). Never logged.",
     )
     jwt_issuer: str | None = Field(
         default=None,

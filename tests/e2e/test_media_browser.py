@@ -122,3 +122,49 @@ def test_an_av1_variant_plays_in_chromium(browser: Chromium, stack: tuple[LiveSe
         assert not h264, h264
     finally:
         page.close()
+
+
+def test_poster_and_storyboard_preview_on_seek_hover(browser: Chromium, stack) -> None:  # type: ignore[no-untyped-def]
+    """The poster and the storyboard come from the asset's signed path once /play has set the
+    cookies; hovering the seek bar shows the sprite of that moment, and a click seeks."""
+    server, asset_id = stack
+    page = _open(browser, server, asset_id, "hover-viewer", "engine=hls")
+    assert page.eval("document.querySelector('video').poster").endswith(
+        f"/v1/{asset_id}/poster.jpg"
+    )
+    page.wait_for("window.vodstackPlayer.storyboard > 0", 15)
+    page.wait_for("!document.getElementById('scrub').hidden", 15)
+    preview = page.eval(
+        """(() => {
+          const scrub = document.getElementById('scrub');
+          const box = scrub.getBoundingClientRect();
+          scrub.dispatchEvent(new MouseEvent('mousemove', {
+            clientX: box.left + box.width * 0.75, clientY: box.top + 4, bubbles: true }));
+          return window.vodstackPlayer.preview;
+        })()"""
+    )
+    duration = page.eval("document.querySelector('video').duration")
+    assert abs(preview["t"] - 0.75 * duration) < 0.5, preview
+    assert re.search(r"/sb/\d+\.jpg$", preview["url"]), preview
+    assert preview["w"] > 0 and preview["h"] > 0
+    assert page.eval("!document.getElementById('preview').hidden")
+    assert "/sb/" in page.eval("document.getElementById('preview').style.backgroundImage")
+    # the sprite sheet answers with the viewer's cookies, as the preview's image request does
+    status = page.eval(
+        f"fetch({json.dumps(preview['url'])}, {{credentials: 'include'}}).then(r => r.status)"
+    )
+    assert status == 200
+    page.eval(
+        """(() => {
+          const scrub = document.getElementById('scrub');
+          const box = scrub.getBoundingClientRect();
+          scrub.dispatchEvent(new MouseEvent('click', {
+            clientX: box.left + box.width * 0.5, clientY: box.top + 4, bubbles: true }));
+        })()"""
+    )
+    page.wait_for(
+        "Math.abs(document.querySelector('video').currentTime - "
+        "document.querySelector('video').duration / 2) < 2",
+        15,
+    )
+    page.close()

@@ -131,8 +131,14 @@ class Ingestor:
         return upload.finish()
 
     def ingest_file(
-        self, path: os.PathLike[str] | str, title: str | None = None, *, ladder: str | None = None
+        self,
+        path: os.PathLike[str] | str,
+        title: str | None = None,
+        *,
+        ladder: str | None = None,
+        filename: str | None = None,
     ) -> str:
+        """``filename``: the name the uploader gave (default: the file's own)."""
         with open(path, "rb") as fh:
             chunks = iter(lambda: fh.read(CHUNK), b"")
-            return self.ingest_chunks(chunks, str(path), title, ladder=ladder)
+            return self.ingest_chunks(chunks, filename or str(path), title, ladder=ladder)

@@ -45,7 +45,7 @@ from vodstack.transcode.windowed import (
     Layout,
     audio_of,
     chunk_key,
-    encode_audio_window,
+    encode_audio_windows,
     encode_video_windows,
     init_key,
 )
@@ -198,22 +198,22 @@ class WindowScheduler:
         cancel: threading.Event,
         on_progress: Callable[[float], None] = lambda f: None,
         workers: int | None = None,
+        batch: int = 1,
+        lowest_first: bool = True,
     ) -> None:
-        """Encode every missing chunk: the lowest rung and the audio over the whole title
-        first (everything becomes playable at some quality soonest), in time order, then the
-        other rungs window by window, each window's rungs from one decode."""
+        """Encode every missing chunk. With ``lowest_first``, the lowest rung and the audio
+        over the whole title come first (everything becomes playable at some quality soonest),
+        in time order, then the other rungs. Each run covers up to ``batch`` consecutive
+        windows of every rung it makes, from one decode (fewer seeks and process starts:
+        accelerated jobs use one long run per worker, progressive ones short runs)."""
         layout = self.layout(asset_id, revision)
         lowest = layout.rungs[0].track_id if layout.rungs else None
         first_pass = {lowest, *(a.track_id for a in layout.audios)}
-        tasks: list[tuple[int, list[str]]] = []
-        for window, tracks in sorted(self.missing(asset_id, revision).items()):
-            urgent = [t for t in tracks if t in first_pass]
-            if urgent:
-                tasks.append((window, urgent))
-        for window, tracks in sorted(self.missing(asset_id, revision).items()):
-            rest = [t for t in tracks if t not in first_pass]
-            if rest:
-                tasks.append((window, rest))
+        if not lowest_first:  # one pass: every track of a window from one decode
+            first_pass = set(layout.track_ids())
+        missing = sorted(self.missing(asset_id, revision).items())
+        tasks = _batches([(w, [t for t in ts if t in first_pass]) for w, ts in missing], batch)
+        tasks += _batches([(w, [t for t in ts if t not in first_pass]) for w, ts in missing], batch)
         if not tasks:
             on_progress(1.0)
             return
@@ -221,21 +221,17 @@ class WindowScheduler:
         done = 0
         done_lock = threading.Lock()
         workers = max(1, workers or self.settings.window_workers)
-
         stop = threading.Event()  # one window failed: start no other
 
-        def work(task: tuple[int, list[str]]) -> None:
+        def work(task: tuple[int, int, list[str]]) -> None:
             nonlocal done
             if cancel.is_set() or stop.is_set():
                 raise TranscodeError("transcode cancelled")
-            window, tracks = task
+            first_window, count, tracks = task
             self._wait_for_viewers()
-            prefix = windows_prefix(asset_id, revision)
-            tracks = [t for t in tracks if not self.store.exists(chunk_key(prefix, t, window))]
-            if tracks:
-                chunks = self._encode(layout, tracks, window, background=True)
-                self._store_chunks(asset_id, revision, chunks, on_demand=False)
-                self.encodes["background"] += 1
+            chunks = self._encode(layout, tracks, first_window, count, background=True)
+            self._store_chunks(asset_id, revision, chunks, on_demand=False)
+            self.encodes["background"] += 1
             with done_lock:
                 done += 1
                 on_progress(done / total)
@@ -251,9 +247,16 @@ class WindowScheduler:
 
     # -- encoding -------------------------------------------------------------------------------
     def _encode(
-        self, layout: Layout, track_ids: Iterable[str], window: int, *, background: bool
+        self,
+        layout: Layout,
+        track_ids: Iterable[str],
+        window: int,
+        count: int = 1,
+        *,
+        background: bool,
     ) -> list[Chunk]:
-        """One window of the given tracks: the video rungs from one decode, each audio apart."""
+        """Windows ``window`` … ``+count-1`` of the given tracks: the video rungs from one
+        decode, each audio track from one encode."""
         source = self._source(layout.source_key)
         run = self._runner(background)
         wanted = list(track_ids)
@@ -264,13 +267,13 @@ class WindowScheduler:
             workers = self.settings.window_workers
             threads = 0 if not background else max(1, self.settings.cpus // workers)
             chunks += encode_video_windows(
-                ffmpeg_exe(), source, layout, rungs, window, run=run, threads=threads
+                ffmpeg_exe(), source, layout, rungs, window, count, run=run, threads=threads
             )
         for track_id in wanted:
             if layout.kind(track_id) == "audio":
                 audio = audio_of(layout, track_id)
-                chunks.append(
-                    encode_audio_window(ffmpeg_exe(), source, layout, audio, window, run=run)
+                chunks += encode_audio_windows(
+                    ffmpeg_exe(), source, layout, audio, window, count, run=run
                 )
         return chunks
 
@@ -314,7 +317,10 @@ class WindowScheduler:
             if not self.store.exists(header):
                 with self.store.writer(header) as fh:
                     fh.write(chunk.init)
-            with self.store.writer(chunk_key(prefix, chunk.track_id, chunk.window)) as fh:
+            key = chunk_key(prefix, chunk.track_id, chunk.window)
+            if self.store.exists(key):
+                continue  # made meanwhile (a viewer's request): the first copy may be served
+            with self.store.writer(key) as fh:
                 fh.write(chunk.data)
             self._record(asset_id, revision, chunk, on_demand)
 
@@ -375,3 +381,18 @@ def _signal(proc: subprocess.Popen[str], sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         if proc.poll() is None:
             os.kill(proc.pid, sig)
+
+
+def _batches(windows: list[tuple[int, list[str]]], size: int) -> list[tuple[int, int, list[str]]]:
+    """(first window, count, tracks) runs of consecutive windows missing the same tracks."""
+    out: list[tuple[int, int, list[str]]] = []
+    for window, tracks in windows:
+        if not tracks:
+            continue
+        if out:
+            first, count, same = out[-1]
+            if same == tracks and first + count == window and count < max(1, size):
+                out[-1] = (first, count + 1, same)
+                continue
+        out.append((window, 1, tracks))
+    return out

@@ -305,11 +305,15 @@ class TranscodeStage:
                 if on_ready is not None:
                     on_ready(revision)
         layout = self.windows.layout(asset.id, revision)
+        workers = self.settings.window_workers
         self.windows.fill(
             asset.id,
             revision,
             cancel=cancel,
             on_progress=lambda f: on_progress(_PROBE_SHARE + _LADDER_SHARE * f),
+            # accelerated: one long run per worker; progressive: the opening minutes first
+            batch=self.settings.window_batch if progressive else -(-layout.window_count // workers),
+            lowest_first=progressive,
         )
         chunks = windows_prefix(asset.id, revision)
         for track_id in layout.track_ids():

@@ -353,35 +353,49 @@ def audio_init(ffmpeg: str, adts: Path, audio: AudioRendition, run: Runner) -> b
     return raw[: read_track_index_bytes(raw).init_size]
 
 
-def encode_audio_window(
-    ffmpeg: str, source: Path, layout: Layout, audio: AudioRendition, window: int, *, run: Runner
-) -> Chunk:
+def encode_audio_windows(
+    ffmpeg: str,
+    source: Path,
+    layout: Layout,
+    audio: AudioRendition,
+    first_window: int,
+    window_count: int = 1,
+    *,
+    run: Runner,
+) -> list[Chunk]:
+    """Windows ``first_window`` … ``+window_count-1`` of an audio track from one encode."""
     starts = layout.audio_starts
-    first, count = layout.fragments_of(window, "audio")
-    start, end = fragment_bounds(starts, layout.audio_frames, first, count)
+    last_window = min(first_window + window_count, layout.window_count) - 1
+    first, _ = layout.fragments_of(first_window, "audio")
+    last_first, last_count = layout.fragments_of(last_window, "audio")
+    start, _ = fragment_bounds(starts, layout.audio_frames, first, 1)
+    _, end = fragment_bounds(starts, layout.audio_frames, last_first, last_count)
+    label = f"audio {audio.track_id}, windows {first_window}–{last_window}"
     with tempfile.TemporaryDirectory(prefix="vodstack-audio-") as tmp:
         adts = Path(tmp) / "window.aac"
         run(audio_window_command(ffmpeg, source, adts, audio, start, end - start))
         try:
             frames = adts_frames(adts.read_bytes())
         except BoxParseError as exc:
-            raise TranscodeError(f"audio {audio.track_id}, window {window}: {exc}") from exc
+            raise TranscodeError(f"{label}: {exc}") from exc
         skip = 1 + _AUDIO_PREROLL  # the encoder's priming frame, then the pre-roll
         kept = frames[skip : skip + end - start]
         if len(kept) != end - start:
-            raise TranscodeError(
-                f"audio {audio.track_id}, window {window}: {len(kept)} of {end - start} frames"
-            )
+            raise TranscodeError(f"{label}: {len(kept)} of {end - start} frames")
         init = audio_init(ffmpeg, adts, audio, run)
-    parts = []
-    for k in range(first, first + count):
-        lo, hi = fragment_bounds(starts, layout.audio_frames, k, 1)
-        parts.append(
-            audio_fragment(
-                kept[lo - start : hi - start], sequence=k + 1, decode_time=lo * AAC_FRAME
+    chunks = []
+    for window in range(first_window, last_window + 1):
+        w_first, w_count = layout.fragments_of(window, "audio")
+        parts = []
+        for k in range(w_first, w_first + w_count):
+            lo, hi = fragment_bounds(starts, layout.audio_frames, k, 1)
+            parts.append(
+                audio_fragment(
+                    kept[lo - start : hi - start], sequence=k + 1, decode_time=lo * AAC_FRAME
+                )
             )
-        )
-    return Chunk(audio.track_id, window, b"".join(parts), init)
+        chunks.append(Chunk(audio.track_id, window, b"".join(parts), init))
+    return chunks
 
 
 def join_track(init: bytes, chunks: Iterable[bytes], out: Path) -> TrackIndex:

@@ -36,6 +36,7 @@ from vodstack.web import (
     accesslog,
     api,
     api_entitlement,
+    api_uploads,
     delivery,
     errors,
     license,
@@ -176,6 +177,7 @@ def create_app(
         register_cache_collector(services.metrics, edge.cache)
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(api_uploads.router)
     app.include_router(api_entitlement.router)
     app.include_router(play.router)
     app.include_router(license.router)

@@ -154,7 +154,6 @@ def watch(request: Request, asset_id: str) -> HTMLResponse:
         # Without a configured public URL the media live on this server: the player then uses
         # the page's own origin, so opening the page as localhost or 127.0.0.1 both work.
         "sameOriginMedia": settings.public_url is None,
-        "poster": None,  # hook: a poster image URL once the pipeline makes thumbnails
     }
     body = template("watch.html").substitute(
         asset_id=asset_id,

@@ -55,6 +55,22 @@ class PlayOut(BaseModel):
     expires: int
     drm: PlayDrm
     session: PlaySession
+    poster: str | None = Field(default=None, description="Poster image (under the cookie).")
+    storyboard: str | None = Field(
+        default=None, description="WebVTT thumbnails track (`#xywh=` sprites) for seek previews."
+    )
+
+
+def _pictures(services: Any, asset: Asset, base: str) -> dict[str, str | None]:
+    """Poster and storyboard URLs when the revision has them (a title still being encoded
+    window by window has neither yet)."""
+    files = MediaCatalogue(services.db).files(asset.id, asset.revision)
+    # a chosen poster time is cut from the tracks on request: any complete revision has files
+    has_poster = "poster" in files or (asset.poster_time is not None and bool(files))
+    return {
+        "poster": f"{base}/poster.jpg" if has_poster else None,
+        "storyboard": f"{base}/storyboard.vtt" if "storyboard" in files else None,
+    }
 
 
 class SignedFileOut(BaseModel):
@@ -145,9 +161,12 @@ async def play(
         raise
     metrics.play.labels("ok").inc()
     session = request.app.state.playback.start(grant.subject, asset.id)
-    drm = playback_protection(asset.drm, grant.hls.rsplit("/", 1)[0])
+    base = grant.hls.rsplit("/", 1)[0]
+    drm = playback_protection(asset.drm, base)
+    pictures = await anyio.to_thread.run_sync(_pictures, services, asset, base)
     response = JSONResponse(
         {
+            **pictures,
             "hls": grant.hls if drm["hls"] != "unavailable" else None,
             "dash": grant.dash if drm["dash"] != "unavailable" else None,
             "expires": grant.expires,

@@ -18,7 +18,7 @@ from vodstack.transcode.ladder import AudioRendition, Rung
 from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 from vodstack.transcode.windowed import (
     Layout,
-    encode_audio_window,
+    encode_audio_windows,
     encode_video_windows,
     join_track,
 )
@@ -116,17 +116,21 @@ def test_audio_fragment_boxes() -> None:
 
 
 @pytest.mark.slow
-def test_windows_encoded_out_of_order_join_into_the_planned_tracks(tmp_path: Path) -> None:
+def test_windows_encoded_out_of_order_and_in_batches_join_into_the_planned_tracks(
+    tmp_path: Path,
+) -> None:
     from tests.conftest import make_clip_file
 
     src = make_clip_file(tmp_path / "src.mp4", seconds=12, size="426x240")
     lay = layout(12)
     chunks = {}
-    for window in (2, 0, 1):  # any order: each window is re-timed into its place
-        for chunk in encode_video_windows(ffmpeg_exe(), src, lay, RUNGS, window):
-            chunks[(chunk.track_id, window)] = chunk
-        chunk = encode_audio_window(ffmpeg_exe(), src, lay, AUDIO[0], window, run=run_ffmpeg)
-        chunks[("a0", window)] = chunk
+    # any order and any grouping: each window is re-timed into its place
+    for first, count in ((2, 1), (0, 2)):
+        made = encode_video_windows(ffmpeg_exe(), src, lay, RUNGS, first, count)
+        made += encode_audio_windows(ffmpeg_exe(), src, lay, AUDIO[0], first, count, run=run_ffmpeg)
+        for chunk in made:
+            chunks[(chunk.track_id, chunk.window)] = chunk
+    assert len(chunks) == 3 * 3
     joined = {}
     for track in lay.track_ids():
         parts = [chunks[(track, w)].data for w in range(lay.window_count)]

@@ -9,6 +9,7 @@ import {
 } from "./access.js";
 import { Beacons } from "./beacons.js";
 import { createEngine, defaultEngine, preloadEngine, protocolOf } from "./engines.js";
+import { cueAt, loadStoryboard } from "./storyboard.js";
 
 const config = JSON.parse(document.getElementById("vodstack-config").textContent);
 const params = new URLSearchParams(location.search);
@@ -26,6 +27,8 @@ const state = (window.vodstackPlayer = {
   stalls: [], // completed stalls during playback, in ms
   errors: [],
   refreshes: 0,
+  storyboard: 0, // storyboard cues loaded (seek previews)
+  preview: null, // what the seek preview shows now: { t, url, x, y, w, h }
   startupMs: null, // click → first frame
   readyMs: null, // navigation → ready to play (signed in, cookies set, engine chosen)
   message: null,
@@ -50,6 +53,7 @@ let loaded = false; // the engine has loaded the stream (errors now come only th
 let firstFrameSeen = false;
 let stallAt = null;
 let lastPos = 0;
+let storyboard = [];
 
 // -- messages ----------------------------------------------------------------------------
 function showMessage(err, action) {
@@ -168,6 +172,7 @@ async function refresh() {
     grant = { ...fresh, session: grant.session }; // one telemetry session per page view
     state.refreshes += 1;
     scheduleRefresh();
+    showPictures(); // a title finished while it played: its poster and storyboard exist now
     return true;
   } catch (err) {
     const left = grant.lifetimeS * 1000 - (performance.now() - grant.receivedAt);
@@ -226,6 +231,7 @@ async function prepare() {
   }
   state.sessionId = grant.session.id;
   scheduleRefresh();
+  showPictures();
   engineName = await chooseEngine();
   if (!engineName || !ENGINE_NAMES[engineName]) {
     state.phase = "error";
@@ -250,6 +256,59 @@ async function prepare() {
   $("play").hidden = false;
   if (params.get("autoplay") === "1") start();
 }
+
+// -- poster and seek previews ------------------------------------------------------------
+/** Poster and storyboard live under the asset's signed path: load them once cookies exist. */
+function showPictures() {
+  if (grant.poster && !video.poster) video.poster = onThisServer(grant.poster);
+  if (!grant.storyboard || storyboard.length) return;
+  loadStoryboard(onThisServer(grant.storyboard))
+    .then((cues) => { storyboard = cues; state.storyboard = cues.length; })
+    .catch(() => {}); // previews are a nicety: playback goes on without them
+}
+
+function clock(t) {
+  const s = Math.max(0, Math.floor(t));
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${Math.floor(s / 60)}:${ss}`;
+}
+
+/** Where the pointer is on the seek bar: fraction and time. */
+function scrubAt(event) {
+  const box = $("scrub").getBoundingClientRect();
+  const f = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
+  return { f, t: f * (Number.isFinite(video.duration) ? video.duration : 0), width: box.width };
+}
+
+function showPreview({ f, t, width }) {
+  const preview = $("preview");
+  const cue = cueAt(storyboard, t);
+  $("preview-time").textContent = clock(t);
+  const w = cue ? cue.w : 80;
+  if (cue) {
+    preview.style.backgroundImage = `url("${cue.url}")`;
+    preview.style.backgroundPosition = `-${cue.x}px -${cue.y}px`;
+    preview.style.width = `${cue.w}px`;
+    preview.style.height = `${cue.h}px`;
+  }
+  preview.style.left = `${Math.min(Math.max(0, f * width - w / 2), Math.max(0, width - w))}px`;
+  preview.hidden = false;
+  state.preview = cue ? { t, url: cue.url, x: cue.x, y: cue.y, w: cue.w, h: cue.h } : { t };
+}
+
+$("scrub").addEventListener("mousemove", (e) => showPreview(scrubAt(e)));
+$("scrub").addEventListener("mouseleave", () => { $("preview").hidden = true; state.preview = null; });
+$("scrub").addEventListener("click", (e) => {
+  const { t } = scrubAt(e);
+  if (Number.isFinite(video.duration)) video.currentTime = t;
+});
+video.addEventListener("durationchange", () => { $("scrub").hidden = !Number.isFinite(video.duration); });
+video.addEventListener("timeupdate", () => {
+  if (Number.isFinite(video.duration) && video.duration > 0) {
+    $("scrub-fill").style.width = `${(100 * video.currentTime) / video.duration}%`;
+  }
+});
 
 // -- playback ----------------------------------------------------------------------------
 async function start() {
@@ -384,7 +443,6 @@ $("signin").addEventListener("submit", async (e) => {
 });
 
 // -- go ----------------------------------------------------------------------------------
-if (config.poster) video.poster = config.poster;
 token = takeToken();
 if (token) prepare();
 else signedOut();
