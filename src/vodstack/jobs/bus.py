@@ -1,8 +1,10 @@
 """The event bus: one small seam between stages (``source.created`` → transcode → ``asset.ready``).
 
 The in-process bus records every event in the catalogue's event log (the audit trail) and
-calls local subscribers. A broker-backed bus (Celery/Redis, a later issue) implements the same
-two methods, so stages never know which one they talk to.
+calls local subscribers. Other processes learn of events from that log, not from a broker:
+edges follow it to purge (``edge.service.PurgeFollower``), webhooks are delivered from it, and
+jobs themselves travel through the catalogue (and Celery on Redis when a broker is set). One
+ordered, durable log that every process can read is the bus; no second copy in Redis.
 """
 
 from __future__ import annotations
