@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from dataclasses import dataclass
 
 from vodstack.assets import AssetManager
@@ -82,7 +84,10 @@ def build_services(settings: Settings) -> Services:
         )
         webhooks.attach(bus)
     grants = Grants(db)
-    keystore = PrivateKeyStore(settings.secrets_dir / "keys")
+    keystore = PrivateKeyStore(
+        settings.secrets_dir / "keys", signing_key_passphrase(settings, secret_store)
+    )
+    keystore.encrypt_stored()  # keys written before a passphrase was configured
     keyring = KeyRing(
         grants, keystore, audit=lambda type_, payload: bus.publish(type_, None, **payload)
     )
@@ -112,6 +117,30 @@ def build_services(settings: Settings) -> Services:
         metrics=Metrics(),
         webhooks=webhooks,
     )
+
+
+PASSPHRASE_FILE = "signing-key-passphrase"  # noqa: S105 - a file name, not a secret
+
+
+def signing_key_passphrase(settings: Settings, secrets: SecretStore) -> bytes | None:
+    """The passphrase encrypting private keys at rest, or None (keys stored unencrypted).
+
+    ``VODSTACK_SIGNING_KEY_PASSPHRASE`` wins; else the ``signing-key-passphrase`` file of the
+    secrets directory (a mounted secret, say), which like a key file must be owner-only.
+    One trailing newline is ignored (``echo … > file``). The value is never logged."""
+    configured = settings.signing_key_passphrase
+    if configured is not None and configured.get_secret_value():
+        return configured.get_secret_value().encode()
+    raw = secrets.read(PASSPHRASE_FILE)
+    if raw is None:
+        return None
+    path = settings.secrets_dir / PASSPHRASE_FILE
+    if os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{path} is accessible by others; chmod 600 it")
+    value = raw.removesuffix(b"\n").removesuffix(b"\r")
+    if not value:
+        raise ConfigError(f"{path} is empty: write the passphrase or remove the file")
+    return value
 
 
 def _dispatcher(settings: Settings) -> JobDispatcher | None:

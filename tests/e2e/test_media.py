@@ -341,3 +341,38 @@ def test_a_separately_uploaded_audio_track_joins_the_ladder(stack: Stack, tmp_pa
     # sidecar captions survive the new revision; embedded ones were extracted again
     subs = sorted(m.language for m in master.media if m.type == "SUBTITLES")
     assert subs == ["en", "fr"]
+
+
+def test_a_forced_sidecar_caption_is_flagged_in_hls_and_dash(stack: Stack) -> None:
+    vtt = b"WEBVTT\n\n00:01.000 --> 00:02.500\n[sign] Sortie\n"
+    r = _caption(stack, vtt, language="es", label="Forced narrative", forced="true")
+    assert r.status_code == 201, r.text
+    track = r.json()["track"]
+    try:
+        assert r.json()["forced"] is True and r.json()["default"] is False
+        playlist = stack.get("index.m3u8").text
+        master = m3u8.loads(playlist)
+        subs = {m.language: m for m in master.media if m.type == "SUBTITLES"}
+        assert (subs["es"].forced, subs["es"].default) == ("YES", "NO")
+        assert all(m.forced == "NO" for lang, m in subs.items() if lang != "es")
+        line = next(x for x in playlist.splitlines() if 'LANGUAGE="es"' in x)
+        assert "TYPE=SUBTITLES" in line and "FORCED=YES" in line
+        mpd = mpegdash.parser.MPEGDASHParser.parse(stack.get("index.mpd").text)
+        texts = {s.lang: s for s in mpd.periods[0].adaptation_sets if s.content_type == "text"}
+        forced = texts["es"].roles[0]
+        assert (forced.scheme_id_uri, forced.value) == (
+            "urn:mpeg:dash:role:2011",
+            "forced-subtitle",
+        )
+        assert {lang: s.roles[0].value for lang, s in texts.items() if lang != "es"} == {
+            "en": "subtitle",
+            "fr": "subtitle",
+        }
+        url = texts["es"].representations[0].base_urls[0].base_url_value
+        assert [c.text for c in parse_webvtt(stack.get(url).text)] == ["[sign] Sortie"]
+    finally:
+        deleted = stack.server.client.delete(
+            f"/api/assets/{stack.asset_id}/captions/{track}", headers=stack.server.admin
+        )
+        assert deleted.status_code == 204
+    assert 'LANGUAGE="es"' not in stack.get("index.m3u8").text

@@ -35,6 +35,22 @@ SOURCES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "cover_art": (ms.cover_art_only, "m4a"),
 }
 
+# How long each master is (the ``seconds`` its maker in tests/fixtures/media_sources.py uses).
+DURATIONS = {
+    "rotated": 3,
+    "vfr": 4,  # 2 s at 30 fps + 2 s at 10 fps
+    "interlaced": 3,
+    "hdr10": 3,
+    "ten_bit": 3,
+    "odd": 3,
+    "anamorphic": 3,
+    "video_only": 3,
+    "very_short": 0.7,
+    "two_videos": 3,
+    "mov_text": 6,
+    "long": 600,
+}
+
 
 class Uploaded:
     def __init__(self, server: LiveServer, ids: dict[str, str]) -> None:
@@ -95,6 +111,10 @@ def test_every_kind_ends_ready_or_failed_with_a_reason(uploaded: Uploaded) -> No
     assert uploaded.asset("cover_art")["error"] == (
         "the file has no video stream (audio only); upload a video master"
     )
+    assert DURATIONS.keys() == {kind for kind, state in states.items() if state == "ready"}
+    durations = {kind: uploaded.asset(kind)["duration"] for kind in DURATIONS}
+    wrong = {k: d for k, d in durations.items() if abs(d - DURATIONS[k]) > 0.1}
+    assert not wrong, wrong
 
 
 def test_portrait_phone_video_is_upright(uploaded: Uploaded) -> None:

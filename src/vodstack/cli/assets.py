@@ -10,7 +10,9 @@ from rich.table import Table
 
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
-from vodstack.errors import Conflict
+from vodstack.errors import Conflict, NotFound
+from vodstack.protection import admin as protection_admin
+from vodstack.protection.service import SCHEMES, build_protection, dash_scheme, hls_scheme
 from vodstack.services import Services
 
 assets_app = typer.Typer(help="Inspect and manage assets.", no_args_is_help=True)
@@ -176,3 +178,59 @@ def assets_access(
         as_json,
         f"{asset_id} access updated",
     )
+
+
+def _served_as(setting: str) -> dict[str, str | None]:
+    """Which form each protocol is served in ("clear", a scheme, or None: not offered)."""
+    schemes = setting.split(",")
+    out: dict[str, str | None] = {}
+    for protocol, choose in (("hls", hls_scheme), ("dash", dash_scheme)):
+        try:
+            out[protocol] = choose(schemes) or "clear"
+        except NotFound:
+            out[protocol] = None
+    return out
+
+
+@assets_app.command("protect")
+def assets_protect(
+    asset_id: str,
+    schemes: Annotated[
+        str,
+        typer.Argument(
+            help=f"clear, or a comma-separated set of {', '.join(SCHEMES)} (with clear to "
+            "keep clear playback for protocols no scheme covers), e.g. aes-128,cenc."
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Serve an asset clear or protected: HLS AES-128, cbcs (HLS SAMPLE-AES and DASH), cenc
+    (DASH). No re-transcode; running servers switch manifests within seconds and purge their
+    edges (like PUT /api/assets/{id}/protection)."""
+    if not schemes.strip():
+        raise typer.BadParameter("give clear or one or more schemes, e.g. aes-128,cenc")
+    services = open_services()
+    setting = protection_admin.set_protection(services, asset_id, schemes)
+    served = _served_as(setting)
+    human = (
+        f"{asset_id} protection: {setting} ("
+        + ", ".join(f"{k}: {v or 'not offered'}" for k, v in served.items())
+        + ")"
+    )
+    emit({"id": asset_id, "drm": setting, "served": served}, as_json, human)
+
+
+@assets_app.command("rekey")
+def assets_rekey(asset_id: str, as_json: JsonOpt = False) -> None:
+    """New content keys for every protected scheme of an asset (no re-transcode; caches
+    purged; like POST /api/assets/{id}/rekey). Players already running finish with the
+    previous key."""
+    services = open_services()
+    protection = build_protection(services.settings, services.db, services.secrets)
+    generations = protection_admin.rekey(services, protection, asset_id)
+    human = (
+        f"{asset_id} re-keyed: generation {', '.join(map(str, generations))}"
+        if generations
+        else f"{asset_id} is served clear: no content key to replace"
+    )
+    emit({"id": asset_id, "generations": generations}, as_json, human)

@@ -4,10 +4,13 @@ The architecture keeps secrets in files with 0600 permissions that are never log
 written to a temporary name created with mode 0600 (never briefly world-readable) and renamed
 into place atomically. An optional passphrase encrypts keys at rest with cryptography's
 ``BestAvailableEncryption``; without it the directory permissions are the only protection.
+A key written in clear before a passphrase was configured is re-encrypted when first loaded,
+so turning the option on needs no manual migration.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -18,6 +21,8 @@ from vodstack.entitlement.keys import PrivateKey, load_private_key, private_key_
 from vodstack.errors import ConfigError, InvalidInput, NotFound
 
 __all__ = ["PrivateKeyStore"]
+
+log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
 _SUFFIX = ".pem"
@@ -44,7 +49,10 @@ class PrivateKeyStore:
         self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if path.exists():
             raise InvalidInput(f"a private key named {name!r} already exists")
-        data = private_key_pem(key, self._passphrase)
+        self._write(name, path, private_key_pem(key, self._passphrase))
+        return path
+
+    def _write(self, name: str, path: Path, data: bytes) -> None:
         temporary = self._directory / f".{name}.{secrets.token_hex(8)}.tmp"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -57,7 +65,6 @@ class PrivateKeyStore:
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
-        return path
 
     def load(self, name: str) -> PrivateKey:
         """Read a key back; refuses files that other users can read (like OpenSSH does)."""
@@ -68,7 +75,15 @@ class PrivateKeyStore:
             raise NotFound(f"no private key named {name!r} in {self._directory}") from None
         if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise ConfigError(f"private key file {path} is accessible by others; chmod 600 it")
-        return load_private_key(path.read_bytes(), self._passphrase)
+        data = path.read_bytes()
+        if self._passphrase is not None and not _is_encrypted(data):
+            # Stored before the passphrase was configured: encrypt it in place (atomic rename;
+            # concurrent processes doing the same write equivalent files).
+            key = load_private_key(data)
+            self._write(name, path, private_key_pem(key, self._passphrase))
+            log.warning("private key %r was stored in clear; re-encrypted at rest", name)
+            return key
+        return load_private_key(data, self._passphrase)
 
     def exists(self, name: str) -> bool:
         return self._path(name).exists()
@@ -86,8 +101,30 @@ class PrivateKeyStore:
             if p.name.endswith(_SUFFIX) and _NAME.fullmatch(p.name.removesuffix(_SUFFIX))
         )
 
+    def is_encrypted(self, name: str) -> bool:
+        """Whether the stored file of ``name`` is passphrase-encrypted (reads no key)."""
+        return _is_encrypted(self._path(name).read_bytes())
+
+    def encrypt_stored(self) -> list[str]:
+        """With a passphrase: re-encrypt every key still stored in clear (names returned).
+
+        Run at start-up so that keys not loaded in this process (a retired or rotated-out
+        key) do not stay in clear on disk after the passphrase was configured."""
+        if self._passphrase is None:
+            return []
+        plain = [n for n in self.names() if not self.is_encrypted(n)]
+        for name in plain:
+            self.load(name)  # loading a clear key with a passphrase set re-encrypts it
+        return plain
+
     def _path(self, name: str) -> Path:
         # The name becomes a file name: only a safe alphabet, so no "../" can escape.
         if not isinstance(name, str) or _NAME.fullmatch(name) is None:
             raise InvalidInput("key names are 1-64 letters, digits, '-' or '_'")
         return self._directory / f"{name}{_SUFFIX}"
+
+
+def _is_encrypted(pem: bytes) -> bool:
+    """PKCS#8 ``ENCRYPTED PRIVATE KEY`` or a legacy OpenSSL ``Proc-Type: 4,ENCRYPTED`` PEM."""
+    head = pem[:256]
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in head or b"Proc-Type: 4,ENCRYPTED" in head

@@ -1,8 +1,9 @@
 """``POST /play/{assetId}``: verify the viewer, decide entitlement, sign a scoped grant.
 
 The grant is a CloudFront custom policy for ``{public_url}/v1/{assetId}/*`` that expires in
-minutes (optionally bound to the viewer's IP), delivered as the three ``CloudFront-*``
-cookies. The same bytes would be accepted by CloudFront with the same key pair.
+minutes (optionally bound to the viewer's IP, optionally with a ``DateGreaterThan`` a little
+in the past for clock skew), delivered as the three ``CloudFront-*`` cookies. The same bytes
+would be accepted by CloudFront with the same key pair.
 """
 
 from __future__ import annotations
@@ -118,9 +119,13 @@ class EntitlementService:
     def mint(self, viewer: ViewerClaims, asset: Asset, client_ip: str) -> PlayGrant:
         now = int(self.clock())
         expires = now + self.settings.cookie_ttl_s
+        # Optional not-before (DateGreaterThan), set in the past by the configured skew so an
+        # edge whose clock runs a little behind the signer's still accepts a fresh cookie.
+        skew = self.settings.cookie_not_before_s
         policy = Policy(
             resource=self.resource(asset.id),
             date_less_than=expires,
+            date_greater_than=max(0, now - skew) if skew > 0 else None,
             ip_address=client_ip if self.settings.cookie_bind_ip else None,
         )
         key_id, private = self.keyring.signer()

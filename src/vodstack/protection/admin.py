@@ -1,0 +1,39 @@
+"""Operator actions on an asset's protection, shared by the CLI and the admin API.
+
+``PUT /api/assets/{id}/protection`` ≡ ``vodstack assets protect ID SCHEMES`` and
+``POST /api/assets/{id}/rekey`` ≡ ``vodstack assets rekey ID``: the same catalogue change and
+the same ``asset.updated`` event, which purges the edges (in this process at once, in every
+other process through the event log) — no re-transcode either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from vodstack.jobs.bus import ASSET_UPDATED
+from vodstack.protection.service import Protection, parse_schemes, protection_setting
+
+if TYPE_CHECKING:
+    from vodstack.services import Services
+
+
+def set_protection(services: Services, asset_id: str, schemes: str | Sequence[str]) -> str:
+    """Serve the asset with ``schemes`` (e.g. ``"aes-128,cenc"`` or ``["clear"]``) from now on;
+    returns the stored setting. Unknown assets are ``NotFound``, unknown schemes
+    ``InvalidInput``, before anything changes."""
+    services.assets.get(asset_id)
+    setting = protection_setting(parse_schemes(schemes))
+    services.catalogue.update_asset(asset_id, drm=setting)
+    services.bus.publish(ASSET_UPDATED, asset_id, action="protection", drm=setting)
+    return setting
+
+
+def rekey(services: Services, protection: Protection, asset_id: str) -> list[int]:
+    """New content keys for every protected scheme of the asset; returns the new key
+    generations (empty for a clear asset). Players holding the previous generation's URLs
+    finish with it; new manifests name the new one."""
+    asset = services.assets.get(asset_id)
+    generations = protection.rekey(asset_id, parse_schemes(asset.drm))
+    services.bus.publish(ASSET_UPDATED, asset_id, action="rekey")
+    return generations
