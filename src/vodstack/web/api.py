@@ -11,8 +11,7 @@ from pydantic import BaseModel, Field
 from vodstack.catalogue.models import Asset
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
 from vodstack.ingest.upload import Ingestor, Upload
-from vodstack.jobs.bus import ASSET_UPDATED
-from vodstack.protection.service import parse_schemes, protection_setting
+from vodstack.protection import admin as protection_admin
 from vodstack.web.api_media import router as media_router
 from vodstack.web.auth import require_admin
 from vodstack.web.uploads import receive_multipart, receive_raw
@@ -310,10 +309,7 @@ class ProtectionIn(BaseModel):
 )
 def set_protection(request: Request, asset_id: str, body: ProtectionIn) -> AssetOut:
     services = request.app.state.services
-    services.assets.get(asset_id)
-    setting = protection_setting(body.schemes)
-    services.catalogue.update_asset(asset_id, drm=setting)
-    services.bus.publish(ASSET_UPDATED, asset_id, action="protection", drm=setting)
+    protection_admin.set_protection(services, asset_id, body.schemes)
     return asset_out(request, services.assets.get(asset_id))
 
 
@@ -324,9 +320,7 @@ def set_protection(request: Request, asset_id: str, body: ProtectionIn) -> Asset
 )
 def rekey(request: Request, asset_id: str) -> dict[str, object]:
     services = request.app.state.services
-    asset = services.assets.get(asset_id)
-    generations = request.app.state.protection.rekey(asset_id, parse_schemes(asset.drm))
-    services.bus.publish(ASSET_UPDATED, asset_id, action="rekey")
+    generations = protection_admin.rekey(services, request.app.state.protection, asset_id)
     return {"id": asset_id, "generations": generations}
 
 
