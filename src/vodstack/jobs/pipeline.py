@@ -16,8 +16,16 @@ import logging
 import threading
 from typing import Protocol
 
+from sqlalchemy import func, select
+
 from vodstack.catalogue.models import Job
-from vodstack.catalogue.repository import Catalogue, ClaimedJob
+from vodstack.catalogue.repository import (
+    ACTIVE_JOB_STATES,
+    FINAL_JOB_STATES,
+    QUEUE_PRIORITY,
+    Catalogue,
+    ClaimedJob,
+)
 from vodstack.config import Settings
 from vodstack.errors import ConfigError, NotFound
 from vodstack.jobs.bus import (
@@ -31,6 +39,7 @@ from vodstack.jobs.bus import (
 )
 from vodstack.jobs.worker import JobRunner, PoolConfig, ProgressFn, WorkerPool, split_kind
 from vodstack.storage.base import PACKAGED
+from vodstack.telemetry.metrics import JobMetrics
 from vodstack.transcode.stage import TranscodeStage
 
 log = logging.getLogger(__name__)
@@ -66,6 +75,7 @@ class Pipeline:
         self.bus = bus
         self.stage = stage
         self.dispatcher = dispatcher
+        self.metrics = JobMetrics()  # jobs that ended in this process (see JobMetrics)
         self._pools: list[WorkerPool] = []
         bus.subscribe(SOURCE_CREATED, self._on_source_created)
 
@@ -100,6 +110,26 @@ class Pipeline:
             return
         for pool in self._pools:
             pool.wake.set()
+
+    # -- gauges ------------------------------------------------------------------------------
+    def job_counts(self) -> dict[str, int]:
+        """Jobs per state across all processes, every state listed: a state that emptied must
+        read 0, not keep the last count a gauge was set to."""
+        counts = dict.fromkeys((*ACTIVE_JOB_STATES, *FINAL_JOB_STATES), 0)
+        return counts | self.catalogue.job_counts()
+
+    def queue_depths(self) -> dict[str, int]:
+        """Queued jobs per queue (retries waiting out their backoff included), every queue
+        listed."""
+        with self.catalogue.db.session() as session:
+            rows = session.execute(
+                select(Job.queue, func.count()).where(Job.state == "queued").group_by(Job.queue)
+            )
+            return dict.fromkeys(QUEUE_PRIORITY, 0) | dict(rows.tuples().all())
+
+    def _job_ended(self, job: ClaimedJob, outcome: str, seconds: float) -> None:
+        if split_kind(job.kind)[0] == TRANSCODE:
+            self.metrics.transcode_ended(outcome, seconds)
 
     # -- dead-letter queue --------------------------------------------------------------------
     def dead_jobs(self, limit: int = 1000) -> list[Job]:
@@ -212,6 +242,7 @@ class Pipeline:
             self._failed,
             self._config(1),
             on_retry=on_retry,
+            on_end=self._job_ended,
         )
 
     def pool(self, *, workers: int | None = None, only_asset: str | None = None) -> WorkerPool:
@@ -227,6 +258,7 @@ class Pipeline:
             self._failed,
             self._config(count),
             only_asset=only_asset,
+            on_end=self._job_ended,
         )
         self._pools.append(pool)
         return pool

@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,9 @@ ProgressFn = Callable[[float], None]
 JobHandler = Callable[[ClaimedJob, ProgressFn, threading.Event], None]
 FailureHook = Callable[[ClaimedJob, str], None]
 RetryHook = Callable[[ClaimedJob, float], None]
+# Told once per job that ended (``succeeded`` or ``failed``; a dead-lettered job has failed)
+# with the run time of its last attempt, in seconds. Not told of retries or lost leases.
+EndHook = Callable[[ClaimedJob, str, float], None]
 
 
 # Errors that will not go away by trying again: fail at once, do not burn attempts.
@@ -67,7 +71,8 @@ class JobRunner:
 
     Shared by the in-process pool and the Celery task, so both modes have the same retry,
     backoff and dead-letter rules. ``on_retry`` is told when a job went back to the queue with
-    a delay (the broker mode sends a delayed message then; the pool just polls).
+    a delay (the broker mode sends a delayed message then; the pool just polls); ``on_end``
+    when a job ended (for metrics).
     """
 
     def __init__(
@@ -78,16 +83,19 @@ class JobRunner:
         config: PoolConfig,
         *,
         on_retry: RetryHook | None = None,
+        on_end: EndHook | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.handlers = handlers
         self.on_final_failure = on_final_failure
         self.config = config
         self.on_retry = on_retry
+        self.on_end = on_end
 
     def run(self, job: ClaimedJob) -> str:
         """Run the job; returns ``succeeded``, ``retrying``, ``failed``/``dead`` or ``lost``
         (the lease was taken over, another worker owns the outcome)."""
+        started = time.monotonic()
         if job.attempt > job.max_attempts:
             # Every earlier attempt ended with its worker dying (the lease lapsed, so no
             # outcome was recorded): a job that kills its worker must still reach the
@@ -98,6 +106,7 @@ class JobRunner:
                     f"the worker stopped during each of {job.max_attempts} attempts "
                     "(crash, out of memory or kill); the job was not retried again"
                 ),
+                started,
             )
         handler = self.handlers.get(split_kind(job.kind)[0])
         cancel = threading.Event()
@@ -127,7 +136,7 @@ class JobRunner:
         except BaseException as exc:
             cancel.set()
             beat.join()
-            outcome = self._failed(job, exc)
+            outcome = self._failed(job, exc, started)
             if not isinstance(exc, Exception):
                 raise
             return outcome
@@ -138,9 +147,18 @@ class JobRunner:
         except VodstackError as exc:
             log.warning("job %s finished but could not be recorded: %s", job.id, exc.message)
             return "lost"
+        self._ended(job, "succeeded", started)
         return "succeeded"
 
-    def _failed(self, job: ClaimedJob, exc: BaseException) -> str:
+    def _ended(self, job: ClaimedJob, outcome: str, started: float) -> None:
+        if self.on_end is None:
+            return
+        try:
+            self.on_end(job, outcome, time.monotonic() - started)
+        except Exception:  # a metrics hook must never change a job's outcome
+            log.exception("job %s: end hook failed", job.id)
+
+    def _failed(self, job: ClaimedJob, exc: BaseException, started: float) -> str:
         reason = describe_error(exc)
         permanent = isinstance(exc, PERMANENT_ERRORS)
         if isinstance(exc, VodstackError) and not permanent:
@@ -159,6 +177,9 @@ class JobRunner:
             self.catalogue.finish_job(job, error=reason, dead_letter=self.config.dead_letter)
         except VodstackError:
             return "lost"  # lease lost: another worker owns the outcome now
+        # Before the failure hook: it marks the asset failed, and whoever sees that may read
+        # the metrics next.
+        self._ended(job, "failed", started)
         self.on_final_failure(job, reason)
         return "dead" if self.config.dead_letter else "failed"
 
@@ -174,11 +195,12 @@ class WorkerPool:
         config: PoolConfig,
         *,
         only_asset: str | None = None,
+        on_end: EndHook | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.config = config
         self.only_asset = only_asset
-        self.runner = JobRunner(catalogue, handlers, on_final_failure, config)
+        self.runner = JobRunner(catalogue, handlers, on_final_failure, config, on_end=on_end)
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -66,6 +66,12 @@ class Metrics:
             registry=r,
         )
         self.jobs = Gauge("vodstack_jobs", "Jobs by state", ["state"], registry=r)
+        self.jobs_queued = Gauge(
+            "vodstack_jobs_queued",
+            "Jobs waiting for a worker, by queue (retries waiting out their backoff included)",
+            ["queue"],
+            registry=r,
+        )
         self.play_latency = Histogram(
             "vodstack_play_seconds",
             "Time to answer POST /play",
@@ -115,6 +121,37 @@ class Metrics:
             registry=r,
             buckets=(0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 1.0),
         )
+
+
+JOB_OUTCOMES = ("succeeded", "failed")
+
+
+@dataclass
+class JobMetrics:
+    """What the job pipeline records where a job ends, in a registry of its own.
+
+    The pipeline is built before an app's :class:`Metrics` and also runs where there is no
+    app (``vodstack worker``), so it keeps its own registry; an app's ``/metrics`` exposes it
+    beside :class:`Metrics`.
+    """
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.transcode_seconds = Histogram(
+            "vodstack_transcode_job_seconds",
+            "Transcode jobs by outcome (succeeded, failed): run time of the attempt that "
+            "ended the job",
+            ["outcome"],
+            registry=self.registry,
+            buckets=(1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200),
+        )
+        # Both series exist from the start: rate() over a missing series is no data, not 0.
+        self._by_outcome = {o: self.transcode_seconds.labels(o) for o in JOB_OUTCOMES}
+
+    def transcode_ended(self, outcome: str, seconds: float) -> None:
+        """Record one finished transcode job; ``outcome`` is one of ``JOB_OUTCOMES``."""
+        self._by_outcome[outcome].observe(seconds)
 
 
 class _CacheCollector:

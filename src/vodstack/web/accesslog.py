@@ -1,7 +1,13 @@
 """Structured access log and per-response metrics, as raw ASGI middleware (cheap per request).
 
 One JSON line per request with CloudFront-like fields: time, x-edge-result-type, status,
-bytes, time-taken, asset id, path, client IP. Written only when configured.
+bytes, time-taken, asset id, path, client IP, and for 4xx/5xx the reason. Written only when
+configured.
+
+Error reasons travel in the request's ASGI scope state (``scope["state"]``, which Starlette
+shows as ``request.state``; servers give each request its own copy): the layer that turns an
+error into a response calls :func:`note_error`, and this layer reads the note for error
+responses only, so a 200 costs nothing more. Without a note the reason is ``http``.
 """
 
 from __future__ import annotations
@@ -12,10 +18,67 @@ import sys
 import time
 from typing import Any, TextIO
 
+from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vodstack.edge.errors import OriginTimeout, OriginUnavailable
 from vodstack.edge.service import object_kind
+from vodstack.errors import (
+    AuthError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OriginError,
+    RangeNotSatisfiable,
+    RateLimited,
+    StorageError,
+    Unavailable,
+    VodstackError,
+)
 from vodstack.telemetry.metrics import Metrics
+
+# Keys of the scope state; vodstack's own, so they cannot clash with an app's request.state.
+REASON = "vodstack.reason"
+RESULT = "vodstack.result"
+
+# Most specific class first. Forbidden is not here: its ``rule`` is the reason.
+_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (RateLimited, "rate_limited"),
+    (OriginTimeout, "origin_timeout"),
+    (OriginUnavailable, "origin_unavailable"),
+    (OriginError, "origin_status"),  # the origin answered an error status, passed through
+    (NotFound, "not_found"),
+    (RangeNotSatisfiable, "range"),
+    (InvalidInput, "invalid_input"),
+    (Unavailable, "unavailable"),
+    (StorageError, "storage"),
+    (AuthError, "auth"),
+    (DBAPIError, "catalogue_unavailable"),
+    (VodstackError, "error"),
+)
+# Statuses that have one cause wherever they come from (a 416 is answered without an error).
+_STATUS_REASONS = {416: "range"}
+
+
+def error_reason(exc: BaseException) -> str:
+    """A short metric label for why ``exc`` became an error response (a bounded set: gate
+    denial reasons, ``origin_secret``, and the names above)."""
+    if isinstance(exc, Forbidden):
+        return exc.rule
+    for cls, reason in _REASONS:
+        if isinstance(exc, cls):
+            return reason
+    return "internal"
+
+
+def note_error(scope: Scope, reason: str, result: str = "Error") -> None:
+    """Tell the access log why this request ends in an error response, and the edge result
+    type to log for it (CloudFront logs ``Error`` for a refused or failed request)."""
+    state = scope.get("state")
+    if state is None:
+        state = scope["state"] = {}
+    state[REASON] = reason
+    state[RESULT] = result
 
 
 class AccessLog:
@@ -24,6 +87,7 @@ class AccessLog:
         self.metrics = metrics
         self.sink = sink
         self._bytes: dict[str, Any] = {}
+        self._errors: dict[tuple[int, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,8 +129,21 @@ class AccessLog:
                 counter.inc(state["bytes"])
         else:
             asset_id = "-"
-        if status >= 400:
-            self.metrics.responses.labels(str(status), "http").inc()
+        reason = None
+        if status >= 400:  # the note is read for error responses only
+            noted = scope.get("state")
+            if noted:
+                reason = noted.get(REASON)
+                if state["result"] == "-":
+                    state["result"] = noted.get(RESULT, "-")
+            if reason is None:
+                reason = _STATUS_REASONS.get(status, "http")
+            errors = self._errors.get((status, reason))
+            if errors is None:  # reasons are a bounded set: resolve each label pair once
+                errors = self._errors[(status, reason)] = self.metrics.responses.labels(
+                    str(status), reason
+                )
+            errors.inc()
         if self.sink is None:
             return
         client = scope.get("client") or ("-", 0)
@@ -80,6 +157,7 @@ class AccessLog:
             "bytes": state["bytes"],
             "time-taken": round(seconds, 6),
             "c-ip": client[0],
+            "reason": reason or "-",
         }
         self.sink.write(json.dumps(line, separators=(",", ":")) + "\n")
         self.sink.flush()

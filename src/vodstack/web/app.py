@@ -200,9 +200,16 @@ def create_app(
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
     def metrics() -> Response:
-        for state, count in services.catalogue.job_counts().items():
-            services.metrics.jobs.labels(state).set(count)
-        return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        # Gauges of the catalogue's jobs (all processes); every state and queue is set, so
+        # one that emptied reads 0 instead of its last count.
+        m, pipeline = services.metrics, services.pipeline
+        for state, count in pipeline.job_counts().items():
+            m.jobs.labels(state).set(count)
+        for queue, count in pipeline.queue_depths().items():
+            m.jobs_queued.labels(queue).set(count)
+        # The pipeline's own registry: durations of the jobs that ended in this process.
+        body = generate_latest(m.registry) + generate_latest(pipeline.metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     # Raw ASGI layers outside FastAPI, outermost last: the access log sees every response,
     # HSTS is added to every response, and delivery requests never enter FastAPI/Starlette.
@@ -289,8 +296,10 @@ def redirect_app(https_base: str) -> FastAPI:
 
     @app.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "DELETE"])
     def redirect(request: Request, path: str) -> RedirectResponse:
+        # the path as the client sent it: decoding it would turn %3F into a query, %2F into /
+        raw = request.scope.get("raw_path") or b"/"
         query = f"?{request.url.query}" if request.url.query else ""
-        return RedirectResponse(f"{https_base}/{path}{query}", status_code=308)
+        return RedirectResponse(f"{https_base}{raw.decode('latin-1')}{query}", status_code=308)
 
     return app
 

@@ -22,7 +22,7 @@ from vodstack.edge.entry import CacheEntry, ResultType
 from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
 from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.packaging.layout import cache_path
-from vodstack.web import errors
+from vodstack.web import accesslog, errors
 from vodstack.web.responses import ResourceResponse
 
 router = APIRouter(tags=["delivery"])
@@ -41,8 +41,7 @@ def check_origin_secret(state: Any, request: Request) -> None:
     valid = False
     for secret in state.origin_secrets:  # no early exit: time does not reveal which matched
         valid |= hmac.compare_digest(presented, secret.encode())
-    if not valid:
-        state.services.metrics.responses.labels("403", "origin_secret").inc()
+    if not valid:  # counted by the access log, reason "origin_secret"
         raise Forbidden("access denied", rule="origin_secret", public=False)
 
 
@@ -76,12 +75,20 @@ def entry_resource(entry: CacheEntry, hot: bytes | None = None) -> BytesResource
 async def deliver(request: Request, asset_id: str, path: str) -> Response:
     # Normally answered by DeliveryFastPath before routing; kept as a route for the OpenAPI
     # document and for apps built without the fast path.
-    return await deliver_response(request.app.state, request, asset_id, path)
+    return await _routed(request, asset_id, path)
 
 
 @router.head("/v1/{asset_id}/{path:path}", include_in_schema=False)
 async def deliver_head(request: Request, asset_id: str, path: str) -> Response:
-    return await deliver_response(request.app.state, request, asset_id, path)
+    return await _routed(request, asset_id, path)
+
+
+async def _routed(request: Request, asset_id: str, path: str) -> Response:
+    try:
+        return await deliver_response(request.app.state, request, asset_id, path)
+    except Exception as exc:  # answered by the app's error handlers; the reason is logged
+        accesslog.note_error(request.scope, accesslog.error_reason(exc))
+        raise
 
 
 async def deliver_response(state: Any, request: Request, asset_id: str, path: str) -> Response:
@@ -130,5 +137,6 @@ class DeliveryFastPath:
         try:
             response = await deliver_response(scope["app"].state, request, asset_id, rest)
         except Exception as exc:
+            accesslog.note_error(scope, accesslog.error_reason(exc))
             response = await errors.respond(request, exc)
         await response(scope, receive, send)

@@ -25,6 +25,7 @@ from vodstack.errors import (
     UploadRejected,
     VodstackError,
 )
+from vodstack.web import accesslog
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def status_for(exc: VodstackError) -> int:
 async def _vodstack_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, VodstackError)
     status = status_for(exc)
+    accesslog.note_error(request.scope, accesslog.error_reason(exc))
     # Origin failures carry internal detail (paths, exception text): log it, show a summary.
     public = "the origin is unavailable" if isinstance(exc, OriginError) else exc.message
     body: dict[str, object] = {"error": public}
