@@ -29,7 +29,11 @@ SECONDS = 60
 FPS = 30
 PROGRESSIVE_ENV = {
     "VODSTACK_TRANSCODE_MODE": "progressive",
-    "VODSTACK_WINDOW_WORKERS": "1",  # a slow background job: the test sees it running
+    # a slow background job, so the test sees it running: one worker, one window per FFmpeg
+    # run, a slower preset than the suite's ultrafast
+    "VODSTACK_WINDOW_WORKERS": "1",
+    "VODSTACK_WINDOW_BATCH": "1",
+    "VODSTACK_X264_PRESET": "veryfast",
     "VODSTACK_PROGRESSIVE_CLEANUP_S": "0",
 }
 
@@ -147,9 +151,12 @@ def test_windowed_stream_decodes_before_the_job_ends(progressive: Any) -> None:
     assert frames == SECONDS * FPS
     assert abs(samples / 48000 - SECONDS) < 0.1
     assert not any(e in stderr.lower() for e in TIMESTAMP_ERRORS), stderr
-    on_demand = sum(w["on_demand"] for w in windows(server.asset(asset_id)).values())
-    state = server.asset(asset_id)["job"]["state"]
-    assert on_demand > 0 or state == "succeeded"
+    after = server.asset(asset_id)
+    made = windows(after).values()
+    on_demand = sum(w["on_demand"] for w in made)
+    # the viewer raced the job: some windows were made for it, unless the background got
+    # to every window first (then the job is joining or done)
+    assert on_demand > 0 or all(w["done"] == w["total"] for w in made) or not made
 
 
 @pytest.mark.browser
@@ -216,6 +223,7 @@ def test_a_master_damaged_half_way_fails_fast_and_caches_nothing(
     asset = server.wait(asset_id)
     if asset["status"] == "failed":  # the background job got there before any viewer
         assert "window" in asset["error"], asset["error"]
+        assert_reclaimed(server, asset_id)
         return
     viewer = server.viewer(asset_id, subject="damaged-viewer")
     master = m3u8.loads(viewer.get(asset["playback"]["hls"]).text, uri=asset["playback"]["hls"])
@@ -229,3 +237,16 @@ def test_a_master_damaged_half_way_fails_fast_and_caches_nothing(
     assert "window" in failed["error"], failed["error"]
     again = viewer.get(media.segments[-1].absolute_uri)
     assert again.status_code in (403, 404), again.status_code  # never a cached 200
+    assert_reclaimed(server, asset_id)
+
+
+def assert_reclaimed(server: Any, asset_id: str) -> None:
+    """A failed asset keeps its master and no media: the holed revision's chunks are gone
+    (a re-drive starts a fresh revision from the master)."""
+    wait_for(
+        lambda: server.asset(asset_id)["job"]["state"] not in ("queued", "running"), what="job"
+    )
+    packaged = server.home / "objects" / "packaged" / asset_id
+    files = [p for p in packaged.rglob("*") if p.is_file()] if packaged.exists() else []
+    assert files == [], files
+    assert (server.home / "objects" / "masters" / asset_id).exists()

@@ -91,6 +91,17 @@ def build(d: Path, size_limit: int, duration_limit_s: int) -> list[Case]:
     stsd = fast.index(b"stsd")
     unsupported = fast[:stsd] + fast[stsd:].replace(b"avc1", b"zzzz", 1)
     many_boxes = FTYP + _box(b"free", b"") * 200_000
+    # Box loops: containers nested far deeper than any real file, and a child that claims to
+    # be as large as its parent (a reader that trusts it walks the same bytes again).
+    deep = b""
+    for _ in range(4000):
+        deep = _box(b"trak", deep)
+    loop_child = _box(b"trak", b"\0" * 256)
+    self_sized = _box(b"moov", struct.pack(">I4s", 8 + len(loop_child) + 8, b"trak") + loop_child)
+    # Frames present, but the movie and track headers declare a duration of 0 (version 0
+    # mvhd: duration 20 bytes after the type; tkhd: 24).
+    zero_declared = _patch_after(fast, b"mvhd", 20, b"\0\0\0\0")
+    zero_declared = _patch_after(zero_declared, b"tkhd", 24, b"\0\0\0\0")
     return [
         # -- refused at the door
         Case("empty", "empty.mp4", b"", "reject", 400, "empty"),
@@ -148,6 +159,20 @@ def build(d: Path, size_limit: int, duration_limit_s: int) -> list[Case]:
             "either",  # FFmpeg clamps the moov to the file: usable, so it may well play
         ),
         Case("box_flood", "flood.mp4", many_boxes, "failed"),
+        Case(
+            "box_nested_4000_deep",
+            "deep.mp4",
+            FTYP + _box(b"moov", deep),
+            "failed",
+            reason=("not a recognised", "damaged", "no video"),
+        ),
+        Case(
+            "box_child_as_large_as_parent",
+            "loop.mp4",
+            FTYP + self_sized,
+            "failed",
+            reason=("not a recognised", "damaged", "no video", "truncated", "incomplete"),
+        ),
         Case("zero_size_box", "zero.mp4", FTYP + _box(b"moov", os.urandom(2048), size=0), "failed"),
         Case("undersized_box", "small.mp4", FTYP + _box(b"moov", b"\0" * 64, size=4), "failed"),
         Case(
@@ -164,6 +189,8 @@ def build(d: Path, size_limit: int, duration_limit_s: int) -> list[Case]:
         ),
         Case("single_frame", "one.mp4", one_frame, "failed", reason="single picture"),
         Case("zero_frames", "zero.mp4", (d / "zero.mp4").read_bytes(), "failed", reason="no video"),
+        # the decoder may recover the duration from the samples: playable or a clear failure
+        Case("zero_declared_duration", "nodur.mp4", zero_declared, "either"),
         Case(
             "unsupported_codec",
             "odd.mp4",

@@ -27,7 +27,7 @@ from vodstack.catalogue.repository import (
     ClaimedJob,
 )
 from vodstack.config import Settings
-from vodstack.errors import ConfigError, NotFound
+from vodstack.errors import ConfigError, NotFound, StorageError
 from vodstack.jobs.bus import (
     ASSET_FAILED,
     ASSET_READY,
@@ -38,7 +38,7 @@ from vodstack.jobs.bus import (
     EventBus,
 )
 from vodstack.jobs.worker import JobRunner, PoolConfig, ProgressFn, WorkerPool, split_kind
-from vodstack.storage.base import PACKAGED
+from vodstack.storage.base import PACKAGED, packaged_prefix, windows_prefix
 from vodstack.telemetry.metrics import JobMetrics
 from vodstack.transcode.stage import TranscodeStage
 
@@ -193,6 +193,20 @@ class Pipeline:
         except NotFound:
             self.stage.store.delete_prefix(f"{PACKAGED}/{asset_id}")
 
+    def _drop_revision(self, asset_id: str, revision: int) -> None:
+        """Reclaim the files of a revision nothing will serve (a failed job's uncommitted
+        revision: a windowed job's layout and chunks, a crashed publish; or a progressive
+        revision with holes), unless a newer job has already started on it. A re-drive then
+        starts a fresh revision from the master."""
+        latest = self.catalogue.latest_job(asset_id)
+        if latest is not None and latest.state in ACTIVE_JOB_STATES:
+            return
+        try:
+            self.stage.store.delete_prefix(packaged_prefix(asset_id, revision))
+            self.stage.store.delete_prefix(windows_prefix(asset_id, revision))
+        except StorageError:
+            log.warning("could not reclaim revision %d of %s", revision, asset_id)
+
     def _failed(self, job: ClaimedJob, reason: str) -> None:
         try:
             asset = self.catalogue.get_asset(job.asset_id)
@@ -202,10 +216,12 @@ class Pipeline:
             # a progressive revision that can never be completed: stop offering a title with
             # holes in it
             self.catalogue.update_asset(job.asset_id, status="failed", error=reason)
+            self._drop_revision(job.asset_id, asset.revision)
         elif asset.revision > 0:  # a failed re-transcode: the committed revision keeps serving
             self.catalogue.update_asset(job.asset_id, error=f"re-transcode failed: {reason}")
         else:
             self.catalogue.update_asset(job.asset_id, status="failed", error=reason)
+        self._drop_revision(job.asset_id, asset.revision + 1)
         self.bus.publish(
             TRANSCODE_FAILED,
             job.asset_id,

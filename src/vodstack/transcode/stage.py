@@ -346,10 +346,16 @@ class TranscodeStage:
             return fh.read()
 
     def served_windowed(self, asset_id: str, revision: int) -> bool:
+        """The revision is served from window chunks that still exist (a final failure
+        reclaims them; a re-drive then starts a fresh revision)."""
         if revision == 0:
             return False
         rows = self.catalogue.renditions(asset_id, revision)
-        return bool(rows) and all(r.layout == "windowed" for r in rows)
+        return (
+            bool(rows)
+            and all(r.layout == "windowed" for r in rows)
+            and self.store.exists(f"{windows_prefix(asset_id, revision)}/{LAYOUT_FILE}")
+        )
 
     def _windowed_renditions(
         self, asset_id: str, revision: int, plan: LadderPlan

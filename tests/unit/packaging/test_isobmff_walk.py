@@ -179,3 +179,23 @@ def test_random_bytes_only_raise_box_parse_error(data: bytes, base: int) -> None
         assert box.size >= box.header_size >= 8
         position = box.end
     assert position == base + len(data)
+
+
+def test_deep_nesting_is_walked_without_recursion() -> None:
+    # A hostile file nests containers far deeper than Python's recursion limit; the walker
+    # descends level by level, so depth costs loops, never stack.
+    data = b""
+    for _ in range(20_000):
+        data = make_box("trak", data)
+    box = find_box(data, ["trak"] * 20_000)
+    assert box is not None and box.size == 8
+    assert find_box(data, ["trak"] * 20_001) is None
+
+
+def test_child_as_large_as_its_parent_cannot_loop() -> None:
+    inner = make_box("free", b"\0" * 16)
+    data = make_box("moov", struct.pack(">I4s", 8 + 8 + len(inner), b"trak") + inner)
+    moov = find_box(data, "moov")
+    assert moov is not None
+    with pytest.raises(BoxParseError, match="cannot hold"):
+        list(children(data, moov))
