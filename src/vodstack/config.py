@@ -8,6 +8,7 @@ Derived values (paths, the ladder) are computed here once, never per request.
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -380,6 +381,12 @@ class Settings(BaseSettings):
     tls_cert: Path | None = Field(default=None, description="PEM certificate: serve HTTPS.")
     tls_key: Path | None = Field(default=None, description="PEM private key for tls_cert.")
     hsts: bool = Field(default=False, description="Send Strict-Transport-Security over TLS.")
+    cors_origins: tuple[str, ...] = Field(
+        default=(),
+        description="Web origins (scheme://host[:port]) whose pages may call /play, fetch /v1 "
+        "media with the signed cookies and post beacons (credentialed CORS), e.g. a player "
+        "embedded in your own site. Empty: same-origin only. Never '*'; never the admin API.",
+    )
     access_log: str | None = Field(
         default=None,
         description="JSON access log, one line per request: a file path, or '-' for stderr.",
@@ -461,6 +468,19 @@ class Settings(BaseSettings):
         default=200, ge=0, description="Delivery requests per second per address (0 = off)."
     )
     playback_burst: int = Field(default=2000, ge=1, description="Burst for the rate above.")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Credentialed CORS must name each origin exactly (Fetch standard): no wildcard, no
+        # path, so a typo cannot open the cookies to every site.
+        for origin in value:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+                raise ValueError(
+                    f"cors_origins: {origin!r} is not an origin like https://www.example.com "
+                    "(scheme, host, optional port; no path, no wildcard)"
+                )
+        return value
 
     @field_validator("segment_s")
     @classmethod

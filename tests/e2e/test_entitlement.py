@@ -358,9 +358,12 @@ def test_geo_rules_trust_the_country_header_only_from_trusted_proxies(env, tmp_p
         f"/api/assets/{a}/access", headers=server.admin, json={"geo_deny": ["FR"]}
     ).raise_for_status()
     token = server.token("traveller")
+    before = origin_reads(server)
     blocked = server.play(a, token, headers={"CloudFront-Viewer-Country": "FR"})
     assert blocked.status_code == 403
     assert blocked.json()["rule"] == "geo"
+    assert "set-cookie" not in blocked.headers
+    assert origin_reads(server) == before  # a blocked country costs the origin nothing
     allowed = server.play(a, token, headers={"CloudFront-Viewer-Country": "DE"})
     assert allowed.status_code == 200
     # unknown country (no header, no GeoIP database): a geo-restricted title fails closed

@@ -11,10 +11,11 @@ import base64
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import Any
 
 from vodstack.packaging.layout import VariantTag, text_file_uri
 from vodstack.packaging.model import Presentation, TextTrack, Track
-from vodstack.packaging.segments import Segment, peak_bitrate, segment_track
+from vodstack.packaging.segments import Segment, index_memo, peak_bitrate, segment_track
 
 NS = "urn:mpeg:dash:schema:mpd:2011"
 CENC_NS = "urn:mpeg:cenc:2013"
@@ -77,22 +78,27 @@ def _timeline(parent: ET.Element, segments: tuple[Segment, ...]) -> None:
     """``<S t d r>`` entries, run-length encoded; ``t`` only where the timeline is not
     contiguous [23009-1 §5.3.9.6]."""
     timeline = ET.SubElement(parent, "SegmentTimeline")
+    for start, duration, repeats in index_memo.get(segments, "timeline", lambda: _runs(segments)):
+        run = ET.SubElement(timeline, "S")
+        if start is not None:
+            run.set("t", str(start))
+        run.set("d", str(duration))
+        if repeats:
+            run.set("r", str(repeats))
+
+
+def _runs(segments: tuple[Segment, ...]) -> tuple[tuple[int | None, int, int], ...]:
+    """(t where not contiguous, d, r) per run of equal, contiguous segments."""
+    runs: list[list[Any]] = []
     expected: int | None = None
-    run: ET.Element | None = None
-    run_duration = -1
-    repeats = 0
     for seg in segments:
         contiguous = expected is not None and seg.start == expected
-        if run is not None and contiguous and seg.duration == run_duration:
-            repeats += 1
-            run.set("r", str(repeats))
+        if runs and contiguous and seg.duration == runs[-1][1]:
+            runs[-1][2] += 1
         else:
-            run = ET.SubElement(timeline, "S")
-            if not contiguous:
-                run.set("t", str(seg.start))
-            run.set("d", str(seg.duration))
-            run_duration, repeats = seg.duration, 0
+            runs.append([None if contiguous else seg.start, seg.duration, 0])
         expected = seg.start + seg.duration
+    return tuple((t, d, r) for t, d, r in runs)
 
 
 def _template(parent: ET.Element, track: Track, tag: VariantTag, segments: tuple) -> None:
@@ -201,15 +207,20 @@ def _trick_set(
             media=f"{tag}/{video.track_id}/k$Number$.m4s",
             startNumber="1",
         )
-        _timeline(template, tuple(_fragment_segments(video)))
+        _timeline(template, _fragment_segments(video))
 
 
-def _fragment_segments(track: Track) -> list[Segment]:
-    """One "segment" per fragment: the trick track's timeline."""
-    return [
-        Segment(i + 1, f.presentation_time, f.duration, f.offset, f.size, i, 1)
-        for i, f in enumerate(track.fragments)
-    ]
+def _fragment_segments(track: Track) -> tuple[Segment, ...]:
+    """One "segment" per fragment: the trick track's timeline (remembered, like every
+    segment list, so its timeline runs are too)."""
+    return index_memo.get(
+        track.fragments,
+        "fragment-segments",
+        lambda: tuple(
+            Segment(i + 1, f.presentation_time, f.duration, f.offset, f.size, i, 1)
+            for i, f in enumerate(track.fragments)
+        ),
+    )
 
 
 def _audio_set(

@@ -19,12 +19,21 @@ from vodstack.packaging.layout import (
     text_segment_uri,
 )
 from vodstack.packaging.model import Presentation, TextTrack, Track
-from vodstack.packaging.segments import average_bitrate, peak_bitrate, segment_track
+from vodstack.packaging.segments import (
+    average_bitrate,
+    index_memo,
+    peak_bitrate,
+    segment_track,
+)
 
 AUDIO_GROUP = "aud"
 SUBTITLE_GROUP = "subs"
 # EXT-X-MAP in a media playlist needs VERSION 6 [RFC 8216 §4.3.2.5, §7].
 VERSION = 6
+
+
+#: KEYFORMAT of W3C Clear Key (the EME key system name, as hls.js and Shaka expect it).
+CLEARKEY_KEYFORMAT = "org.w3.clearkey"
 
 
 def _quoted(value: str) -> str:
@@ -134,11 +143,10 @@ def _iframe_stream_infs(p: Presentation, tag: VariantTag) -> list[str]:
         frames = iframe_ranges(video)
         if not frames:
             continue
-        rates = [size * 8 * video.timescale / dur for _, _, size, dur in frames if dur]
-        avg = sum(f[2] for f in frames) * 8 / max(video.duration_s, 0.001)
+        peak, avg = index_memo.get(frames, "rates", lambda v=video, f=frames: _iframe_rates(v, f))
         attrs = [
-            f"BANDWIDTH={int(max(rates, default=0)) + 1}",
-            f"AVERAGE-BANDWIDTH={int(avg) + 1}",
+            f"BANDWIDTH={peak}",
+            f"AVERAGE-BANDWIDTH={avg}",
             f"CODECS={_quoted(video.codec)}",
         ]
         if video.width and video.height:
@@ -148,7 +156,15 @@ def _iframe_stream_infs(p: Presentation, tag: VariantTag) -> list[str]:
     return lines
 
 
-def iframe_ranges(track: Track, segment_s: int | None = None) -> list[tuple[int, int, int, int]]:
+def _iframe_rates(video: Track, frames: tuple[tuple[int, int, int, int], ...]) -> tuple[int, int]:
+    rates = [size * 8 * video.timescale / dur for _, _, size, dur in frames if dur]
+    avg = sum(f[2] for f in frames) * 8 / max(video.duration_s, 0.001)
+    return int(max(rates, default=0)) + 1, int(avg) + 1
+
+
+def iframe_ranges(
+    track: Track, segment_s: int | None = None
+) -> tuple[tuple[int, int, int, int], ...]:
     """(segment number, offset within that segment, size, duration) of each key frame.
 
     The fragment index records where each fragment's first (key) sample ends
@@ -157,8 +173,14 @@ def iframe_ranges(track: Track, segment_s: int | None = None) -> list[tuple[int,
     media segments, so I-frame fetches hit the segments the edge already caches.
     """
     if track.kind != "video":
-        return []
-    segments = segment_track(track, segment_s or 2)
+        return ()
+    return index_memo.get(
+        track.fragments, f"iframes/{segment_s or 2}", lambda: _iframe_ranges(track, segment_s or 2)
+    )
+
+
+def _iframe_ranges(track: Track, segment_s: int) -> tuple[tuple[int, int, int, int], ...]:
+    segments = segment_track(track, segment_s)
     out = []
     for seg in segments:
         for index in range(seg.first_fragment, seg.first_fragment + seg.fragment_count):
@@ -167,7 +189,7 @@ def iframe_ranges(track: Track, segment_s: int | None = None) -> list[tuple[int,
                 continue
             size = frag.key_sample_end - frag.offset
             out.append((seg.number, frag.offset - seg.offset, size, frag.duration))
-    return out
+    return tuple(out)
 
 
 def iframe_playlist(track: Track, tag: VariantTag) -> str:
@@ -249,10 +271,16 @@ def media_playlist(track: Track, tag: VariantTag, key: HlsKey | None = None) -> 
         "#EXT-X-INDEPENDENT-SEGMENTS",
     ]
     if key is not None and key.method == "SAMPLE-AES":
-        lines.append(
-            f"#EXT-X-KEY:METHOD=SAMPLE-AES,URI={_quoted(key.uri)},IV={hls_iv(key.iv_base)},"
-            'KEYFORMAT="identity",KEYFORMATVERSIONS="1"'
-        )
+        # One line per key system for the same key [RFC 8216 §4.3.2.4: tags with different
+        # KEYFORMATs apply to the same segments]: "identity" (the key itself at the URI, for
+        # players that decrypt in software) and W3C ClearKey (EME: the KID is in the init
+        # segment's tenc/pssh, the key comes from the licence server; hls.js picks this line
+        # when configured with drmSystems["org.w3.clearkey"]).
+        for keyformat in ("identity", CLEARKEY_KEYFORMAT):
+            lines.append(
+                f"#EXT-X-KEY:METHOD=SAMPLE-AES,URI={_quoted(key.uri)},IV={hls_iv(key.iv_base)},"
+                f'KEYFORMAT="{keyformat}",KEYFORMATVERSIONS="1"'
+            )
     lines.append(f"#EXT-X-MAP:URI={_quoted(_relative(init_uri(tag, track.track_id)))}")
     for seg, seconds in zip(segments, durations, strict=True):
         if key is not None and key.method == "AES-128":

@@ -44,6 +44,7 @@ from vodstack.web import (
     play,
     telemetry,
 )
+from vodstack.web.cors import ViewerCors
 from vodstack.web.delivery import Gate
 
 log = logging.getLogger(__name__)
@@ -214,6 +215,8 @@ def create_app(
     # Raw ASGI layers outside FastAPI, outermost last: the access log sees every response,
     # HSTS is added to every response, and delivery requests never enter FastAPI/Starlette.
     layers: list[Callable[[ASGIApp], ASGIApp]] = [delivery.DeliveryFastPath]
+    if settings.cors_origins:
+        layers.append(lambda inner: ViewerCors(inner, settings.cors_origins))
     if settings.tls_cert and settings.hsts:
         layers.append(Hsts)
     sink = accesslog.open_sink(settings.access_log)

@@ -164,3 +164,39 @@ def test_publish_unpublish_and_key_changes_are_audited(services: Services) -> No
     keys = services.catalogue.events(None, prefix="key.")
     assert [e.type for e in keys][:3] == ["key.retired", "key.rotated", "key.created"]
     assert keys[1].payload == {"key_id": new, "previous_key_id": old}
+
+
+def test_cli_redrive_all_requeues_every_dead_job_and_reports_the_rest(
+    settings: Settings,
+) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    services = build_services(settings)
+    dead = []
+    for _ in range(2):
+        job = services.catalogue.enqueue_job(_asset(services), max_attempts=1)
+        claimed = services.catalogue.claim_job("w", 60)
+        assert claimed is not None and claimed.id == job.id
+        services.catalogue.finish_job(claimed, error="boom", dead_letter=True)
+        dead.append(job.id)
+    blocked = services.catalogue.get_job(dead[1])
+    services.catalogue.enqueue_job(blocked.asset_id, max_attempts=1)  # e.g. a re-transcode
+    env = {**os.environ, "VODSTACK_HOME": str(settings.home)}
+    if settings.database_url:
+        env["VODSTACK_DATABASE_URL"] = settings.database_url
+    out = subprocess.run(
+        [sys.executable, "-m", "vodstack.cli", "jobs", "redrive", "--all", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(out.stdout)
+    assert [j["id"] for j in report["redriven"]] == [dead[0]]
+    assert list(report["skipped"]) == [dead[1]]  # another job is active for that asset
+    assert services.catalogue.get_job(dead[0]).state == "queued"
+    assert services.catalogue.get_job(dead[1]).state == "dead"
+    services.close()

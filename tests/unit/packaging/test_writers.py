@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import m3u8
 import mpegdash.parser
 import pytest
@@ -196,3 +198,27 @@ def test_layout_parser_total(path: str) -> None:
     parsed = parse_delivery_path(path)
     if parsed is not None and parsed.track_id is not None:
         assert parsed.track_id.isalnum()
+
+
+def test_sample_aes_names_identity_and_clearkey_for_the_same_key() -> None:
+    key = hls.HlsKey("SAMPLE-AES", bytes(range(16)), 1)
+    text = hls.media_playlist(video(360), TAG, key)
+    lines = [x for x in text.splitlines() if x.startswith("#EXT-X-KEY")]
+    assert len(lines) == 2
+    assert 'KEYFORMAT="identity"' in lines[0] and 'KEYFORMAT="org.w3.clearkey"' in lines[1]
+    assert lines[0].split(",KEYFORMAT")[0] == lines[1].split(",KEYFORMAT")[0]  # same key, IV
+    parsed = m3u8.loads(text)
+    assert {k.keyformat for k in parsed.keys if k} == {"identity", "org.w3.clearkey"}
+    assert text.index("#EXT-X-KEY") < text.index("#EXT-X-MAP")  # keys apply to the header too
+
+
+def test_manifest_work_is_remembered_per_fragment_index() -> None:
+    from vodstack.packaging.segments import index_memo
+
+    track = video(720)
+    first = segment_track(track, 4)
+    assert segment_track(track, 4) is first  # the same index: computed once
+    assert hls.iframe_ranges(track, 4) is hls.iframe_ranges(track, 4)
+    other = dataclasses.replace(track, fragments=track.fragments[:-1])
+    assert segment_track(other, 4) != first  # a new index is never served stale results
+    assert index_memo.get(track.fragments, "x", lambda: 1) == 1

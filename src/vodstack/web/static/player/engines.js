@@ -79,12 +79,17 @@ const byBitrate = (a, b) => a.bitrate - b.bitrate;
 // URI, for Apple's player). hls.js decrypts identity SAMPLE-AES in software for MPEG-2 TS only
 // ("The MP4 demuxer does not support SAMPLE-AES decryption"), and uses EME only for a key
 // system's KEYFORMAT — and while an identity key is present it picks that one. For fMP4 cbcs
-// the page therefore hands hls.js the same keys as ClearKey: its playlists are read with
-// KEYFORMAT="org.w3.clearkey", hls.js takes the KID from the init segment's tenc and asks our
-// licence server (the same key as the identity URI, behind the same cookies).
+// the page therefore hands hls.js only the ClearKey line (vodstack writes one beside the
+// identity line; another packager's identity-only playlist is read as ClearKey): hls.js
+// takes the KID from the init segment's tenc and asks our licence server (the same key as the identity URI, behind the same cookies).
 const SAMPLE_AES_KEY = /^#EXT-X-KEY:(?=.*\bMETHOD=SAMPLE-AES(?:,|$)).*$/gm;
 
 export function clearKeyPlaylist(text) {
+  // vodstack names both key systems: keep only the ClearKey line, or hls.js takes "identity"
+  if (text.includes(`KEYFORMAT="${CLEARKEY}"`)) {
+    return text.replace(SAMPLE_AES_KEY, (line) => (line.includes(`KEYFORMAT="${CLEARKEY}"`) ? line : ""));
+  }
+  // another packager's playlist with an identity key only: read it as ClearKey
   return text.replace(SAMPLE_AES_KEY, (line) => (/\bKEYFORMAT=/.test(line)
     ? line.replace(/\bKEYFORMAT="identity"/, `KEYFORMAT="${CLEARKEY}"`)
     : `${line},KEYFORMAT="${CLEARKEY}"`));
