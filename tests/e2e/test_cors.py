@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import make_clip_file
@@ -73,7 +74,8 @@ def test_listed_origin_can_mint_and_fetch_media_with_credentials(served: Any) ->
 
 def test_the_signature_gate_still_decides(served: Any) -> None:
     server, asset = served
-    r = server.client.get(f"/v1/{asset['id']}/index.m3u8", headers={"Origin": SITE})
+    url = f"{server.base_url}/v1/{asset['id']}/index.m3u8"
+    r = httpx.get(url, headers={"Origin": SITE})  # a fresh client: no cookies
     assert r.status_code == 403  # CORS grants reading a response, never access
 
 
