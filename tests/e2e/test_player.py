@@ -209,14 +209,16 @@ def test_protected_asset_plays_with_keys_behind_the_cookies(
     page.close()
 
 
-@pytest.mark.parametrize(("engine", "climbs_back"), [("shaka", True), ("hls", False)])
+@pytest.mark.parametrize(
+    ("engine", "climbs_back"), [("shaka", True), ("dash", True), ("hls", False)]
+)
 def test_abr_switches_down_under_throttling_and_climbs_back(
     browser: Chromium, stack: Stack, engine: str, climbs_back: bool
 ) -> None:
     # hls.js's bandwidth estimate is an EWMA weighted by download time: after a dip it rises
     # by only ≈ segment bits × ln 2 / half-life per segment, so from the 250 kb/s rung it
     # needs minutes to climb back (measured ≈ +140 kb/s per 4 s segment; see README). Shaka
-    # climbs back within seconds, so it carries the "and back up" half.
+    # and dash.js climb back within seconds, so they carry the "and back up" half.
     page = open_player(browser, stack, f"abr-{engine}", stack.long_id, f"engine={engine}&buffer=8")
     page.wait_for(
         "window.vodstackPlayer.level?.height === 720"
