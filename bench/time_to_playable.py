@@ -14,7 +14,7 @@ every rung is encoded; the rest is made on request or by the background job.
 Reported per bucket in the buckets Mux publishes for its "time to publish" (0–1 min, 1–5 min,
 5–20 min): p50 and p95 seconds, and seconds of waiting per minute of content. The baseline is
 the clip's own duration (× realtime < 1 means ready before it could have been watched once);
-Mux's published medians (2.0 s for 0–1 min, 9.0 s for 5–20 min, as cited in issue #9) are a
+Mux's published medians (2.0 s for 0–1 min, 9.0 s for 5–20 min, as cited in issues #9 and #10) are a
 reference from other hardware, not measured here.
 """
 

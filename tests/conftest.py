@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -89,3 +90,24 @@ def services(settings: Settings) -> Iterator[Services]:
     s = build_services(settings)
     yield s
     s.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The logs of every server this run started, grepped for the key material stored in its
+    home and for the admin token: a secret printed by any code path, in any test, fails the
+    run (issue #9: "grep the logs of a full test run for key material")."""
+    e2e = sys.modules.get("tests.e2e.conftest")
+    if e2e is None:
+        return
+    from tests.secrets_scan import sweep
+
+    homes = list(dict.fromkeys(e2e.STARTED_HOMES))
+    found = sweep(homes, {"admin token": {e2e.ADMIN_TOKEN.encode()}})
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if found:
+        message = f"key material in server logs ({len(found)}):\n  " + "\n  ".join(found[:20])
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif reporter is not None and homes:
+        reporter.write_line(f"secrets sweep: {len(homes)} server homes, no key material in logs")

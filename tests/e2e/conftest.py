@@ -19,6 +19,9 @@ import pytest
 from tests.conftest import TEST_LADDER
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+#: Every home a LiveServer ran in this session: their logs are swept for key material at the
+#: end of the run (tests/conftest.py, pytest_sessionfinish).
+STARTED_HOMES: list[Path] = []
 
 
 def free_port() -> int:
@@ -81,6 +84,7 @@ class LiveServer:
 
     def start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+        STARTED_HOMES.append(self.home)
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process lifetime
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "vodstack.cli", "serve", "--port", str(self.port), *self.args],

@@ -81,7 +81,7 @@ def test_hundred_concurrent_misses_make_one_origin_fetch(edge_env) -> None:
     assert metric(server, "vodstack_origin_requests_total", 'kind="segment"') - before == 1
 
 
-def test_manifests_are_gzipped_when_accepted(edge_env) -> None:
+def test_manifests_are_compressed_when_accepted(edge_env) -> None:
     _, a, viewer, _ = edge_env
     plain = viewer.get(f"/v1/{a}/index.mpd", headers={"Accept-Encoding": "identity"})
     zipped = viewer.get(f"/v1/{a}/index.mpd", headers={"Accept-Encoding": "gzip"})
@@ -91,6 +91,12 @@ def test_manifests_are_gzipped_when_accepted(edge_env) -> None:
     assert int(zipped.headers["content-length"]) < len(plain.content) / 2
     seg = viewer.get(f"/v1/{a}/r1-4s/v144/1.m4s", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in seg.headers
+    # what browsers send: brotli wins, smaller still, its own ETag
+    br = viewer.get(f"/v1/{a}/index.mpd", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert br.headers["content-encoding"] == "br"
+    assert br.text == plain.text  # httpx decodes brotli (the brotli package is installed)
+    assert int(br.headers["content-length"]) <= int(zipped.headers["content-length"])
+    assert len({plain.headers["etag"], zipped.headers["etag"], br.headers["etag"]}) == 3
 
 
 def test_range_on_a_cached_segment(edge_env) -> None:

@@ -534,6 +534,16 @@ def test_ip_bound_cookies(tmp_path: Path) -> None:
         assert same.status_code == 200
         moved = client.get(f"/v1/{a}/index.m3u8", headers={"X-Forwarded-For": "198.51.100.5"})
         assert moved.status_code == 403
+        # a single-file URL is then a custom policy for that URL and that address only
+        one = client.post(
+            f"/play/{a}",
+            params={"file": "r1-4s/v144/init.mp4"},
+            headers={"Authorization": f"Bearer {tok}", "X-Forwarded-For": "198.51.100.4"},
+        ).json()["url"]
+        assert "Policy=" in one and "Expires=" not in one
+        fresh = httpx.Client()  # no cookies: the URL alone must do
+        assert fresh.get(one, headers={"X-Forwarded-For": "198.51.100.4"}).status_code == 200
+        assert fresh.get(one, headers={"X-Forwarded-For": "198.51.100.5"}).status_code == 403
     finally:
         server.stop()
 

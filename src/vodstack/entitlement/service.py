@@ -141,16 +141,21 @@ class EntitlementService:
         )
 
     def signed_file_url(
-        self, asset_id: str, path: str, ttl_s: int | None = None
+        self, asset_id: str, path: str, ttl_s: int | None = None, client_ip: str | None = None
     ) -> tuple[str, int]:
-        """A canned-policy signed URL for ONE file (a download, a thumbnail). Manifests of
-        adaptive streams are refused: their segments would need signing one by one."""
+        """A signed URL for ONE file (a download, a thumbnail). Manifests of adaptive streams
+        are refused: their segments would need signing one by one.
+
+        Canned policy (``Expires``: the shortest URL) unless cookies are IP-bound
+        (``cookie_bind_ip``): then a custom policy naming exactly this URL and the viewer's
+        address, so a download link passed on does not work elsewhere either."""
         if path.endswith((".m3u8", ".mpd")):
             raise InvalidInput("signed URLs are for single files, not adaptive manifests")
         key_id, private = self.keyring.signer()
         expires = int(self.clock()) + (ttl_s or self.settings.cookie_ttl_s)
         url = f"{self.settings.base_url()}/v1/{asset_id}/{path.lstrip('/')}"
-        signed = signed_url(
-            url, key_id, private, expires=expires, hash_alg=self.settings.signing_hash
-        )
-        return signed, expires
+        hash_alg = self.settings.signing_hash
+        if self.settings.cookie_bind_ip and client_ip:
+            policy = Policy(resource=url, date_less_than=expires, ip_address=client_ip)
+            return signed_url(url, key_id, private, policy=policy, hash_alg=hash_alg), expires
+        return signed_url(url, key_id, private, expires=expires, hash_alg=hash_alg), expires

@@ -143,7 +143,9 @@ def _iframe_stream_infs(p: Presentation, tag: VariantTag) -> list[str]:
         frames = iframe_ranges(video)
         if not frames:
             continue
-        peak, avg = index_memo.get(frames, "rates", lambda v=video, f=frames: _iframe_rates(v, f))
+        peak, avg = index_memo.get(
+            frames, f"rates/{video.timescale}", lambda v=video, f=frames: _iframe_rates(v, f)
+        )
         attrs = [
             f"BANDWIDTH={peak}",
             f"AVERAGE-BANDWIDTH={avg}",

@@ -78,7 +78,7 @@ class SignedFileOut(BaseModel):
     expires: int
 
 
-def _download_url(services: Any, entitlement: Any, asset: Asset) -> tuple[str, int]:
+def _download_url(services: Any, entitlement: Any, asset: Asset, client_ip: str) -> tuple[str, int]:
     """A canned-policy signed URL of ``download.mp4``: one file, so no cookies; valid long
     enough to start a large download (the signature is checked when the request starts)."""
     if not asset.allow_download:
@@ -86,7 +86,7 @@ def _download_url(services: Any, entitlement: Any, asset: Asset) -> tuple[str, i
     if "download" not in MediaCatalogue(services.db).files(asset.id, asset.revision):
         raise NotFound("this video has no download rendition")
     return entitlement.signed_file_url(
-        asset.id, "download.mp4", ttl_s=services.settings.download_url_ttl_s
+        asset.id, "download.mp4", ttl_s=services.settings.download_url_ttl_s, client_ip=client_ip
     )
 
 
@@ -106,7 +106,8 @@ def bearer_token(request: Request) -> str:
         "`CloudFront-Key-Pair-Id` cookies scoped to `/v1/{assetId}/` (HttpOnly, Secure over "
         "TLS). Call again before `expires` to refresh while still entitled. `session` "
         "authenticates the player's QoE beacons (`POST /api/beacons`). With `file`, returns "
-        "a canned-policy signed URL for that single file instead (never for manifests). With "
+        "a signed URL for that single file instead (never for manifests): canned policy, or a "
+        "custom policy bound to the viewer's IP when cookies are IP-bound. With "
         "`download=1`, a signed URL of the progressive MP4 download, when the asset allows "
         "downloads (`403` rule `download` otherwise)."
     ),
@@ -137,12 +138,12 @@ async def play(
                 entitlement.authorize, token, asset_id, peer, request.headers
             )
             if download:
-                url, expires = _download_url(services, entitlement, asset)
+                url, expires = _download_url(services, entitlement, asset, client_ip)
                 return JSONResponse(
                     {"url": url, "expires": expires}, headers={"Cache-Control": "no-store"}
                 )
             if file is not None:
-                url, expires = entitlement.signed_file_url(asset.id, file)
+                url, expires = entitlement.signed_file_url(asset.id, file, client_ip=client_ip)
                 return JSONResponse(
                     {"url": url, "expires": expires}, headers={"Cache-Control": "no-store"}
                 )

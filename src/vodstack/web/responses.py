@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 import anyio
+import brotli
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -28,6 +29,37 @@ _COMPRESSIBLE = frozenset(MANIFEST_TYPES.values())
 @lru_cache(maxsize=512)
 def _gzip(body: bytes) -> bytes:
     return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+@lru_cache(maxsize=512)
+def _brotli(body: bytes) -> bytes:
+    # Quality 5: most of brotli's gain over gzip on text at a fraction of quality 11's CPU.
+    return brotli.compress(body, quality=5, mode=brotli.MODE_TEXT)
+
+
+_ENCODERS = {"br": _brotli, "gzip": _gzip}
+
+
+def pick_encoding(accept_encoding: str) -> str | None:
+    """``br`` or ``gzip`` if the client accepts it (q > 0), brotli first; else ``None``
+    (RFC 9110 §12.5.3: a coding with ``q=0`` is refused, ``*`` stands for the others)."""
+    accepted: dict[str, float] = {}
+    for item in accept_encoding.lower().split(","):
+        coding, _, params = item.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if coding:
+            accepted[coding.strip()] = q
+    for coding in ("br", "gzip"):
+        if accepted.get(coding, accepted.get("*", 0.0)) > 0:
+            return coding
+    return None
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -62,15 +94,18 @@ class ResourceResponse(Response):
             "accept-ranges": "bytes",
             **self.extra,
         }
-        if (
-            isinstance(r, BytesResource)
+        coding = (
+            pick_encoding(request_headers.get("accept-encoding", ""))
+            if isinstance(r, BytesResource)
             and r.content_type in _COMPRESSIBLE
             and "range" not in request_headers
-            and "gzip" in request_headers.get("accept-encoding", "")
-        ):
-            # Manifests shrink ~5× with gzip; segments are already compressed media.
-            r = BytesResource(_gzip(r.body), r.content_type, r.cache_control, r.etag[:-1] + '-gz"')
-            headers["content-encoding"] = "gzip"
+            else None
+        )
+        if coding is not None:
+            # Manifests shrink ~5× (gzip) to ~7× (brotli); segments are already compressed.
+            body = _ENCODERS[coding](r.body)
+            r = BytesResource(body, r.content_type, r.cache_control, f'{r.etag[:-1]}-{coding}"')
+            headers["content-encoding"] = coding
             headers["etag"] = r.etag
             size = len(r.body)
         if isinstance(self.resource, BytesResource) and self.resource.content_type in _COMPRESSIBLE:
