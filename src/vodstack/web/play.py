@@ -79,8 +79,8 @@ class SignedFileOut(BaseModel):
 
 
 def _download_url(services: Any, entitlement: Any, asset: Asset, client_ip: str) -> tuple[str, int]:
-    """A canned-policy signed URL of ``download.mp4``: one file, so no cookies; valid long
-    enough to start a large download (the signature is checked when the request starts)."""
+    """A signed URL of ``download.mp4`` (canned, or IP-bound): one file, so no cookies; valid
+    long enough to start a large download (the signature is checked when the request starts)."""
     if not asset.allow_download:
         raise Forbidden("downloads are not allowed for this video", rule="download")
     if "download" not in MediaCatalogue(services.db).files(asset.id, asset.revision):

@@ -102,7 +102,8 @@ class ResourceResponse(Response):
             else None
         )
         if coding is not None:
-            # Manifests shrink ~5× (gzip) to ~7× (brotli); segments are already compressed.
+            # Manifests shrink several-fold (brotli a little more than gzip); segments are
+            # already compressed media.
             body = _ENCODERS[coding](r.body)
             r = BytesResource(body, r.content_type, r.cache_control, f'{r.etag[:-1]}-{coding}"')
             headers["content-encoding"] = coding
