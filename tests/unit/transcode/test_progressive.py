@@ -110,7 +110,7 @@ def test_viewers_pause_background_encodes(services: Services) -> None:
             return Path(f"/proc/{proc.pid}/stat").read_text().split(")")[1].split()[0]
 
         def becomes(wanted: set[str]) -> bool:  # signals are delivered asynchronously
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + 10
             while state() not in wanted and time.monotonic() < deadline:
                 time.sleep(0.01)
             return state() in wanted
@@ -130,7 +130,8 @@ def test_viewers_pause_background_encodes(services: Services) -> None:
         scheduler._resume_background()
         worker.join(5)
         assert started.is_set()
-        assert becomes({"S", "R"})
+        assert scheduler._urgent == 0
+        assert becomes({"S", "R"}), f"state {state()!r} after SIGCONT, poll {proc.poll()!r}"
     finally:
         proc.kill()
         proc.wait()
