@@ -81,7 +81,8 @@ const byBitrate = (a, b) => a.bitrate - b.bitrate;
 // system's KEYFORMAT — and while an identity key is present it picks that one. For fMP4 cbcs
 // the page therefore hands hls.js only the ClearKey line (vodstack writes one beside the
 // identity line; another packager's identity-only playlist is read as ClearKey): hls.js
-// takes the KID from the init segment's tenc and asks our licence server (the same key as the identity URI, behind the same cookies).
+// takes the KID from the init segment's tenc and asks our licence server (the same key as
+// the identity URI, behind the same cookies).
 const SAMPLE_AES_KEY = /^#EXT-X-KEY:(?=.*\bMETHOD=SAMPLE-AES(?:,|$)).*$/gm;
 
 export function clearKeyPlaylist(text) {
