@@ -270,9 +270,15 @@ def _audio_set(
     _template(rep, audio, tag, segments)
 
 
-def _text_set(period: ET.Element, set_id: int, text: TextTrack, tag: VariantTag) -> None:
-    """Side-loaded WebVTT: one Representation whose BaseURL is the whole file [DASH-IF IOP
-    §6.4.5]; Role subtitle/caption, forced-subtitle for forced narratives [23009-1 §5.8.5.5]."""
+def _text_set(
+    period: ET.Element, set_id: int, text: TextTrack, tag: VariantTag, duration_ms: int
+) -> None:
+    """Side-loaded WebVTT: the whole file is one segment spanning the Period [DASH-IF IOP
+    §6.4.5]. The ``isoff-live`` profile wants every Representation addressed by a segment
+    list or template [23009-1 §8.4.2], so the file is the single ``SegmentURL`` of a
+    ``SegmentList`` rather than a bare ``BaseURL`` (which GPAC rejects as non-compliant);
+    dash.js and Shaka fetch it once either way. Role subtitle/caption, forced-subtitle for
+    forced narratives [23009-1 §5.8.5.5]."""
     aset = ET.SubElement(
         period, "AdaptationSet", id=str(set_id), contentType="text", mimeType="text/vtt"
     )
@@ -284,7 +290,43 @@ def _text_set(period: ET.Element, set_id: int, text: TextTrack, tag: VariantTag)
     ET.SubElement(aset, "Role", schemeIdUri=ROLE_SCHEME, value=role)
     ET.SubElement(aset, "Label").text = text.label
     rep = ET.SubElement(aset, "Representation", id=text.track_id, bandwidth="256")
-    ET.SubElement(rep, "BaseURL").text = text_file_uri(tag, text.track_id)
+    segments = ET.SubElement(
+        rep, "SegmentList", timescale="1000", duration=str(max(1, duration_ms))
+    )
+    ET.SubElement(segments, "SegmentURL", media=text_file_uri(tag, text.track_id))
+
+
+# Child elements of AdaptationSet and Representation in the order of the official schema's
+# sequences (ISO/IEC 23009-1 DASH-MPD.xsd: RepresentationBaseType, then AdaptationSetType's
+# and RepresentationType's own elements). XML Schema sequences are ordered: a Label after a
+# Role, or a ContentProtection before an AudioChannelConfiguration, makes the MPD invalid,
+# and strict parsers (TVs, set-top boxes) may drop what they did not expect.
+_BASE_ORDER = (
+    "FramePacking", "AudioChannelConfiguration", "ContentProtection", "OutputProtection",
+    "EssentialProperty", "SupplementalProperty", "InbandEventStream", "Switching",
+    "RandomAccess", "GroupLabel", "Label", "ProducerReferenceTime", "ContentPopularityRate",
+    "Resync",
+)  # fmt: skip
+_CHILD_ORDER = {
+    "AdaptationSet": _BASE_ORDER + (
+        "Accessibility", "Role", "Rating", "Viewpoint", "ContentComponent", "BaseURL",
+        "SegmentBase", "SegmentList", "SegmentTemplate", "Representation",
+    ),
+    "Representation": _BASE_ORDER + (
+        "BaseURL", "ExtendedBandwidth", "SubRepresentation", "SegmentBase", "SegmentList",
+        "SegmentTemplate",
+    ),
+}  # fmt: skip
+
+
+def _schema_order(element: ET.Element) -> None:
+    """Sort ``element``'s children into schema order (stable: repeated elements, e.g. several
+    ContentProtection, keep the order they were written in)."""
+    order = _CHILD_ORDER.get(element.tag)
+    if order is None or len(element) < 2:
+        return
+    rank = {name: i for i, name in enumerate(order)}
+    element[:] = sorted(element, key=lambda child: rank.get(str(child.tag), len(order)))
 
 
 def mpd(
@@ -307,7 +349,9 @@ def mpd(
         mediaPresentationDuration=xs_duration(p.duration_s),
         minBufferTime=xs_duration(float(tag.segment_s)),
     )
-    period = ET.SubElement(root, "Period", id="0", start="PT0S")
+    period = ET.SubElement(
+        root, "Period", id="0", start="PT0S", duration=xs_duration(p.duration_s)
+    )
     set_id = 0
     for videos in p.video_sets().values():
         _video_set(period, set_id, videos, tag, protection)
@@ -321,7 +365,9 @@ def mpd(
         _audio_set(period, set_id, audio, tag, protection, audio is default)
         set_id += 1
     for text in p.texts:
-        _text_set(period, set_id, text, tag)
+        _text_set(period, set_id, text, tag, round(p.duration_s * 1000))
         set_id += 1
+    for element in root.iter():
+        _schema_order(element)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

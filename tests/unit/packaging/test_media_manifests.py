@@ -150,7 +150,8 @@ def test_mpd_sets_per_codec_per_audio_track_and_per_text_track() -> None:
     fr, en = sets[6], sets[7]
     assert (fr.lang, fr.mime_type, fr.roles[0].value) == ("fr", "text/vtt", "forced-subtitle")
     assert (en.lang, en.roles[0].value) == ("en", "caption")
-    assert en.representations[0].base_urls[0].base_url_value == "r3-4s/tabc1234.vtt"
+    (url,) = en.representations[0].segment_lists[0].segment_urls
+    assert url.media == "r3-4s/tabc1234.vtt"
 
 
 def test_layout_new_paths_round_trip() -> None:
