@@ -165,7 +165,7 @@ def test_dash_lists_text_and_audio_adaptation_sets(stack: Stack) -> None:
     for aset in texts:
         assert aset.mime_type == "text/vtt"
         assert aset.roles[0].value == "subtitle"
-        url = aset.representations[0].base_urls[0].base_url_value
+        url = aset.representations[0].segment_lists[0].segment_urls[0].media
         cues = parse_webvtt(stack.get(url).text)
         assert len(cues) == 3  # the whole track, each cue once
     audio = [s for s in sets if s.content_type == "audio"]
@@ -368,7 +368,7 @@ def test_a_forced_sidecar_caption_is_flagged_in_hls_and_dash(stack: Stack) -> No
             "en": "subtitle",
             "fr": "subtitle",
         }
-        url = texts["es"].representations[0].base_urls[0].base_url_value
+        url = texts["es"].representations[0].segment_lists[0].segment_urls[0].media
         assert [c.text for c in parse_webvtt(stack.get(url).text)] == ["[sign] Sortie"]
     finally:
         deleted = stack.server.client.delete(

@@ -16,7 +16,7 @@ from vodstack.captions.webvtt import CaptionInvalid, Cue, parse_captions, write_
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import Caption
 from vodstack.jobs.bus import ASSET_UPDATED, EventBus
-from vodstack.packaging.language import is_language_tag, language_tag
+from vodstack.packaging.language import is_language_tag, language_name, language_tag
 from vodstack.storage import ObjectStore
 from vodstack.storage.base import PACKAGED, validate_key
 
@@ -51,10 +51,10 @@ class CaptionRequest:
             )
         if self.kind not in CAPTION_KINDS:
             raise CaptionInvalid(f"kind must be one of {', '.join(CAPTION_KINDS)}")
-        label = (self.label or "").strip() or self.language
+        tag = language_tag(self.language) or self.language
+        label = (self.label or "").strip() or language_name(tag) or tag
         if len(label) > 100 or any(c in label for c in '"\r\n'):
             raise CaptionInvalid("the label must be at most 100 characters, without quotes")
-        tag = language_tag(self.language) or self.language
         return CaptionRequest(tag, label, self.default, self.forced, self.kind)
 
 

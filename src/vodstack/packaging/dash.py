@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
+from vodstack.packaging.language import language_name
 from vodstack.packaging.layout import VariantTag, text_file_uri
 from vodstack.packaging.model import Presentation, TextTrack, Track
 from vodstack.packaging.segments import Segment, index_memo, peak_bitrate, segment_track
@@ -255,8 +256,8 @@ def _audio_set(
         )
     role = "main" if main else "alternate"
     ET.SubElement(aset, "Role", schemeIdUri=ROLE_SCHEME, value=role)
-    if audio.label:
-        ET.SubElement(aset, "Label").text = audio.label
+    if label := audio.label or language_name(audio.language):
+        ET.SubElement(aset, "Label").text = label
     segments = segment_track(audio, tag.segment_s)
     rep = ET.SubElement(
         aset,
@@ -308,12 +309,13 @@ _BASE_ORDER = (
     "Resync",
 )  # fmt: skip
 _CHILD_ORDER = {
-    "AdaptationSet": _BASE_ORDER + (
-        "Accessibility", "Role", "Rating", "Viewpoint", "ContentComponent", "BaseURL",
+    "AdaptationSet": (
+        *_BASE_ORDER, "Accessibility", "Role", "Rating", "Viewpoint", "ContentComponent", "BaseURL",
         "SegmentBase", "SegmentList", "SegmentTemplate", "Representation",
     ),
-    "Representation": _BASE_ORDER + (
-        "BaseURL", "ExtendedBandwidth", "SubRepresentation", "SegmentBase", "SegmentList",
+    "Representation": (
+        *_BASE_ORDER, "BaseURL", "ExtendedBandwidth", "SubRepresentation", "SegmentBase",
+        "SegmentList",
         "SegmentTemplate",
     ),
 }  # fmt: skip
@@ -349,9 +351,7 @@ def mpd(
         mediaPresentationDuration=xs_duration(p.duration_s),
         minBufferTime=xs_duration(float(tag.segment_s)),
     )
-    period = ET.SubElement(
-        root, "Period", id="0", start="PT0S", duration=xs_duration(p.duration_s)
-    )
+    period = ET.SubElement(root, "Period", id="0", start="PT0S", duration=xs_duration(p.duration_s))
     set_id = 0
     for videos in p.video_sets().values():
         _video_set(period, set_id, videos, tag, protection)

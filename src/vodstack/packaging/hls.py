@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vodstack.packaging.encryption import aes128_segment_iv, hls_iv
+from vodstack.packaging.language import language_name
 from vodstack.packaging.layout import (
     VariantTag,
     iframes_uri,
@@ -70,7 +71,7 @@ def _audio_media(p: Presentation, tag: VariantTag) -> list[str]:
     """One EXT-X-MEDIA per audio track in one group; exactly one DEFAULT=YES."""
     audios = p.audios
     default = next((a for a in audios if a.is_default), audios[0] if audios else None)
-    names = _unique_names([a.label or a.language or "Main" for a in audios])
+    names = _unique_names([a.label or language_name(a.language) or "Main" for a in audios])
     lines = []
     for audio, name in zip(audios, names, strict=True):
         attrs = ["TYPE=AUDIO", f"GROUP-ID={_quoted(AUDIO_GROUP)}", f"NAME={_quoted(name)}"]

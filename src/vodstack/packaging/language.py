@@ -42,6 +42,39 @@ def language_tag(code: str | None) -> str | None:
     return f"{primary}-{rest}" if rest else primary
 
 
+# Each language's name in itself (an endonym), for renditions nobody named: RFC 8216
+# §4.3.4.1 wants NAME "in that language" when LANGUAGE is present, and DASH players show
+# Label the same way. A small table for the languages above, not a dependency: neither babel
+# nor langcodes is installed, and a catalogue needs few names; other codes fall back to the
+# tag itself, which is what players showed before.
+_NAMES = {
+    "af": "Afrikaans", "ar": "العربية", "bg": "Български", "bn": "বাংলা", "ca": "Català",
+    "cs": "Čeština", "cy": "Cymraeg", "da": "Dansk", "de": "Deutsch", "el": "Ελληνικά",
+    "en": "English", "es": "Español", "et": "Eesti", "eu": "Euskara", "fa": "فارسی",
+    "fi": "Suomi", "fr": "Français", "ga": "Gaeilge", "gl": "Galego", "he": "עברית",
+    "hi": "हिन्दी", "hr": "Hrvatski", "hu": "Magyar", "id": "Bahasa Indonesia",
+    "is": "Íslenska", "it": "Italiano", "ja": "日本語", "ko": "한국어", "lt": "Lietuvių",
+    "lv": "Latviešu", "ms": "Bahasa Melayu", "nl": "Nederlands", "no": "Norsk", "pl": "Polski",
+    "pt": "Português", "ro": "Română", "ru": "Русский", "sk": "Slovenčina",
+    "sl": "Slovenščina", "sr": "Српски", "sv": "Svenska", "sw": "Kiswahili", "ta": "தமிழ்",
+    "te": "తెలుగు", "th": "ไทย", "tr": "Türkçe", "uk": "Українська", "ur": "اردو",
+    "vi": "Tiếng Việt", "zh": "中文",
+}  # fmt: skip
+
+
+def language_name(code: str | None) -> str | None:
+    """A readable name for a language code ("en"/"eng" → "English", "pt-BR" → "Português
+    (BR)"), the tag itself for languages not in the table, None when the code says nothing."""
+    tag = language_tag(code)
+    if tag is None:
+        return None
+    primary, _, rest = tag.partition("-")
+    name = _NAMES.get(primary)
+    if name is None:
+        return tag
+    return f"{name} ({rest})" if rest else name
+
+
 def is_language_tag(value: str) -> bool:
     """Whether an uploader's language is a well-formed (simplified) RFC 5646 tag."""
     return (

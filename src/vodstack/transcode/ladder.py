@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from vodstack.config import RungTemplate
+from vodstack.packaging.language import language_name
 
 # A source within this factor above the top fitting rung gets no extra rung of its own:
 # a 1088-line source is a 1080p source, not a reason for a 1088p rung.
@@ -245,7 +246,7 @@ def plan_audio(
     out: list[AudioRendition] = []
     default_index = next((i for i, s in enumerate(sources) if s.default), 0)
     for i, src in enumerate(sources):
-        label = src.label or src.language
+        label = src.label or language_name(src.language)  # "English", not "en"
         out.append(
             AudioRendition(
                 f"a{i}", src.input, src.stream, 2, kbps, src.language, label, i == default_index

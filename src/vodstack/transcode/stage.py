@@ -31,6 +31,7 @@ from vodstack.catalogue.repository import Catalogue
 from vodstack.config import LadderTemplate, RungTemplate, Settings
 from vodstack.errors import ConfigError, SourceInvalid, StorageError, TranscodeError
 from vodstack.ingest.probe import SourceInfo, probe, probe_audio
+from vodstack.packaging.language import language_name
 from vodstack.packaging.model import fragment_to_row
 from vodstack.packaging.track_index import (
     Fragment,
@@ -620,7 +621,8 @@ class TranscodeStage:
                 track_id=text.track_id,
                 source="embedded",
                 language=text.language or "und",
-                label=text.label or text.language or f"Subtitles {text.stream + 1}",
+                # An untitled stream is named by its language ("Français", not "fr").
+                label=text.label or language_name(text.language) or f"Subtitles {text.stream + 1}",
                 is_default=text.default,
                 forced=text.forced,
                 kind="subtitles",

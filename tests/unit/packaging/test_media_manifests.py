@@ -207,6 +207,23 @@ def test_language_tags_are_rfc5646() -> None:
     )
 
 
+def test_untitled_renditions_are_named_in_their_language() -> None:
+    """NAME "in that language" [RFC 8216 §4.3.4.1]: "English", not "en"; unknown codes stay
+    as they are."""
+    from vodstack.packaging.language import language_name
+
+    assert [language_name(c) for c in ("en", "eng", "fre", "pt-BR", "tlh", "und", None)] == [
+        "English", "English", "Français", "Português (BR)", "tlh", None, None,
+    ]  # fmt: skip
+    untitled = replace(audio(), language="de", label=None)
+    master = m3u8.loads(
+        hls.multivariant_playlist(Presentation("a", 1, 10.0, (video(360), untitled)), TAG)
+    )
+    assert [m.name for m in master.media] == ["Deutsch"]
+    mpd = dash.mpd(Presentation("a", 1, 10.0, (video(360), untitled)), TAG)
+    assert "<Label>Deutsch</Label>" in mpd
+
+
 def test_thumbnail_picks_the_fragment_showing_the_time() -> None:
     from vodstack.thumbnails.frames import fragment_at, pick_track
 

@@ -39,7 +39,7 @@ def _protection(scheme: str) -> DashProtection:
         ("cbcs", lambda: dash.mpd(rich(), VariantTag(3, 4, "cbcs", 1), _protection("cbcs"))),
     ],
 )
-def test_mpd_validates_against_the_official_schema(name: str, make) -> None:  # noqa: ANN001
+def test_mpd_validates_against_the_official_schema(name: str, make) -> None:
     assert_valid_mpd(make())
 
 

@@ -113,8 +113,8 @@ def test_audio_renditions_languages_surround_and_uploads() -> None:
     out = plan_audio(sources, kbps=128, surround=True, surround_kbps=384)
     assert [(a.track_id, a.input, a.stream, a.channels, a.label, a.default) for a in out] == [
         ("a0", 0, 0, 2, "English", True),
-        ("a1", 0, 1, 2, "fr", False),
-        ("a1s", 0, 1, 6, "fr (5.1)", False),
+        ("a1", 0, 1, 2, "Français", False),  # untitled: named in its language
+        ("a1s", 0, 1, 6, "Français (5.1)", False),
         ("a2", 1, 0, 2, "Deutsch", False),
     ]
     assert len(plan_audio(sources, kbps=128, surround=False, surround_kbps=384)) == 3

@@ -202,7 +202,8 @@ def test_accelerated_job_joins_windows_keeps_subtitles_and_drops_chunks(tmp_path
             index = read_track_index(fh)
         assert sum(f.sample_count for f in index.fragments) == 8 * 30
         captions = MediaCatalogue(services.db).captions(asset_id, 1)
-        assert [c.language for c in captions if c.source == "embedded"] == ["fr"]
+        embedded = [(c.language, c.label) for c in captions if c.source == "embedded"]
+        assert embedded == [("fr", "Français")]  # no title: named by its language, not "fr"
         assert list(services.store.list(windows_prefix(asset_id, 1))) == []
     finally:
         services.close()
