@@ -155,7 +155,9 @@ class Origin:
             )
             for r in rows
         )
-        duration = max(t.duration_s for t in tracks)
+        # Where the media ends on the presentation timeline (edit lists applied): AAC priming
+        # would otherwise make a 12.000 s title 12.021 s long [23009-1 §5.3.9.2].
+        duration = max(t.presentation_end_s for t in tracks)
         files = tuple(
             StoredFile(f.kind, f.file_key, f.size, dict(f.meta or {}))
             for f in self.media.files(asset_id, revision).values()
@@ -416,10 +418,17 @@ class Origin:
             return self._text(dash.mpd(p, tag, trick_mode=trick), "mpd", immutable=False)
         if parsed.kind == "multivariant":
             tag = self.protection.hls_tag(asset, segment_s)
-            return self._text(hls.multivariant_playlist(p, tag), "m3u8", immutable=False)
+            served = self.protection.served_sizes(p, tag, self._read_track)
+            master = hls.multivariant_playlist(p, tag, served=served)
+            return self._text(master, "m3u8", immutable=False)
         tag, protection = self.protection.dash_tag(asset, segment_s)
+        served = self.protection.served_sizes(p, tag, self._read_track)
         trick = self.settings.dash_trick_mode  # dash.mpd leaves it out of protected MPDs
-        return self._text(dash.mpd(p, tag, protection, trick_mode=trick), "mpd", immutable=False)
+        mpd = dash.mpd(p, tag, protection, trick_mode=trick, served=served)
+        return self._text(mpd, "mpd", immutable=False)
+
+    def _read_track(self, track: Track, offset: int, length: int) -> bytes:
+        return self._read(track.file_key, self.store.local_path(track.file_key), offset, length)
 
     def _text(self, text: str, ext: str, *, immutable: bool) -> BytesResource:
         body = text.encode()

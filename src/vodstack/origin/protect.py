@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 from vodstack.catalogue.models import Asset
 from vodstack.errors import NotFound
@@ -18,14 +19,17 @@ from vodstack.packaging.encryption import (
     TrackCrypto,
     aes128_encrypt,
     aes128_segment_iv,
+    aes128_size,
     clearkey_pssh,
     encrypt_init,
     encrypt_segment,
+    protected_size,
     read_track_crypto,
 )
 from vodstack.packaging.hls import HlsKey
 from vodstack.packaging.layout import VariantTag
 from vodstack.packaging.model import Presentation, Track
+from vodstack.packaging.segments import ServedSizes, index_memo, segment_track, served_sizes
 from vodstack.protection.service import (
     ActiveKey,
     Protection,
@@ -35,6 +39,8 @@ from vodstack.protection.service import (
 )
 
 KEY_CACHE_CONTROL = "no-store"
+#: Reads ``length`` bytes at ``offset`` of a track's stored (clear) file.
+TrackReader = Callable[[Track, int, int], bytes]
 
 
 def track_tag(p: Presentation, track: Track) -> int:
@@ -135,6 +141,48 @@ class ProtectedPackager:
             )
         crypto = self._track_crypto(p, track, clear_init)
         return encrypt_segment(clear, tag.scheme, key, crypto)  # type: ignore[arg-type]
+
+    def served_sizes(self, p: Presentation, tag: VariantTag, read: TrackReader) -> ServedSizes:
+        """The bytes every media segment is served as under ``tag``, per track id, for the
+        manifests' bit rates [RFC 8216 §4.3.4.2; ISO/IEC 23009-1 §5.3.5.2].
+
+        AES-128 pads each segment to the next 16-byte block (arithmetic). ``cenc``/``cbcs``
+        add saiz/saio/senc boxes to every fragment, sized by each sample's subsample count:
+        measured once per track and scheme by the encryption code itself, without the
+        cipher (reading the track once), and remembered with the track's fragment index.
+        Tracks still being encoded window by window keep their estimated clear sizes.
+        """
+        out: dict[str, tuple[int, ...]] = {}
+        if tag.scheme is None:
+            return out
+        scheme = tag.scheme
+        for track in p.tracks:
+            if track.kind not in ("video", "audio") or track.windowed or not track.fragments:
+                continue
+            segments = segment_track(track, tag.segment_s)
+            if scheme == "aes-128":
+                out[track.track_id] = index_memo.get(
+                    segments,
+                    "aes128-sizes",
+                    lambda s=segments: tuple(aes128_size(seg.size) for seg in s),
+                )
+                continue
+            fragment_sizes = index_memo.get(
+                track.fragments,
+                f"protected-sizes/{scheme}",
+                lambda t=track: self._protected_fragment_sizes(p, t, scheme, read),
+            )
+            out[track.track_id] = served_sizes(track, tag.segment_s, fragment_sizes)
+        return out
+
+    def _protected_fragment_sizes(
+        self, p: Presentation, track: Track, scheme: str, read: TrackReader
+    ) -> tuple[int, ...]:
+        crypto = self._track_crypto(p, track, read(track, 0, track.init_size))
+        return tuple(
+            protected_size(read(track, f.offset, f.size), scheme, crypto)  # type: ignore[arg-type]
+            for f in track.fragments
+        )
 
     def forget(self, asset_id: str) -> None:
         self.protection.forget(asset_id)

@@ -16,7 +16,13 @@ from typing import Any
 from vodstack.packaging.language import language_name
 from vodstack.packaging.layout import VariantTag, text_file_uri
 from vodstack.packaging.model import Presentation, TextTrack, Track
-from vodstack.packaging.segments import Segment, index_memo, peak_bitrate, segment_track
+from vodstack.packaging.segments import (
+    Segment,
+    ServedSizes,
+    index_memo,
+    peak_bitrate,
+    segment_track,
+)
 
 NS = "urn:mpeg:dash:schema:mpd:2011"
 CENC_NS = "urn:mpeg:cenc:2013"
@@ -122,6 +128,7 @@ def _video_set(
     videos: tuple[Track, ...],
     tag: VariantTag,
     protection: DashProtection | None,
+    served: ServedSizes,
 ) -> None:
     top = max(videos, key=lambda t: (t.width or 0) * (t.height or 0))
     aset = ET.SubElement(
@@ -145,7 +152,7 @@ def _video_set(
             aset,
             "Representation",
             id=video.track_id,
-            bandwidth=str(peak_bitrate(video, segments)),
+            bandwidth=str(peak_bitrate(video, segments, served.get(video.track_id))),
             codecs=video.codec,
             width=str(video.width or 0),
             height=str(video.height or 0),
@@ -231,6 +238,7 @@ def _audio_set(
     tag: VariantTag,
     protection: DashProtection | None,
     main: bool,
+    served: ServedSizes,
 ) -> None:
     """One AdaptationSet per audio track: languages and channel layouts are not switchable
     [DASH-IF IOP §3.9]; Role main marks the default, alternate the others."""
@@ -263,7 +271,7 @@ def _audio_set(
         aset,
         "Representation",
         id=audio.track_id,
-        bandwidth=str(peak_bitrate(audio, segments)),
+        bandwidth=str(peak_bitrate(audio, segments, served.get(audio.track_id))),
         codecs=audio.codec,
     )
     if audio.sample_rate:
@@ -337,10 +345,13 @@ def mpd(
     protection: DashProtection | None = None,
     *,
     trick_mode: bool = False,
+    served: ServedSizes | None = None,
 ) -> str:
     """Video AdaptationSets per codec (H.264 first; AV1/HEVC sets for players that decode
     them), a key-frame trick-mode set for the H.264 one (clear media only), one set per audio
-    track, one per text track."""
+    track, one per text track. ``served``: bytes per segment as served, per track, where
+    protection makes them differ from the stored ones (@bandwidth covers what is downloaded,
+    23009-1 §5.3.5.2)."""
     ET.register_namespace("cenc", CENC_NS)
     ET.register_namespace("dashif", DASHIF_NS)
     root = ET.Element(
@@ -354,7 +365,7 @@ def mpd(
     period = ET.SubElement(root, "Period", id="0", start="PT0S", duration=xs_duration(p.duration_s))
     set_id = 0
     for videos in p.video_sets().values():
-        _video_set(period, set_id, videos, tag, protection)
+        _video_set(period, set_id, videos, tag, protection, served or {})
         set_id += 1
     h264 = p.video_sets().get("h264")
     if trick_mode and protection is None and tag.scheme is None and h264 and not p.windowed:
@@ -362,7 +373,7 @@ def mpd(
         set_id += 1
     default = next((a for a in p.audios if a.is_default), p.audios[0] if p.audios else None)
     for audio in p.audios:
-        _audio_set(period, set_id, audio, tag, protection, audio is default)
+        _audio_set(period, set_id, audio, tag, protection, audio is default, served or {})
         set_id += 1
     for text in p.texts:
         _text_set(period, set_id, text, tag, round(p.duration_s * 1000))

@@ -21,6 +21,7 @@ from vodstack.packaging.layout import (
 )
 from vodstack.packaging.model import Presentation, TextTrack, Track
 from vodstack.packaging.segments import (
+    ServedSizes,
     average_bitrate,
     index_memo,
     peak_bitrate,
@@ -103,23 +104,38 @@ def _subtitle_media(p: Presentation, tag: VariantTag) -> list[str]:
     return lines
 
 
-def multivariant_playlist(p: Presentation, tag: VariantTag, *, iframes: bool = True) -> str:
+def multivariant_playlist(
+    p: Presentation, tag: VariantTag, *, iframes: bool = True, served: ServedSizes | None = None
+) -> str:
     """Master playlist: one STREAM-INF per video track (H.264 first, then HEVC and AV1 with
     their own CODECS, so a player picks what it decodes), audio and subtitles as EXT-X-MEDIA
-    groups, and an I-frame playlist per video track for trick play."""
+    groups, and an I-frame playlist per video track for trick play.
+
+    ``served``: the bytes each segment is served as, per track, when protection makes them
+    differ from the stored ones (encrypted segments are larger): BANDWIDTH must cover the
+    bytes a player actually downloads [§4.3.4.2]."""
+    served = served or {}
+
+    def peak(track: Track) -> int:
+        segments = segment_track(track, tag.segment_s)
+        return peak_bitrate(track, segments, served.get(track.track_id))
+
+    def average(track: Track) -> int:
+        return average_bitrate(track, served.get(track.track_id))
+
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{VERSION}", "#EXT-X-INDEPENDENT-SEGMENTS"]
     audios = p.audios
-    audio_peak = max((peak_bitrate(a, segment_track(a, tag.segment_s)) for a in audios), default=0)
-    audio_avg = max((average_bitrate(a) for a in audios), default=0)
+    audio_peak = max((peak(a) for a in audios), default=0)
+    audio_avg = max((average(a) for a in audios), default=0)
     audio_codecs = list(dict.fromkeys(a.codec for a in audios))
     lines += _audio_media(p, tag)
     lines += _subtitle_media(p, tag)
     for video in p.videos:
         # BANDWIDTH is the peak of the variant *with* its audio; CODECS lists both [§4.3.4.2].
-        peak = peak_bitrate(video, segment_track(video, tag.segment_s)) + audio_peak
-        avg = average_bitrate(video) + audio_avg
+        peak_bps = peak(video) + audio_peak
+        avg = average(video) + audio_avg
         codecs = ",".join([video.codec, *audio_codecs])
-        attrs = [f"BANDWIDTH={peak}", f"AVERAGE-BANDWIDTH={avg}", f"CODECS={_quoted(codecs)}"]
+        attrs = [f"BANDWIDTH={peak_bps}", f"AVERAGE-BANDWIDTH={avg}", f"CODECS={_quoted(codecs)}"]
         if video.width and video.height:
             attrs.append(f"RESOLUTION={video.width}x{video.height}")
         if (rate := _frame_rate(video)) is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -115,26 +115,54 @@ def _group(track: Track, segment_s: int) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
-def peak_bitrate(track: Track, segments: tuple[Segment, ...]) -> int:
+def peak_bitrate(
+    track: Track, segments: tuple[Segment, ...], sizes: tuple[int, ...] | None = None
+) -> int:
     """Highest segment bit rate in bits/s — HLS BANDWIDTH and DASH @bandwidth are peaks
-    [RFC 8216 §4.3.4.2; ISO/IEC 23009-1 §5.3.5.2]."""
+    [RFC 8216 §4.3.4.2; ISO/IEC 23009-1 §5.3.5.2]. ``sizes``: the bytes each segment is
+    served as when that differs from the stored bytes (protected media, see
+    :func:`served_sizes`); one per segment."""
+    served = sizes if sizes is not None else tuple(seg.size for seg in segments)
 
     def compute() -> int:
         best = 0.0
-        for seg in segments:
+        for seg, size in zip(segments, served, strict=True):
             if seg.duration > 0:
-                best = max(best, seg.size * 8 * track.timescale / seg.duration)
+                best = max(best, size * 8 * track.timescale / seg.duration)
         return int(best) + 1 if best else 0
 
-    return index_memo.get(segments, f"peak/{track.timescale}", compute)
+    # A sizes tuple is made for one track and segment duration (served_sizes), so it names
+    # the segments too.
+    return index_memo.get(sizes or segments, f"peak/{track.timescale}", compute)
 
 
-def average_bitrate(track: Track) -> int:
-    """Media bytes over the whole duration, in bits/s (HLS AVERAGE-BANDWIDTH)."""
+def average_bitrate(track: Track, sizes: tuple[int, ...] | None = None) -> int:
+    """Media bytes (as served: ``sizes`` per segment, else the stored fragments) over the
+    whole duration, in bits/s (HLS AVERAGE-BANDWIDTH)."""
 
     def compute() -> int:
         seconds = track.duration_s
-        media_bytes = sum(f.size for f in track.fragments)
+        media_bytes = sum(sizes) if sizes is not None else sum(f.size for f in track.fragments)
         return int(media_bytes * 8 / seconds) + 1 if seconds > 0 else 0
 
+    if sizes is not None:
+        return index_memo.get(sizes, f"average/{track.timescale}", compute)
     return index_memo.get(track.fragments, f"average/{track.timescale}", compute)
+
+
+#: Bytes each segment of a track is served as, per track id, when protection changes them.
+ServedSizes = Mapping[str, tuple[int, ...]]
+
+
+def served_sizes(track: Track, segment_s: int, fragment_sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """Per-segment sizes from per-fragment ones (``fragment_sizes``, made once per track and
+    protection): a segment is its fragments back to back, and protection works fragment by
+    fragment (packaging/encryption/fragment.py)."""
+    return index_memo.get(
+        fragment_sizes,
+        f"served/{segment_s}",
+        lambda: tuple(
+            sum(fragment_sizes[seg.first_fragment : seg.first_fragment + seg.fragment_count])
+            for seg in segment_track(track, segment_s)
+        ),
+    )

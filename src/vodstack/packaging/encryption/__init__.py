@@ -15,9 +15,10 @@ from vodstack.packaging.encryption.aes128 import (
     aes128_encrypt,
     aes128_init_iv,
     aes128_segment_iv,
+    aes128_size,
     hls_iv,
 )
-from vodstack.packaging.encryption.fragment import cenc_iv, encrypt_segment
+from vodstack.packaging.encryption.fragment import cenc_iv, encrypt_segment, protected_size
 from vodstack.packaging.encryption.init import Scheme, encrypt_init
 from vodstack.packaging.encryption.keys import (
     ContentKey,
@@ -55,6 +56,7 @@ __all__ = [
     "aes128_encrypt",
     "aes128_init_iv",
     "aes128_segment_iv",
+    "aes128_size",
     "b64url",
     "b64url_decode",
     "cenc_iv",
@@ -68,6 +70,7 @@ __all__ = [
     "kid_to_uuid",
     "make_pssh",
     "parse_pssh",
+    "protected_size",
     "pssh_from_base64",
     "read_track_crypto",
 ]

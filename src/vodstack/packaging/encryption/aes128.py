@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from vodstack.packaging.encryption.keys import ContentKey
 
-__all__ = ["aes128_encrypt", "aes128_init_iv", "aes128_segment_iv", "hls_iv"]
+__all__ = ["aes128_encrypt", "aes128_init_iv", "aes128_segment_iv", "aes128_size", "hls_iv"]
 
 _MOD = 1 << 128
 
@@ -72,3 +72,9 @@ def aes128_encrypt(data: bytes, key: ContentKey | bytes, iv: bytes) -> bytes:
     padded = padder.update(bytes(data)) + padder.finalize()
     encryptor = Cipher(algorithms.AES(raw_key), modes.CBC(iv)).encryptor()
     return encryptor.update(padded) + encryptor.finalize()
+
+
+def aes128_size(clear_size: int) -> int:
+    """Bytes of ``aes128_encrypt`` of ``clear_size`` bytes: PKCS7 always adds 1-16 bytes, up
+    to the next multiple of the block size (RFC 5652 §6.3)."""
+    return (clear_size // 16 + 1) * 16

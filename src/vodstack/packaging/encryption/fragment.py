@@ -39,7 +39,7 @@ from vodstack.packaging.encryption.subsamples import Subsample, nal_subsamples
 from vodstack.packaging.encryption.track import AVC_ENTRIES, HEVC_ENTRIES, TrackCrypto
 from vodstack.packaging.isobmff import Box, Region, box_header, iter_boxes, make_full_box
 
-__all__ = ["cenc_iv", "encrypt_segment"]
+__all__ = ["cenc_iv", "encrypt_segment", "protected_size"]
 
 _PASS_THROUGH = frozenset({"styp", "prft", "emsg", "free", "skip"})  # CMAF fragment prefixes
 _MAX_SAMPLES = 1 << 24  # the sample-index field of the cenc IV
@@ -64,8 +64,11 @@ class _Traf:
 class _SampleCoder:
     """Encrypts one sample at a time and returns its senc record."""
 
-    def __init__(self, scheme: Scheme, key: ContentKey, track: TrackCrypto) -> None:
+    def __init__(
+        self, scheme: Scheme, key: ContentKey, track: TrackCrypto, *, cipher: bool = True
+    ) -> None:
         self.scheme, self.key, self.track = scheme, key, track
+        self.cipher = cipher  # False: only the senc records (sizes), samples left as they are
         self.video = track.kind == "video"
         entry = track.sample_entry
         if self.video and entry not in AVC_ENTRIES | HEVC_ENTRIES:
@@ -102,9 +105,9 @@ class _SampleCoder:
             for clear, protected in subsamples:
                 ranges.append((pos + clear, protected))
                 pos += clear + protected
-        if self.scheme == "cenc":
+        if self.cipher and self.scheme == "cenc":
             cenc_encrypt(self.key.key, iv, buf, ranges)
-        else:
+        elif self.cipher:
             crypt, skip = CBCS_VIDEO_PATTERN if self.video else (0, 0)
             cbcs_encrypt(self.key.key, self.key.iv, buf, ranges, crypt, skip)
         if subsamples is None:
@@ -238,9 +241,29 @@ def encrypt_segment(data: bytes, scheme: Scheme, key: ContentKey, track: TrackCr
     Only BoxParseError / MediaError escape for malformed media; a wrong scheme or key raises
     ValueError.
     """
+    return _protect(data, scheme, key, track, cipher=True)
+
+
+def protected_size(data: bytes, scheme: Scheme, track: TrackCrypto) -> int:
+    """``len(encrypt_segment(data, scheme, key, track))`` for any key, without encrypting.
+
+    The protected form is longer by the saiz/saio/senc boxes, whose size depends on each
+    sample's subsample count (one entry per NAL unit holding protected bytes, §9.5), so it is
+    measured by the same code that writes them: what a manifest advertises as a bit rate is
+    then the rate of the bytes actually served [RFC 8216 §4.3.4.2; 23009-1 §5.3.5.2].
+    """
+    return len(_protect(data, scheme, _SIZE_ONLY_KEY, track, cipher=False))
+
+
+_SIZE_ONLY_KEY = ContentKey(bytes(16), bytes(16), bytes(16))  # never encrypts anything
+
+
+def _protect(
+    data: bytes, scheme: Scheme, key: ContentKey, track: TrackCrypto, *, cipher: bool
+) -> bytes:
     scheme = check_scheme(scheme)
     data = bytes(data)
-    coder = _SampleCoder(scheme, key, track)
+    coder = _SampleCoder(scheme, key, track, cipher=cipher)
     boxes = list(iter_boxes(data))
     out: list[bytes] = []
     fragments = 0

@@ -35,10 +35,10 @@ def test_public_api_is_pinned() -> None:
         [
             "COMMON_SYSTEM_ID", "DASHIF_CLEARKEY_SCHEME", "FAIRPLAY_SYSTEM_ID",
             "PLAYREADY_SYSTEM_ID", "WIDEVINE_SYSTEM_ID", "ContentKey", "Pssh", "Scheme",
-            "TrackCrypto", "aes128_encrypt", "aes128_init_iv", "aes128_segment_iv", "b64url",
+            "TrackCrypto", "aes128_encrypt", "aes128_init_iv", "aes128_segment_iv", "aes128_size", "b64url",
             "b64url_decode", "cenc_iv", "check_pssh", "clearkey_jwk", "clearkey_pssh",
             "encrypt_init", "encrypt_segment", "hls_iv", "kid_from_uuid", "kid_to_uuid",
-            "make_pssh", "parse_pssh", "pssh_from_base64", "read_track_crypto",
+            "make_pssh", "parse_pssh", "protected_size", "pssh_from_base64", "read_track_crypto",
         ]
     )  # fmt: skip
 
