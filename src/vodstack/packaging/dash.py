@@ -8,6 +8,7 @@ segment URLs (one cache entry per segment, whatever the protocol) [DASH-IF IOP �
 from __future__ import annotations
 
 import base64
+import math
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -339,6 +340,23 @@ def _schema_order(element: ET.Element) -> None:
     element[:] = sorted(element, key=lambda child: rank.get(str(child.tag), len(order)))
 
 
+def _min_buffer_s(p: Presentation, tag: VariantTag) -> float:
+    """At least the longest segment (ms, rounded up). With every @bandwidth at or above its
+    Representation's peak segment rate, that makes §5.3.5.2 hold: delivered at @bandwidth
+    from any segment start, each segment is complete before its playout time once
+    minBufferTime × @bandwidth bits are buffered. Segments run a little over the nominal
+    duration (AAC frames: 4.011 s), so the nominal duration alone would not do."""
+    longest = 0.0
+    for track in p.tracks:
+        if track.kind in ("video", "audio"):
+            segments = segment_track(track, tag.segment_s)
+            ticks = index_memo.get(
+                segments, "longest", lambda s=segments: max((g.duration for g in s), default=0)
+            )
+            longest = max(longest, ticks / track.timescale)
+    return max(float(tag.segment_s), math.ceil(longest * 1000) / 1000)
+
+
 def mpd(
     p: Presentation,
     tag: VariantTag,
@@ -360,7 +378,7 @@ def mpd(
         type="static",
         profiles=PROFILE,
         mediaPresentationDuration=xs_duration(p.duration_s),
-        minBufferTime=xs_duration(float(tag.segment_s)),
+        minBufferTime=xs_duration(_min_buffer_s(p, tag)),
     )
     period = ET.SubElement(root, "Period", id="0", start="PT0S", duration=xs_duration(p.duration_s))
     set_id = 0
