@@ -86,7 +86,7 @@ class _SampleCoder:
         if self.video and not self.hevc:
             self.parser = SliceHeaderParser(self.track.parameter_sets)
 
-    def encrypt(self, buf: bytearray, start: int, size: int, iv: bytes) -> bytes:
+    def encrypt(self, buf: bytearray | memoryview, start: int, size: int, iv: bytes) -> bytes:
         subsamples: list[Subsample] | None = None
         ranges = [(start, size)]
         if self.video:
@@ -179,9 +179,26 @@ def _aux_boxes(records: list[bytes], saio_offset: int) -> tuple[bytes, bytes]:
     return saiz, saio
 
 
-def _encrypt_fragment(
-    data: bytes, moof_box: Box, mdat: Box, coder: _SampleCoder, scheme: Scheme
-) -> bytes:
+@dataclass(frozen=True, slots=True)
+class _Records:
+    """A fragment's moof children, its traf, where its samples are, one senc record each."""
+
+    kids: list[Box]
+    traf: Box
+    parsed: _Traf
+    records: list[bytes]
+
+
+def _fragment_records(
+    data: bytes,
+    moof_box: Box,
+    mdat: Box,
+    coder: _SampleCoder,
+    scheme: Scheme,
+    buf: bytearray | memoryview,
+) -> _Records | None:
+    """Encrypt the samples of one fragment in ``buf`` (its mdat, from the mdat header on)
+    and return their senc records; None for a fragment without samples."""
     moof = Region(data)
     kids = list(moof.children(moof_box))
     trafs = [b for b in kids if b.type == "traf"]
@@ -196,18 +213,41 @@ def _encrypt_fragment(
         raise MediaError("the fragment already carries encryption boxes (senc/saiz/saio)")
     parsed = _parse_traf(moof, moof_box, traf, mdat, coder.track)
     if not parsed.samples:
-        return data[moof_box.offset : mdat.end]
+        return None
     coder.new_fragment()
-    out_mdat = bytearray(data[mdat.offset : mdat.end])
     records = [
         coder.encrypt(
-            out_mdat,
+            buf,
             start - mdat.offset,
             size,
             cenc_iv(coder.track.iv_tag, sequence_number, index) if scheme == "cenc" else b"",
         )
         for index, (start, size) in enumerate(parsed.samples)
     ]
+    return _Records(kids, traf, parsed, records)
+
+
+def _fragment_growth(
+    data: bytes, moof_box: Box, mdat: Box, coder: _SampleCoder, scheme: Scheme
+) -> int:
+    """Bytes the saiz, saio and senc boxes add to one fragment (nothing is encrypted)."""
+    mdat_bytes = memoryview(data)[mdat.offset : mdat.end]  # read only: nothing is written
+    found = _fragment_records(data, moof_box, mdat, coder, scheme, mdat_bytes)
+    if found is None:
+        return 0
+    records = found.records
+    senc = 16 + sum(map(len, records))  # FullBox header, sample_count, the records
+    return senc + sum(map(len, _aux_boxes(records, 0)))
+
+
+def _encrypt_fragment(
+    data: bytes, moof_box: Box, mdat: Box, coder: _SampleCoder, scheme: Scheme
+) -> bytes:
+    out_mdat = bytearray(data[mdat.offset : mdat.end])
+    found = _fragment_records(data, moof_box, mdat, coder, scheme, out_mdat)
+    if found is None:
+        return data[moof_box.offset : mdat.end]
+    kids, traf, parsed, records = found.kids, found.traf, found.parsed, found.records
     blob = b"".join(records)
     senc_flags = 0x2 if coder.video else 0  # 23001-7 §7.2.1: subsample info present
     senc = make_full_box("senc", 0, senc_flags, struct.pack(">I", len(records)) + blob)
@@ -252,10 +292,35 @@ def protected_size(data: bytes, scheme: Scheme, track: TrackCrypto) -> int:
     measured by the same code that writes them: what a manifest advertises as a bit rate is
     then the rate of the bytes actually served [RFC 8216 §4.3.4.2; 23009-1 §5.3.5.2].
     """
-    return len(_protect(data, scheme, _SIZE_ONLY_KEY, track, cipher=False))
+    data = bytes(data)
+    coder = _SampleCoder(check_scheme(scheme), _SIZE_ONLY_KEY, track, cipher=False)
+    grow = sum(_fragment_growth(data, moof, mdat, coder, scheme) for moof, mdat in _fragments(data))
+    return len(data) + grow
 
 
 _SIZE_ONLY_KEY = ContentKey(bytes(16), bytes(16), bytes(16))  # never encrypts anything
+
+
+def _fragments(data: bytes) -> list[tuple[Box, Box]]:
+    """(moof, mdat) of each fragment of a segment, checked: only styp/prft/emsg/free/skip
+    may stand between them."""
+    boxes = list(iter_boxes(data))
+    out: list[tuple[Box, Box]] = []
+    i = 0
+    while i < len(boxes):
+        box = boxes[i]
+        if box.type == "moof":
+            if i + 1 == len(boxes) or boxes[i + 1].type != "mdat":
+                raise BoxParseError("moof is not followed by an mdat", box.offset)
+            out.append((box, boxes[i + 1]))
+            i += 2
+        elif box.type in _PASS_THROUGH:
+            i += 1
+        else:
+            raise MediaError(f"unexpected {box.type!r} box at byte {box.offset} of a segment")
+    if not out:
+        raise MediaError("a media segment needs at least one moof+mdat fragment")
+    return out
 
 
 def _protect(
@@ -264,23 +329,11 @@ def _protect(
     scheme = check_scheme(scheme)
     data = bytes(data)
     coder = _SampleCoder(scheme, key, track, cipher=cipher)
-    boxes = list(iter_boxes(data))
     out: list[bytes] = []
-    fragments = 0
-    i = 0
-    while i < len(boxes):
-        box = boxes[i]
-        if box.type == "moof":
-            if i + 1 == len(boxes) or boxes[i + 1].type != "mdat":
-                raise BoxParseError("moof is not followed by an mdat", box.offset)
-            out.append(_encrypt_fragment(data, box, boxes[i + 1], coder, scheme))
-            fragments += 1
-            i += 2
-        elif box.type in _PASS_THROUGH:
-            out.append(data[box.offset : box.end])
-            i += 1
-        else:
-            raise MediaError(f"unexpected {box.type!r} box at byte {box.offset} of a segment")
-    if not fragments:
-        raise MediaError("a media segment needs at least one moof+mdat fragment")
+    at = 0
+    for moof, mdat in _fragments(data):
+        out.append(data[at : moof.offset])  # styp/prft/emsg pass through unchanged
+        out.append(_encrypt_fragment(data, moof, mdat, coder, scheme))
+        at = mdat.end
+    out.append(data[at:])
     return b"".join(out)
