@@ -9,7 +9,6 @@ import subprocess
 import uuid
 
 import pytest
-
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
