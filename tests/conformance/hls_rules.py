@@ -170,9 +170,8 @@ def required_version(text: str) -> tuple[int, list[str]]:
             needs.append(
                 (5, "EXT-X-MAP in an I-frames-only playlist") if iframes_only else (6, "EXT-X-MAP")
             )
-        elif line.startswith("#EXT-X-MEDIA:") and "INSTREAM-ID" in line:
-            if re.search(r'INSTREAM-ID="SERVICE', line):
-                needs.append((7, "INSTREAM-ID SERVICEn"))
+        elif line.startswith("#EXT-X-MEDIA:") and 'INSTREAM-ID="SERVICE' in line:
+            needs.append((7, "INSTREAM-ID SERVICEn"))
     top = max(v for v, _ in needs)
     return top, [why for v, why in needs if v == top]
 
