@@ -9,6 +9,8 @@ import subprocess
 import uuid
 
 import pytest
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from tests.conftest import make_clip_file
 from tests.e2e.conftest import LiveServer, Viewer
@@ -29,6 +31,13 @@ def frame_hashes(url: str, cookies: str, key_hex: str | None = None) -> list[str
         ",".join(p.strip() for p in (f[0], f[4], f[5]))
         for f in (line.split(",") for line in out.splitlines() if line[:2] in ("0,", "1,"))
     ]
+
+
+def aes128_decrypt(data: bytes, key: bytes, iv: bytes) -> bytes:
+    """AES-128-CBC + PKCS7 removal with ``cryptography`` (independent of the packager)."""
+    padded = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor().update(data)
+    unpadder = padding.PKCS7(128).unpadder()
+    return unpadder.update(padded) + unpadder.finalize()
 
 
 def protect(server: LiveServer, asset_id: str, *schemes: str) -> dict:
@@ -88,6 +97,17 @@ def test_hls_aes128_and_dash_cenc_decrypt_frame_for_frame(env) -> None:
     assert "-aes1/" in master
     media = viewer.get(f"/v1/{a}/{master.splitlines()[-1]}").text
     assert '#EXT-X-KEY:METHOD=AES-128,URI="key",IV=0x' in media
+    # issue 14 item 5: the header is encrypted too, under the KEY (with IV) placed before the
+    # MAP, so clients that apply the segment key to the header read a valid one
+    lines = media.splitlines()
+    map_at = next(i for i, x in enumerate(lines) if x.startswith("#EXT-X-MAP"))
+    key_line = lines[map_at - 1]
+    assert key_line.startswith("#EXT-X-KEY:METHOD=AES-128")
+    tag_dir = f"/v1/{a}/" + master.splitlines()[-1].removesuffix(".m3u8")  # {tag}/{track}
+    init = viewer.get(f"{tag_dir}/init.mp4").content
+    raw_key = viewer.get(tag_dir.rsplit("/", 1)[0] + "/key").content
+    assert init[4:8] != b"ftyp"
+    assert aes128_decrypt(init, raw_key, bytes.fromhex(key_line.split("IV=0x")[1]))[4:8] == b"ftyp"
     # HLS AES-128: FFmpeg fetches the key through the gate with the cookies and decrypts
     assert frame_hashes(viewer.play["hls"], viewer.ffmpeg_cookies) == clear
     # DASH cenc: the key comes from our ClearKey licence server, FFmpeg decrypts

@@ -18,6 +18,7 @@ from vodstack.packaging.dash import DashProtection
 from vodstack.packaging.encryption import (
     TrackCrypto,
     aes128_encrypt,
+    aes128_init_iv,
     aes128_segment_iv,
     aes128_size,
     clearkey_pssh,
@@ -119,9 +120,12 @@ class ProtectedPackager:
         return found
 
     def encrypt_init(self, p: Presentation, track: Track, tag: VariantTag, clear: bytes) -> bytes:
-        if tag.scheme == "aes-128":
-            return clear  # its EXT-X-MAP precedes the first EXT-X-KEY: the header stays clear
         key = self.key(p.asset_id, tag)
+        if tag.scheme == "aes-128":
+            # The playlist's first EXT-X-KEY (with this IV) precedes the EXT-X-MAP: the
+            # header is served encrypted like a segment [RFC 8216 §4.3.2.4, §4.3.2.5].
+            iv = aes128_init_iv(key.content_key.iv, track_tag(p, track))
+            return aes128_encrypt(clear, key.content_key, iv)
         boxes = (clearkey_pssh([key.content_key.kid]), *key.pssh)
         return encrypt_init(clear, tag.scheme, key.content_key, boxes)  # type: ignore[arg-type]
 

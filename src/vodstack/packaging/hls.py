@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vodstack.packaging.encryption import aes128_segment_iv, hls_iv
+from vodstack.packaging.encryption import aes128_init_iv, aes128_segment_iv, hls_iv
 from vodstack.packaging.language import language_name
 from vodstack.packaging.layout import (
     VariantTag,
@@ -264,7 +264,11 @@ class HlsKey:
 
     ``AES-128``: every segment is encrypted whole with its own explicit IV (derived from
     ``iv_base``, the segment number and ``track_tag`` so no two resources share an IV under
-    one key); the init segment stays clear (its EXT-X-MAP precedes the first EXT-X-KEY).
+    one key). The init section is encrypted too: a KEY with the init's own IV precedes the
+    EXT-X-MAP [§4.3.2.4: a KEY applies to the MAPs after it; §4.3.2.5: the IV attribute is
+    then REQUIRED, the media sequence number being undefined for a header]. A clear header
+    behind the map is equally valid, but players that apply the first segment's key to the
+    header (GStreamer's hlsdemux/hlsdemux2, GPAC per issue 14) read garbage from it.
     ``SAMPLE-AES``: CMAF ``cbcs`` media, one key line with the constant IV, before the map.
     """
 
@@ -300,6 +304,9 @@ def media_playlist(track: Track, tag: VariantTag, key: HlsKey | None = None) -> 
                 f"#EXT-X-KEY:METHOD=SAMPLE-AES,URI={_quoted(key.uri)},IV={hls_iv(key.iv_base)},"
                 f'KEYFORMAT="{keyformat}",KEYFORMATVERSIONS="1"'
             )
+    if key is not None and key.method == "AES-128":
+        iv = aes128_init_iv(key.iv_base, key.track_tag)
+        lines.append(f"#EXT-X-KEY:METHOD=AES-128,URI={_quoted(key.uri)},IV={hls_iv(iv)}")
     lines.append(f"#EXT-X-MAP:URI={_quoted(_relative(init_uri(tag, track.track_id)))}")
     for seg, seconds in zip(segments, durations, strict=True):
         if key is not None and key.method == "AES-128":

@@ -222,3 +222,24 @@ def test_manifest_work_is_remembered_per_fragment_index() -> None:
     other = dataclasses.replace(track, fragments=track.fragments[:-1])
     assert segment_track(other, 4) != first  # a new index is never served stale results
     assert index_memo.get(track.fragments, "x", lambda: 1) == 1
+
+
+def test_aes128_encrypts_the_init_section_with_its_own_explicit_iv() -> None:
+    """Issue 14 item 5: a KEY with an IV precedes the EXT-X-MAP, so the header is served
+    encrypted [RFC 8216 §4.3.2.4, §4.3.2.5] and clients that apply the segment key to the
+    header (GStreamer, GPAC) are not fed a clear header they would decrypt into garbage."""
+    from vodstack.packaging.encryption import aes128_init_iv, aes128_segment_iv, hls_iv
+
+    base = bytes(range(16))
+    text = hls.media_playlist(video(360), TAG, hls.HlsKey("AES-128", base, 2))
+    lines = text.splitlines()
+    first_key = next(i for i, x in enumerate(lines) if x.startswith("#EXT-X-KEY"))
+    map_at = next(i for i, x in enumerate(lines) if x.startswith("#EXT-X-MAP"))
+    assert first_key == map_at - 1
+    assert lines[first_key].endswith(f"IV={hls_iv(aes128_init_iv(base, 2))}")
+    ivs = [x.rsplit("IV=", 1)[1] for x in lines if x.startswith("#EXT-X-KEY")]
+    assert len(ivs) == len(set(ivs)) == 1 + len(segment_track(video(360), TAG.segment_s))
+    assert ivs[1] == hls_iv(aes128_segment_iv(base, 1, 2))  # segments are numbered from 1
+    parsed = m3u8.loads(text)
+    assert parsed.segment_map[0].uri.endswith("init.mp4")
+    assert all(k.method == "AES-128" and k.iv for k in parsed.keys)

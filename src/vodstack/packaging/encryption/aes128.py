@@ -17,10 +17,13 @@ following segment, so a playlist with per-segment IVs repeats EXT-X-KEY before e
 The init section: RFC 8216 §4.3.2.4 makes an EXT-X-KEY apply "to every Media Segment and to
 every Media Initialization Section declared by an EXT-X-MAP tag that appears between it and
 the next EXT-X-KEY tag", and §4.3.2.5 requires the KEY's IV attribute when the section is
-AES-128 encrypted. Both layouts are valid: EXT-X-MAP *before* the first EXT-X-KEY serves a
-clear init section (it holds no media samples); EXT-X-MAP after a KEY must serve
-:func:`aes128_encrypt` of the init with :func:`aes128_init_iv` as that KEY's IV attribute
-(FFmpeg 9's HLS demuxer and hls.js decrypt it with the key that applies to it).
+AES-128 encrypted (the media sequence number is undefined for it). A clear init before the
+first KEY is valid too, but GStreamer's hlsdemux2 and GPAC decrypt the header with the first
+segment's key (issue 14), so vodstack serves :func:`aes128_encrypt` of the init with
+:func:`aes128_init_iv` as the IV of a KEY placed before the MAP; FFmpeg 9's HLS demuxer,
+hls.js and ExoPlayer decrypt it with the key that applies to it. (GStreamer 1.22 still fails
+on AES-128 fMP4 in every layout: it applies the segment's key and IV to the header, then
+frees the cipher context before the segment's bytes; README "Clients tested".)
 """
 
 from __future__ import annotations
