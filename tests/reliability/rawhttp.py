@@ -26,7 +26,7 @@ def request(
     method: str,
     target: bytes | str,
     headers: list[tuple[bytes | str, bytes | str]] | None = None,
-    body: bytes = b"",
+    body: bytes | memoryview = b"",
     timeout: float = 15,
 ) -> RawResponse:
     """Send one request (``Connection: close``) and read the whole response.
@@ -34,10 +34,11 @@ def request(
     A server that drops the connection without answering yields status 0.
     """
     length = len(body) if body or method in ("POST", "PUT", "PATCH") else None
-    data = _head(method, target, headers, length) + body
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         with contextlib.suppress(OSError):  # a server may close early on an oversized request
-            sock.sendall(data)
+            sock.sendall(_head(method, target, headers, length))
+            if body:
+                sock.sendall(body)
         return _read(sock)
 
 
