@@ -47,24 +47,21 @@ class BodyClass:
     name: str
     limit: int
     streaming: bool = False
+    stated: int | None = None  # the limit to tell the client (uploads: without form framing)
 
 
 def upload_classes(settings: Settings) -> tuple[tuple[str, re.Pattern[str], BodyClass], ...]:
     """The upload routes (method, path pattern, class): each keeps its own large limit."""
-    master = BodyClass("upload", settings.max_upload_bytes + FORM_OVERHEAD, streaming=True)
+
+    def upload(limit: int) -> BodyClass:
+        return BodyClass("upload", limit + FORM_OVERHEAD, streaming=True, stated=limit)
+
+    master = upload(settings.max_upload_bytes)
     return (
         ("POST", re.compile(r"/api/assets/?"), master),
         ("PATCH", re.compile(r"/api/uploads/[^/]+"), master),
-        (
-            "POST",
-            re.compile(r"/api/assets/[^/]+/audio"),
-            BodyClass("upload", settings.audio_upload_max_bytes + FORM_OVERHEAD, streaming=True),
-        ),
-        (
-            "POST",
-            re.compile(r"/api/assets/[^/]+/captions"),
-            BodyClass("upload", settings.caption_max_bytes + FORM_OVERHEAD, streaming=True),
-        ),
+        ("POST", re.compile(r"/api/assets/[^/]+/audio"), upload(settings.audio_upload_max_bytes)),
+        ("POST", re.compile(r"/api/assets/[^/]+/captions"), upload(settings.caption_max_bytes)),
     )
 
 
@@ -123,13 +120,15 @@ class BodyLimits:
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, klass: BodyClass) -> None:
         received = 0
         cut: list[int] = []  # the status this layer answers with, once the body was cut
-        started = False
+        started = complete = False
         deadline = anyio.current_time() + self.timeout_s
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, complete
             if cut:
                 return {"type": "http.disconnect"}
+            if complete:  # the body is in: later calls only wait for a disconnect (streaming)
+                return await receive()
             wait = self.timeout_s if klass.streaming else deadline - anyio.current_time()
             try:
                 with anyio.fail_after(max(wait, 0)):
@@ -142,6 +141,7 @@ class BodyLimits:
                 if received > klass.limit:
                     cut.append(413)
                     return {"type": "http.disconnect"}
+                complete = not message.get("more_body", False)
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -167,7 +167,8 @@ class BodyLimits:
 
 
 def _too_large(klass: BodyClass) -> str:
-    return f"the request body exceeds the {klass.name} limit of {klass.limit} bytes"
+    limit = klass.stated or klass.limit
+    return f"the request body exceeds the size limit of {limit} bytes ({klass.name} routes)"
 
 
 async def _reply(
