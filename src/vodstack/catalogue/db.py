@@ -33,7 +33,7 @@ def make_engine(url: str) -> Engine:
             # Owner-only before SQLite opens it: viewer ids, viewing history and the audit
             # log live here, and SQLite gives the -wal/-shm/-journal files the database
             # file's own permissions (sqlite3 os_unix.c, findCreateFileMode).
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            os.close(os.open(path.split("?", 1)[0], os.O_RDWR | os.O_CREAT, 0o600))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
