@@ -27,7 +27,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[1] if "///" in url else ""  # sqlite:// is in memory
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # Owner-only before SQLite opens it: viewer ids, viewing history and the audit
