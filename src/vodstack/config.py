@@ -123,6 +123,24 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=50 * 1024**3, gt=0, description="Largest master accepted (bytes)."
     )
+    max_admin_body_bytes: int = Field(
+        default=1024**2,
+        gt=0,
+        description="Largest request body of an admin API route other than uploads (bytes); "
+        "larger ones get 413 before they are read.",
+    )
+    max_public_body_bytes: int = Field(
+        default=256 * 1024,
+        gt=0,
+        description="Largest request body of a public route (beacons, licences, sign-in) "
+        "(bytes); larger ones get 413 before they are read.",
+    )
+    body_timeout_s: float = Field(
+        default=30,
+        gt=0,
+        description="Time allowed to receive a whole request body (408 after it); for uploads, "
+        "the longest pause between two chunks.",
+    )
     max_source_duration_s: float = Field(
         default=6 * 3600, gt=0, description="Longest master accepted (seconds)."
     )
@@ -440,6 +458,12 @@ class Settings(BaseSettings):
         default=None,
         description="External identity provider's issuer; when set, development tokens are "
         "refused and keys come from `jwks_url`.",
+    )
+    dev_idp: bool = Field(
+        default=False,
+        description="Serve the development sign-in `POST /dev/token` (a viewer JWT for any "
+        "subject, to loopback clients). Only for a machine of your own: `demo` turns it on, "
+        "`serve` refuses it on a non-loopback address. `vodstack token` works without it.",
     )
     jwt_audience: str = Field(default="vodstack", description="Required `aud` of viewer JWTs.")
     jwks_url: str | None = Field(default=None, description="JWKS URL of the external IdP.")

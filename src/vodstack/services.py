@@ -6,6 +6,7 @@ import logging
 import os
 import stat
 from dataclasses import dataclass
+from pathlib import Path
 
 from vodstack.assets import AssetManager
 from vodstack.catalogue.db import Database
@@ -64,7 +65,7 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    settings.home.mkdir(parents=True, exist_ok=True)
+    make_home_private(settings.home)
     db = Database(settings.effective_database_url)
     db.migrate()
     catalogue = Catalogue(db)
@@ -117,6 +118,27 @@ def build_services(settings: Settings) -> Services:
         metrics=Metrics(),
         webhooks=webhooks,
     )
+
+
+def make_home_private(home: Path) -> None:
+    """Create the data directory owner-only (0700), and tighten one made before (0755 under
+    umask 022 exposed the catalogue: viewer ids, viewing history, the audit log).
+
+    Files inside are created 0600 by the process's umask (``private_umask``, set by the
+    ``vodstack`` command and the ASGI factory) and, for the catalogue and logs, explicitly."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name == "posix" and home.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        try:
+            os.chmod(home, 0o700)
+        except PermissionError:
+            log.warning("%s is readable by others and not ours to chmod", home)
+
+
+def private_umask() -> None:
+    """Files and directories this process creates are owner-only (0600/0700): media, caches,
+    uploads in progress, SQLite's journals. Called by the entry points (CLI, ASGI factory),
+    not by library code, since the umask is process-wide."""
+    os.umask(0o077)
 
 
 PASSPHRASE_FILE = "signing-key-passphrase"  # noqa: S105 - a file name, not a secret

@@ -58,6 +58,10 @@ def test_demo_serves_an_entitled_stream(tmp_path) -> None:
         assert player == f"{base}/watch/{asset}#token={token}"
         page = httpx.get(player)  # the fragment stays in the browser
         assert page.status_code == 200 and 'id="vodstack-config"' in page.text
+        # the demo turns the development sign-in on (loopback only): the page's sign-in box
+        assert '"devSignIn":true' in page.text
+        signin = httpx.post(f"{base}/dev/token", json={"subject": "demo-visitor"})
+        assert signin.status_code == 200 and signin.json()["token"]
         r = httpx.post(f"{base}/play/{asset}", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200, r.text
         cookies = "\n".join(r.headers.get_list("set-cookie"))

@@ -66,6 +66,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "VODSTACK_AUDIO_BITRATE_KBPS": "64",
             "VODSTACK_COOKIE_TTL_S": str(COOKIE_TTL_S),
             "VODSTACK_MINT_RATE_PER_MIN": "600",
+            "VODSTACK_DEV_IDP": "true",  # the page's sign-in box (test_signing_in_on_the_page)
         },
     )
     server.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,9 +27,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[1] if "///" in url else ""  # sqlite:// is in memory
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only before SQLite opens it: viewer ids, viewing history and the audit
+            # log live here, and SQLite gives the -wal/-shm/-journal files the database
+            # file's own permissions (sqlite3 os_unix.c, findCreateFileMode).
+            os.close(os.open(path.split("?", 1)[0], os.O_RDWR | os.O_CREAT, 0o600))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -31,7 +31,8 @@ from vodstack.cli.report import report_app
 from vodstack.cli.stats import stats
 from vodstack.config import Settings
 from vodstack.errors import VodstackError
-from vodstack.services import build_services
+from vodstack.services import build_services, private_umask
+from vodstack.web.hosts import is_loopback_host
 
 app = typer.Typer(
     help="vodstack: upload a master once; every entitled viewer gets adaptive HLS/DASH.",
@@ -165,8 +166,18 @@ def serve(
     ] = None,
     tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate: serve HTTPS.")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
+    dev_idp: Annotated[
+        bool,
+        typer.Option(
+            "--dev-idp",
+            help="Serve the development sign-in POST /dev/token (any subject, loopback only; "
+            "same as VODSTACK_DEV_IDP=true). Refused on a non-loopback --host.",
+        ),
+    ] = False,
 ) -> None:
     """API + delivery (edge and origin) + in-process workers, until Ctrl-C."""
+    if dev_idp:
+        os.environ["VODSTACK_DEV_IDP"] = "true"
     if role is not None:
         if role not in ("all", "edge", "shield", "origin"):
             raise typer.BadParameter("--role is all, edge, shield or origin")
@@ -181,14 +192,27 @@ def serve(
     settings = Settings()
     if settings.role in ("edge", "shield") and not settings.origin_urls:
         raise typer.BadParameter(f"--role {settings.role} needs --origin URL")
-    services = build_services(settings)
     host = host or settings.host
     port = port or settings.port
+    if settings.dev_idp and not is_loopback_host(host):
+        typer.echo(
+            f"error: the development sign-in (--dev-idp / VODSTACK_DEV_IDP) is only for a "
+            f"loopback address, not --host {host}",
+            err=True,
+        )
+        raise typer.Exit(2)
+    services = build_services(settings)
     scheme = "https" if settings.tls_cert else "http"
     console.print(
         f"vodstack {__version__} ({settings.role}) serving on {scheme}://{host}:{port}  "
         f"(data: {settings.home})"
     )
+    if settings.dev_idp and services.dev_idp is not None:
+        console.print(
+            "[bold red]WARNING: development sign-in is ON[/bold red]: POST /dev/token gives a "
+            "viewer token for any subject to anyone on this machine (and through any local "
+            "proxy or tunnel). Not for a shared or public server."
+        )
     console.print(f"admin token: {_admin_token_hint(settings, services.admin_token)}")
     services.close()
     tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
@@ -231,6 +255,11 @@ def demo(
     settings = Settings()
     port = port or settings.port
     os.environ["VODSTACK_PORT"] = str(port)
+    # The demo's page has a sign-in box: on this machine only (see `serve --dev-idp`).
+    if is_loopback_host(settings.host):
+        os.environ["VODSTACK_DEV_IDP"] = "true"
+    else:
+        console.print(f"development sign-in off: {settings.host} is not a loopback address")
     settings = Settings()
     services = build_services(settings)
     info = prepare_demo(services, file, console)
@@ -241,6 +270,7 @@ def demo(
 
 
 def main() -> None:
+    private_umask()
     logging.basicConfig(
         level=os.environ.get("VODSTACK_LOG_LEVEL", "WARNING"),
         format="%(levelname)s %(name)s: %(message)s",

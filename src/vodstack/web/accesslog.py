@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from typing import Any, TextIO
@@ -169,4 +170,6 @@ def open_sink(target: str | None) -> TextIO | None:
     if target == "-":
         return sys.stderr
     logging.getLogger(__name__).info("access log: %s", target)
-    return open(target, "a", buffering=1, encoding="utf-8")
+    # Owner-only: the log holds viewer addresses and paths (0600 whatever the umask).
+    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    return open(fd, "a", buffering=1, encoding="utf-8")

@@ -103,11 +103,9 @@ def _window_progress(services: Any, asset: Asset, renditions: list[Any]) -> dict
 
 def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOut:
     services = request.app.state.services
-    base = (
-        services.settings.base_url()
-        if services.settings.public_url
-        else str(request.base_url).rstrip("/")
-    )
+    # The configured base, never the request's Host header: a forged Host must not reach any
+    # URL this API hands out (links an admin tool may follow or pass on).
+    base = services.settings.base_url()
     ready = asset.status == "ready" and asset.revision > 0
     renditions = services.catalogue.renditions(asset.id, asset.revision) if ready else []
     job = services.catalogue.latest_job(asset.id) if detail else None

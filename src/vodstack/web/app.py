@@ -29,7 +29,7 @@ from vodstack.jobs.bus import DomainEvent
 from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.protection.service import build_protection
-from vodstack.services import Services, build_services
+from vodstack.services import Services, build_services, private_umask
 from vodstack.telemetry.metrics import register_cache_collector
 from vodstack.telemetry.service import PlaybackTelemetry
 from vodstack.web import (
@@ -44,8 +44,10 @@ from vodstack.web import (
     play,
     telemetry,
 )
+from vodstack.web.bodylimit import BodyLimits
 from vodstack.web.cors import ViewerCors
 from vodstack.web.delivery import Gate
+from vodstack.web.hosts import is_loopback_host
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +190,13 @@ def create_app(
         services.db, services.catalogue, services.secrets, services.metrics
     )
     app.include_router(pages.router)
-    if services.dev_idp is not None:
+    app.state.dev_signin = dev_signin_enabled(settings, services)
+    if app.state.dev_signin:
+        log.warning(
+            "DEVELOPMENT SIGN-IN IS ON (VODSTACK_DEV_IDP): POST /dev/token gives a viewer "
+            "token for any subject to any client on this machine, including one relayed by a "
+            "local proxy or tunnel. Never on a server others can reach."
+        )
         app.include_router(pages.dev_router)
     app.include_router(telemetry.router)
     app.include_router(telemetry.admin_router)
@@ -212,13 +220,20 @@ def create_app(
         body = generate_latest(m.registry) + generate_latest(pipeline.metrics.registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
-    # Raw ASGI layers outside FastAPI, outermost last: the access log sees every response,
-    # HSTS is added to every response, and delivery requests never enter FastAPI/Starlette.
-    layers: list[Callable[[ASGIApp], ASGIApp]] = [delivery.DeliveryFastPath]
+    # Raw ASGI layers outside FastAPI, outermost last: bodies are limited (and admin routes
+    # authenticated) before FastAPI reads them, the access log sees every response, security
+    # headers are added to every response, and delivery requests never enter FastAPI/Starlette.
+    layers: list[Callable[[ASGIApp], ASGIApp]] = [
+        lambda inner: BodyLimits(inner, settings, lambda: services.admin_token),
+        delivery.DeliveryFastPath,
+    ]
     if settings.cors_origins:
         layers.append(lambda inner: ViewerCors(inner, settings.cors_origins))
+    # nosniff: a browser must never take a segment, a JSON error or an upload for HTML/script.
+    security_headers = [(b"x-content-type-options", b"nosniff")]
     if settings.tls_cert and settings.hsts:
-        layers.append(Hsts)
+        security_headers.append((b"strict-transport-security", b"max-age=31536000"))  # RFC 6797
+    layers.append(lambda inner: ResponseHeaders(inner, security_headers))
     sink = accesslog.open_sink(settings.access_log)
     layers.append(lambda inner: accesslog.AccessLog(inner, metrics=services.metrics, sink=sink))
     app.wrap_outside(layers)
@@ -268,29 +283,50 @@ def _clean_partial(services: Services) -> None:
         log.warning("removed %d partial object(s) left by an interrupted write", removed)
 
 
-class Hsts:
-    """Adds ``Strict-Transport-Security`` to every response (RFC 6797), as raw ASGI."""
+def dev_signin_enabled(settings: Settings, services: Services) -> bool:
+    """Whether ``POST /dev/token`` is served: opted in (``VODSTACK_DEV_IDP``, which ``demo``
+    sets), the development identity provider active (no external issuer), and a loopback bind.
 
-    def __init__(self, app: ASGIApp) -> None:
+    Why opt-in and not "loopback peers only": behind a same-host proxy or tunnel (nginx with a
+    bare ``proxy_pass``, ``ssh -L``, ``kubectl port-forward``) every remote client is a
+    loopback peer without forwarding headers, and could sign in as anyone."""
+    if not settings.dev_idp or services.dev_idp is None:
+        return False
+    if not is_loopback_host(settings.host):
+        log.warning(
+            "VODSTACK_DEV_IDP ignored: %s is not a loopback address (development sign-in is "
+            "only for a server on 127.0.0.1/::1)",
+            settings.host,
+        )
+        return False
+    return True
+
+
+class ResponseHeaders:
+    """Adds fixed headers to every response unless the response set them, as raw ASGI."""
+
+    def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> None:
         self.app = app
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def with_hsts(message: Message) -> None:
+        async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", ())}
                 message = {
                     **message,
                     "headers": [
                         *message.get("headers", ()),
-                        (b"strict-transport-security", b"max-age=31536000"),
+                        *((n, v) for n, v in self.headers if n not in present),
                     ],
                 }
             await send(message)
 
-        await self.app(scope, receive, with_hsts)
+        await self.app(scope, receive, with_headers)
 
 
 def redirect_app(https_base: str) -> FastAPI:
@@ -315,6 +351,7 @@ def redirect_factory() -> FastAPI:
 
 def app_factory() -> FastAPI:
     """Entry point for the ASGI server (``vodstack serve``): settings from the environment."""
+    private_umask()
     settings = Settings()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -8,12 +8,34 @@ from fastapi import Request
 
 from vodstack.errors import AuthError
 
+#: Every route under this prefix is an admin route (its router depends on require_admin)...
+ADMIN_PREFIX = "/api/"
+#: ...except these, which viewers' players call with their own credentials.
+PUBLIC_API_PATHS = frozenset({"/api/beacons"})
+
+
+def is_admin_path(path: str) -> bool:
+    """Whether ``path`` is an admin route (tests/reliability/test_security.py checks every
+    route of the OpenAPI document against this rule)."""
+    return path.startswith(ADMIN_PREFIX) and path not in PUBLIC_API_PATHS
+
+
+def admin_auth_error(authorization: str, expected: str) -> AuthError | None:
+    """Why an ``Authorization`` header value is not the admin token, or None if it is.
+
+    Shared by the route dependency and the raw body-limit layer (web/bodylimit.py), which
+    refuses a bad token before any body is read."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return AuthError("admin bearer token required")
+    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        return AuthError("invalid admin token")
+    return None
+
 
 def require_admin(request: Request) -> None:
-    expected: str = request.app.state.services.admin_token
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise AuthError("admin bearer token required")
-    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        raise AuthError("invalid admin token")
+    error = admin_auth_error(
+        request.headers.get("authorization", ""), request.app.state.services.admin_token
+    )
+    if error is not None:
+        raise error

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import logging
 import os
 from functools import cache
 from pathlib import Path
@@ -37,6 +38,8 @@ ENGINE_FILES = {
     "shaka": "shaka-player/shaka-player.compiled.js",
 }
 DEV_TOKEN_TTL_S = 3600
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["pages"])
 dev_router = APIRouter(tags=["development"])
@@ -149,7 +152,7 @@ def watch(request: Request, asset_id: str) -> HTMLResponse:
     settings = services.settings
     config = {
         "assetId": asset_id,
-        "devSignIn": services.dev_idp is not None,
+        "devSignIn": request.app.state.dev_signin,
         "engines": engine_urls(),
         # Without a configured public URL the media live on this server: the player then uses
         # the page's own origin, so opening the page as localhost or 127.0.0.1 both work.
@@ -199,9 +202,10 @@ def _is_loopback_direct(request: Request) -> bool:
     response_model=DevTokenOut,
     summary="Development sign-in: a viewer JWT for any subject (loopback clients only)",
     description=(
-        "Exists only while the built-in development identity provider is active (no "
-        "`VODSTACK_JWT_ISSUER`), and answers only browsers on this machine: it is the player "
-        "page's sign-in box, like `vodstack token SUBJECT`."
+        "Exists only when turned on (`VODSTACK_DEV_IDP=true`, `serve --dev-idp`, or `demo`) "
+        "with the built-in development identity provider (no `VODSTACK_JWT_ISSUER`) on a "
+        "loopback bind, and answers only browsers on this machine: it is the player page's "
+        "sign-in box, like `vodstack token SUBJECT`."
     ),
     responses={403: {"description": "not a direct loopback client"}},
 )
@@ -213,6 +217,7 @@ def dev_token(request: Request, body: DevTokenIn) -> DevTokenOut:
         raise Forbidden(
             "development sign-in is only available on this machine (loopback)", rule="loopback"
         )
+    log.warning("development sign-in: viewer token issued for subject %r", body.subject)
     return DevTokenOut(
         token=idp.mint(body.subject, ttl=DEV_TOKEN_TTL_S), expires_in=DEV_TOKEN_TTL_S
     )

@@ -22,7 +22,9 @@ ASSET = "a" * 20
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    s = build_services(make_settings(tmp_path / "home", admin_token=ADMIN["Authorization"][7:]))
+    s = build_services(
+        make_settings(tmp_path / "home", admin_token=ADMIN["Authorization"][7:], dev_idp=True)
+    )
     s.catalogue.create_asset(ASSET, title="t", source_key="k", source_name="n", source_size=1)
     s.catalogue.update_asset(ASSET, duration=10.0)
     yield s
