@@ -26,12 +26,17 @@ from vodstack.cli.common import (
     open_services,
     wait_for_asset,
 )
+from vodstack.cli.config import config_app
 from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
 from vodstack.cli.stats import stats
 from vodstack.config import Settings
+from vodstack.config_check import SettingsInvalid, load_settings
 from vodstack.errors import VodstackError
 from vodstack.services import build_services
+from vodstack.telemetry import logs
+
+log = logging.getLogger("vodstack.cli")
 
 app = typer.Typer(
     help="vodstack: upload a master once; every entitled viewer gets adaptive HLS/DASH.",
@@ -44,6 +49,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.command("events")(events)
 app.add_typer(keys_app, name="keys")
 app.add_typer(report_app, name="report")
+app.add_typer(config_app, name="config")
 app.command("token")(token)
 app.command("entitle")(entitle)
 app.command("stats")(stats)
@@ -94,7 +100,8 @@ def worker(
 ) -> None:
     """Run background jobs until Ctrl-C: Celery lanes when VODSTACK_BROKER_URL is set, else
     an in-process pool (alongside or instead of `serve`'s own workers)."""
-    settings = Settings()
+    settings = load_settings()
+    _configure_logging(settings, "worker")
     if settings.broker_url:
         from vodstack.jobs.lanes import LANES, run_lane, supervise
 
@@ -105,12 +112,14 @@ def worker(
         if unknown or not chosen:
             raise typer.BadParameter(f"lanes are {', '.join(LANES)}")
         services = build_services(settings)
-        console.print(f"worker running lanes {', '.join(chosen)} on {settings.broker_url}")
+        log.info(
+            "worker running lanes %s on %s", ", ".join(chosen), _shown_url(settings.broker_url)
+        )
         raise typer.Exit(supervise(services, chosen))
     services = build_services(settings)
     pool = services.pipeline.pool()
     pool.start()
-    console.print(f"worker running ({services.settings.workers} threads); Ctrl-C to stop")
+    log.info("worker running (%d threads); Ctrl-C to stop", services.settings.workers)
     try:
         while True:
             time.sleep(3600)
@@ -124,6 +133,7 @@ def _serve(
     *,
     target: str = "vodstack.web.app:app_factory",
     tls: tuple[Path, Path] | None = None,
+    settings: Settings | None = None,
 ) -> None:
     from granian import Granian
     from granian.constants import Interfaces
@@ -131,6 +141,9 @@ def _serve(
     # The server's worker process builds its own Settings from the environment.
     os.environ["VODSTACK_HOST"] = host
     os.environ["VODSTACK_PORT"] = str(port)
+    settings = settings or load_settings()
+    fmt = _log_format(settings)
+    os.environ["VODSTACK_LOG_FORMAT"] = fmt  # the worker process logs like this one
     Granian(
         target,
         address=host,
@@ -138,7 +151,10 @@ def _serve(
         interface=Interfaces.ASGI,
         factory=True,
         workers=1,
-        log_level="warning",  # type: ignore[arg-type]
+        log_level=settings.log_level.lower(),  # type: ignore[arg-type]
+        log_dictconfig=logs.granian_dictconfig(
+            settings.log_level, fmt, settings.role, settings.instance_id
+        ),
         ssl_cert=tls[0] if tls else None,
         ssl_key=tls[1] if tls else None,
         ssl_protocol_min="tls1.2",  # type: ignore[arg-type]
@@ -178,30 +194,39 @@ def serve(
             raise typer.BadParameter("--tls-cert and --tls-key go together")
         os.environ["VODSTACK_TLS_CERT"] = str(tls_cert)
         os.environ["VODSTACK_TLS_KEY"] = str(tls_key)
-    settings = Settings()
+    settings = load_settings()
     if settings.role in ("edge", "shield") and not settings.origin_urls:
         raise typer.BadParameter(f"--role {settings.role} needs --origin URL")
+    _configure_logging(settings, settings.role)
     services = build_services(settings)
     host = host or settings.host
     port = port or settings.port
     scheme = "https" if settings.tls_cert else "http"
-    console.print(
-        f"vodstack {__version__} ({settings.role}) serving on {scheme}://{host}:{port}  "
-        f"(data: {settings.home})"
+    log.info(
+        "vodstack %s (%s) serving on %s://%s:%s  (data: %s)",
+        __version__,
+        settings.role,
+        scheme,
+        host,
+        port,
+        settings.home,
     )
-    console.print(f"admin token: {_admin_token_hint(settings, services.admin_token)}")
+    if _log_format(settings) == "text":
+        console.print(f"admin token: {_admin_token_hint(settings, services.admin_token)}")
+    else:  # a log line: never the token itself, even on a terminal
+        log.info("admin token: %s", _admin_token_hint(settings, None))
     services.close()
     tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
-    _serve(host, port, tls=tls)
+    _serve(host, port, tls=tls, settings=settings)
 
 
-def _admin_token_hint(settings: Settings, token: str) -> str:
+def _admin_token_hint(settings: Settings, token: str | None) -> str:
     """Where the admin token is, without writing it into logs: a service's stdout usually
     ends up in journald or a container log. Shown only to a person at a terminal, and never
     when the operator configured it (they know it)."""
     if settings.admin_token:
         return "as configured (VODSTACK_ADMIN_TOKEN)"
-    if sys.stdout.isatty():
+    if token is not None and sys.stdout.isatty():
         return token
     return f"in {settings.secrets_dir / 'admin-token'}"
 
@@ -228,25 +253,51 @@ def demo(
     """Embedded stack: make a sample clip, ingest, transcode, print playback URLs, serve."""
     from vodstack.cli.demo import prepare_demo
 
-    settings = Settings()
+    settings = load_settings()
     port = port or settings.port
     os.environ["VODSTACK_PORT"] = str(port)
-    settings = Settings()
+    settings = load_settings()
+    _configure_logging(settings, settings.role, demo=True)
     services = build_services(settings)
     info = prepare_demo(services, file, console)
     services.close()
     for line in info:
         typer.echo(line)
-    _serve(settings.host, port)
+    _serve(settings.host, port, settings=settings)
+
+
+def _log_format(settings: Settings, *, demo: bool = False) -> str:
+    """JSON unless configured otherwise; `demo` keeps readable text for a person at a
+    terminal unless log_format is set."""
+    if demo and "log_format" not in settings.model_fields_set and sys.stderr.isatty():
+        return "text"
+    return settings.log_format
+
+
+def _configure_logging(settings: Settings, role: str, *, demo: bool = False) -> None:
+    logs.configure(settings.log_level, _log_format(settings, demo=demo), role, settings.instance_id)
+
+
+def _shown_url(url: str) -> str:
+    from vodstack.config_check import redact
+
+    return str(redact("url", url))
 
 
 def main() -> None:
+    # Commands other than the servers: terse text for a person; an unusable level is
+    # reported by the settings check, not by the logging module.
+    level = os.environ.get("VODSTACK_LOG_LEVEL", "WARNING").upper()
     logging.basicConfig(
-        level=os.environ.get("VODSTACK_LOG_LEVEL", "WARNING"),
+        level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING",
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
         app()
+    except SettingsInvalid as exc:  # one line per problem, no traceback (as `config check`)
+        for line in exc.problems:
+            typer.echo(f"error: {line}", err=True)
+        sys.exit(2)
     except VodstackError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         sys.exit(1)

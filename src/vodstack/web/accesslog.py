@@ -35,6 +35,7 @@ from vodstack.errors import (
     Unavailable,
     VodstackError,
 )
+from vodstack.telemetry.logs import request_id
 from vodstack.telemetry.metrics import Metrics
 
 # Keys of the scope state; vodstack's own, so they cannot clash with an app's request.state.
@@ -158,6 +159,7 @@ class AccessLog:
             "time-taken": round(seconds, 6),
             "c-ip": client[0],
             "reason": reason or "-",
+            "request_id": request_id.get(),
         }
         self.sink.write(json.dumps(line, separators=(",", ":")) + "\n")
         self.sink.flush()
