@@ -249,7 +249,8 @@ def create_app(
     if settings.tls_cert and settings.hsts:
         layers.append(Hsts)
     sink = accesslog.open_sink(settings.access_log)
-    layers.append(lambda inner: accesslog.AccessLog(inner, metrics=services.metrics, sink=sink))
+    process = {"role": role, "instance": logs.instance_name(settings.instance_id)}
+    layers.append(lambda inner: accesslog.AccessLog(inner, services.metrics, sink, process))
     layers.append(RequestId)  # outermost: the access log and every layer see the id
     app.wrap_outside(layers)
     return app
