@@ -125,6 +125,7 @@ def configure(level: str, fmt: str, role: str, instance: str | None = None) -> N
         root.removeHandler(old)
     root.addHandler(handler(fmt, role, instance))
     root.setLevel(level)
+    logging.captureWarnings(True)  # Python warnings become records too, not raw stderr text
     # Libraries that chat at INFO about every request or connection.
     for noisy in ("httpx", "httpcore", "botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
