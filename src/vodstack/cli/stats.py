@@ -64,7 +64,6 @@ def stats(
     token: Annotated[
         str | None,
         typer.Option(
-            envvar=None,
             help="Bearer token for /metrics (default: this config's metrics_token, else its "
             "admin token).",
         ),
