@@ -23,10 +23,14 @@ def test_dashboard_metrics_exist(server: LiveServer) -> None:
     dashboard = json.loads(DASHBOARD.read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     assert len(exprs) >= 10
-    names = {m for e in exprs for m in re.findall(r"\b(vodstack_[a-z_]+)", e)}
+    pattern = r"\b(vodstack_[a-z_]+|process_[a-z_]+|target_info)\b"
+    names = {m for e in exprs for m in re.findall(pattern, e)}
+    assert {"process_cpu_seconds_total", "target_info"} <= names
     server.client.get("/v1/aaaaaaaaaaaaaaaaaaaa/index.m3u8")  # one 403 so the families exist
     exposed = server.metrics()
-    families = set(re.findall(r"^# TYPE (vodstack_[a-z_]+) ", exposed, re.M))
+    families = set(
+        re.findall(r"^# TYPE ((?:vodstack|process)_[a-z_]+|target_info) ", exposed, re.M)
+    )
     for name in names:
         base = re.sub(r"_(total|bucket|count|sum)$", "", name)
         assert base in families or name in families, f"{name} is not exposed"
