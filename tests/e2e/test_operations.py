@@ -38,9 +38,9 @@ def test_logs_metrics_and_request_ids(tmp_path: Path) -> None:
         tmp_path / "home",
         {
             "VODSTACK_ACCESS_LOG": "-",  # access lines join the process's JSON lines
-            "VODSTACK_METRICS_PORT": str(metrics_port),
             "VODSTACK_METRICS_TOKEN": METRICS_TOKEN,
         },
+        args=["--metrics-port", str(metrics_port)],
     )
     server.start()
     try:
@@ -58,7 +58,9 @@ def test_logs_metrics_and_request_ids(tmp_path: Path) -> None:
         assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
 
         # /metrics on the viewer port: never anonymous
-        assert server.client.get("/metrics").status_code == 401
+        anonymous = server.client.get("/metrics")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
         wrong = server.client.get("/metrics", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
         for token in (ADMIN_TOKEN, METRICS_TOKEN):

@@ -181,8 +181,17 @@ def serve(
     ] = None,
     tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate: serve HTTPS.")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Also serve /metrics, without a token, on this port of VODSTACK_METRICS_HOST "
+            "(127.0.0.1); the viewer port's /metrics always needs a bearer token."
+        ),
+    ] = None,
 ) -> None:
     """API + delivery (edge and origin) + in-process workers, until Ctrl-C."""
+    if metrics_port is not None:
+        os.environ["VODSTACK_METRICS_PORT"] = str(metrics_port)
     if role is not None:
         if role not in ("all", "edge", "shield", "origin"):
             raise typer.BadParameter("--role is all, edge, shield or origin")
@@ -211,22 +220,23 @@ def serve(
         port,
         settings.home,
     )
-    if _log_format(settings) == "text":
-        console.print(f"admin token: {_admin_token_hint(settings, services.admin_token)}")
-    else:  # a log line: never the token itself, even on a terminal
-        log.info("admin token: %s", _admin_token_hint(settings, None))
+    hint = _admin_token_hint(settings, services.admin_token)
+    if _log_format(settings) == "text" or hint == services.admin_token:
+        console.print(f"admin token: {hint}")  # the token itself only to a person at a terminal
+    else:
+        log.info("admin token: %s", hint)
     services.close()
     tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
     _serve(host, port, tls=tls, settings=settings)
 
 
-def _admin_token_hint(settings: Settings, token: str | None) -> str:
+def _admin_token_hint(settings: Settings, token: str) -> str:
     """Where the admin token is, without writing it into logs: a service's stdout usually
     ends up in journald or a container log. Shown only to a person at a terminal, and never
     when the operator configured it (they know it)."""
     if settings.admin_token:
         return "as configured (VODSTACK_ADMIN_TOKEN)"
-    if token is not None and sys.stdout.isatty():
+    if sys.stdout.isatty():
         return token
     return f"in {settings.secrets_dir / 'admin-token'}"
 
