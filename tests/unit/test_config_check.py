@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -172,3 +173,18 @@ def test_config_show_redacts_secrets_and_names_sources(tmp_path: Path) -> None:
     assert text.returncode == 0 and SECRET not in text.stdout
     [port] = [line.split() for line in text.stdout.splitlines() if line.startswith("port ")]
     assert port == ["port", "8080", "(file:", "vodstack.toml)"]
+
+
+@pytest.mark.slow
+def test_port_in_use_is_one_line(tmp_path: Path) -> None:
+    """Was: the server's 70-frame Rust backtrace."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = cli(tmp_path, "serve", "--port", str(port))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert "serving on" not in proc.stderr and "Traceback" not in proc.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ from vodstack.cli.report import report_app
 from vodstack.cli.stats import stats
 from vodstack.config import Settings
 from vodstack.config_check import SettingsInvalid, load_settings
-from vodstack.errors import VodstackError
+from vodstack.errors import ConfigError, VodstackError
 from vodstack.services import build_services
 from vodstack.telemetry import logs
 
@@ -138,6 +139,7 @@ def _serve(
     from granian import Granian
     from granian.constants import Interfaces
 
+    _check_free(host, port)
     # The server's worker process builds its own Settings from the environment.
     os.environ["VODSTACK_HOST"] = host
     os.environ["VODSTACK_PORT"] = str(port)
@@ -210,6 +212,7 @@ def serve(
     services = build_services(settings)
     host = host or settings.host
     port = port or settings.port
+    _check_free(host, port)
     scheme = "https" if settings.tls_cert else "http"
     log.info(
         "vodstack %s (%s) serving on %s://%s:%s  (data: %s)",
@@ -274,6 +277,17 @@ def demo(
     for line in info:
         typer.echo(line)
     _serve(settings.host, port, settings=settings)
+
+
+def _check_free(host: str, port: int) -> None:
+    """One line instead of the server's Rust backtrace when the address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def _log_format(settings: Settings, *, demo: bool = False) -> str:
