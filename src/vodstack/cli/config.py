@@ -33,8 +33,9 @@ def check() -> None:
 
 @config_app.command("show")
 def show(as_json: JsonOpt = False) -> None:
-    """Every setting's effective value and where it came from (default, file or env);
-    secrets are shown as *** (and passwords inside URLs)."""
+    """Every setting's value and its source (default, file or env), secrets as ***.
+
+    Passwords inside URLs are hidden too; --json for tools."""
     try:
         settings = load_settings(strict=False)
     except SettingsInvalid as exc:
