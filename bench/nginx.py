@@ -59,6 +59,10 @@ def nginx(root: Path) -> Iterator[str]:
             except httpx.TransportError:
                 time.sleep(0.05)
         yield base
-    finally:
+    finally:  # never left running: a graceful quit, else killed
         proc.send_signal(signal.SIGQUIT)
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

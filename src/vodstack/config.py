@@ -78,6 +78,22 @@ DEFAULT_LADDER: tuple[RungTemplate, ...] = (
 )
 
 
+#: ``VODSTACK_*`` variables that are not settings: ``config check`` and the servers accept them.
+NON_SETTINGS_VARIABLES: dict[str, str] = {
+    "VODSTACK_CONFIG": "path of the settings file (default: vodstack.toml in the working dir)",
+    "VODSTACK_REDIRECT_TO": "set by `vodstack redirect` for its server process",
+    "VODSTACK_TEST_PG": "tests: PostgreSQL admin URL",
+    "VODSTACK_TEST_REDIS": "tests: Redis URL",
+    "VODSTACK_API_FUZZ_EXAMPLES": "tests: examples per endpoint of the API fuzzer",
+    "VODSTACK_BENCH_REDIS": "benchmarks: Redis URL",
+}
+
+
+def config_file() -> Path:
+    """The settings file: ``VODSTACK_CONFIG``, else ``vodstack.toml`` in the working directory."""
+    return Path(os.environ.get("VODSTACK_CONFIG") or "vodstack.toml")
+
+
 def _default_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "vodstack"
 
@@ -357,7 +373,9 @@ class Settings(BaseSettings):
         ge=1,
         description="CPU cores FFmpeg may use; encoder threads are shared out by rung size.",
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Least severe log records written by servers and workers."
+    )
 
     # -- edge and origin ------------------------------------------------------------------
     role: Literal["all", "edge", "shield", "origin"] = Field(
@@ -493,6 +511,40 @@ class Settings(BaseSettings):
     )
     playback_burst: int = Field(default=2000, ge=1, description="Burst for the rate above.")
 
+    # -- operations: logs and metrics -------------------------------------------------------
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Server and worker logs: one JSON object per line (timestamp, level, "
+        "logger, message, role, instance, request_id), or readable text. `demo` writes text "
+        "on a terminal unless this is set.",
+    )
+    instance_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="Names this process in logs and metrics (the `instance` label); default "
+        "hostname:pid.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that may read /metrics (besides the admin token), for a "
+        "Prometheus scraping the viewer port. Never logged.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Also serve /metrics on this port of metrics_host, without the viewer "
+        "port's token (unset: no admin listener).",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address of the metrics_port listener (loopback)."
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_any_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     @field_validator("cors_origins")
     @classmethod
     def _exact_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -553,7 +605,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
 
     # Derived locations, computed once.
     @cached_property

@@ -121,6 +121,12 @@ class LiveServer:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
+    def metrics(self) -> str:
+        """The Prometheus exposition: /metrics needs a bearer token (admin or metrics)."""
+        r = self.client.get("/metrics", headers=self.admin)
+        r.raise_for_status()
+        return r.text
+
     def upload(
         self, path: Path, title: str | None = None, filename: str | None = None
     ) -> httpx.Response:

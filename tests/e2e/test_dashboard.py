@@ -23,10 +23,14 @@ def test_dashboard_metrics_exist(server: LiveServer) -> None:
     dashboard = json.loads(DASHBOARD.read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     assert len(exprs) >= 10
-    names = {m for e in exprs for m in re.findall(r"\b(vodstack_[a-z_]+)", e)}
+    pattern = r"\b(vodstack_[a-z_]+|process_[a-z_]+|target_info)\b"
+    names = {m for e in exprs for m in re.findall(pattern, e)}
+    assert {"process_cpu_seconds_total", "target_info"} <= names
     server.client.get("/v1/aaaaaaaaaaaaaaaaaaaa/index.m3u8")  # one 403 so the families exist
-    exposed = server.client.get("/metrics").text
-    families = set(re.findall(r"^# TYPE (vodstack_[a-z_]+) ", exposed, re.M))
+    exposed = server.metrics()
+    families = set(
+        re.findall(r"^# TYPE ((?:vodstack|process)_[a-z_]+|target_info) ", exposed, re.M)
+    )
     for name in names:
         base = re.sub(r"_(total|bucket|count|sum)$", "", name)
         assert base in families or name in families, f"{name} is not exposed"
@@ -48,7 +52,7 @@ def test_job_durations_and_queue_depth(tmp_path: Path) -> None:
         assert worker.wait(a)["status"] == "ready"
         until(lambda: metric(worker, f"{seconds}_count", 'outcome="succeeded"') == 1)
         assert metric(worker, f"{seconds}_sum", 'outcome="succeeded"') > 0
-        text = worker.client.get("/metrics").text
+        text = worker.metrics()
         assert f'{seconds}_count{{outcome="failed"}} 0.0' in text  # the series exists at 0
         for queue in ("ondemand", "backfill"):
             assert f'vodstack_jobs_queued{{queue="{queue}"}} 0.0' in text

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 
 def metric(server: LiveServer, name: str, labels: str = "") -> float:
-    text = server.client.get("/metrics").text
+    text = server.metrics()
     pattern = re.escape(name) + (re.escape("{" + labels + "}") if labels else "") + r" (\S+)$"
     match = re.search("^" + pattern, text, re.M)
     return float(match.group(1)) if match else 0.0

@@ -351,3 +351,26 @@ def test_errors_are_counted_and_logged_with_their_reason(tier: Tier, launch: Lau
         "origin_secret",
         "Error",
     )
+
+
+# -- request id -------------------------------------------------------------------------------
+def test_request_id_travels_edge_to_shield_to_origin(tier: Tier, launch: Launch) -> None:
+    """A viewer's X-Request-Id is echoed by the edge and reaches the shield and the origin
+    on the fetch it caused; each tier's access log carries it."""
+    shield_log, edge_log = tier.root / "rid-shield.log", tier.root / "rid-edge.log"
+    shield = launch(tier.home, "--role", "shield", "--origin", tier.origin.base_url, log=shield_log)
+    edge = launch(tier.home, "--role", "edge", "--origin", shield.base_url, log=edge_log)
+    viewer = edge.viewer(tier.asset_id, "rid-viewer")
+    path = f"/v1/{tier.asset_id}/r1-4s/v180/2.m4s"  # fetched by no other test here
+    answer = viewer.get(path, headers={"X-Request-Id": "viewer-trace-42"})
+    assert answer.status_code == 200
+    assert answer.headers["x-request-id"] == "viewer-trace-42"
+    for log in (edge_log, shield_log, tier.root / "origin.log"):
+        lines = log_lines(log, path)
+        assert [x["request_id"] for x in lines] == ["viewer-trace-42"], log.name
+    # without one, the edge makes an id and still passes it on
+    other = f"/v1/{tier.asset_id}/r1-4s/v180/init.mp4"
+    made = viewer.get(other)
+    assert made.status_code == 200
+    rid = made.headers["x-request-id"]
+    assert [x["request_id"] for x in log_lines(tier.root / "origin.log", other)] == [rid]

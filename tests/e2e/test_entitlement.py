@@ -31,7 +31,7 @@ def cf_b64(data: bytes) -> str:
 
 
 def metric(server: LiveServer, name: str, labels: str = "") -> float:
-    text = server.client.get("/metrics").text
+    text = server.metrics()
     pattern = re.escape(name) + (re.escape("{" + labels + "}") if labels else "") + r" (\S+)"
     match = re.search(r"^" + pattern + "$", text, re.M)
     return float(match.group(1)) if match else 0.0

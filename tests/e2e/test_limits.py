@@ -114,7 +114,7 @@ def default_kid(server: LiveServer, asset_id: str, cookie: str, address: str) ->
 
 
 def metric(server: LiveServer, name: str, labels: str) -> float:
-    text = server.client.get("/metrics").text
+    text = server.metrics()
     match = re.search(rf"^{re.escape(name + '{' + labels + '}')} (\S+)$", text, re.M)
     return float(match.group(1)) if match else 0.0
 

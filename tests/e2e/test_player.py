@@ -93,7 +93,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def metric(server: LiveServer, name: str, labels: str = "") -> float:
-    text = server.client.get("/metrics").text
+    text = server.metrics()
     pattern = re.escape(name) + (re.escape("{" + labels + "}") if labels else "") + r" (\S+)"
     match = re.search(r"^" + pattern + "$", text, re.M)
     return float(match.group(1)) if match else 0.0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -26,13 +27,18 @@ from vodstack.cli.common import (
     open_services,
     wait_for_asset,
 )
+from vodstack.cli.config import config_app
 from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
 from vodstack.cli.stats import stats
 from vodstack.config import Settings
-from vodstack.errors import VodstackError
+from vodstack.config_check import SettingsInvalid, load_settings
+from vodstack.errors import ConfigError, VodstackError
 from vodstack.services import build_services, private_umask
+from vodstack.telemetry import logs
 from vodstack.web.hosts import is_loopback_host
+
+log = logging.getLogger("vodstack.cli")
 
 app = typer.Typer(
     help="vodstack: upload a master once; every entitled viewer gets adaptive HLS/DASH.",
@@ -45,6 +51,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.command("events")(events)
 app.add_typer(keys_app, name="keys")
 app.add_typer(report_app, name="report")
+app.add_typer(config_app, name="config")
 app.command("token")(token)
 app.command("entitle")(entitle)
 app.command("stats")(stats)
@@ -95,7 +102,8 @@ def worker(
 ) -> None:
     """Run background jobs until Ctrl-C: Celery lanes when VODSTACK_BROKER_URL is set, else
     an in-process pool (alongside or instead of `serve`'s own workers)."""
-    settings = Settings()
+    settings = load_settings()
+    _configure_logging(settings, "worker")
     if settings.broker_url:
         from vodstack.jobs.lanes import LANES, run_lane, supervise
 
@@ -106,12 +114,14 @@ def worker(
         if unknown or not chosen:
             raise typer.BadParameter(f"lanes are {', '.join(LANES)}")
         services = build_services(settings)
-        console.print(f"worker running lanes {', '.join(chosen)} on {settings.broker_url}")
+        log.info(
+            "worker running lanes %s on %s", ", ".join(chosen), _shown_url(settings.broker_url)
+        )
         raise typer.Exit(supervise(services, chosen))
     services = build_services(settings)
     pool = services.pipeline.pool()
     pool.start()
-    console.print(f"worker running ({services.settings.workers} threads); Ctrl-C to stop")
+    log.info("worker running (%d threads); Ctrl-C to stop", services.settings.workers)
     try:
         while True:
             time.sleep(3600)
@@ -125,13 +135,18 @@ def _serve(
     *,
     target: str = "vodstack.web.app:app_factory",
     tls: tuple[Path, Path] | None = None,
+    settings: Settings | None = None,
 ) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    _check_free(host, port)
     # The server's worker process builds its own Settings from the environment.
     os.environ["VODSTACK_HOST"] = host
     os.environ["VODSTACK_PORT"] = str(port)
+    settings = settings or load_settings()
+    fmt = _log_format(settings)
+    os.environ["VODSTACK_LOG_FORMAT"] = fmt  # the worker process logs like this one
     Granian(
         target,
         address=host,
@@ -139,7 +154,10 @@ def _serve(
         interface=Interfaces.ASGI,
         factory=True,
         workers=1,
-        log_level="warning",  # type: ignore[arg-type]
+        log_level=settings.log_level.lower(),  # type: ignore[arg-type]
+        log_dictconfig=logs.granian_dictconfig(
+            settings.log_level, fmt, settings.role, settings.instance_id
+        ),
         ssl_cert=tls[0] if tls else None,
         ssl_key=tls[1] if tls else None,
         ssl_protocol_min="tls1.2",  # type: ignore[arg-type]
@@ -174,10 +192,19 @@ def serve(
             "same as VODSTACK_DEV_IDP=true). Refused on a non-loopback --host.",
         ),
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Also serve /metrics, without a token, on this port of VODSTACK_METRICS_HOST "
+            "(127.0.0.1); the viewer port's /metrics always needs a bearer token."
+        ),
+    ] = None,
 ) -> None:
     """API + delivery (edge and origin) + in-process workers, until Ctrl-C."""
     if dev_idp:
         os.environ["VODSTACK_DEV_IDP"] = "true"
+    if metrics_port is not None:
+        os.environ["VODSTACK_METRICS_PORT"] = str(metrics_port)
     if role is not None:
         if role not in ("all", "edge", "shield", "origin"):
             raise typer.BadParameter("--role is all, edge, shield or origin")
@@ -189,7 +216,7 @@ def serve(
             raise typer.BadParameter("--tls-cert and --tls-key go together")
         os.environ["VODSTACK_TLS_CERT"] = str(tls_cert)
         os.environ["VODSTACK_TLS_KEY"] = str(tls_key)
-    settings = Settings()
+    settings = load_settings()
     if settings.role in ("edge", "shield") and not settings.origin_urls:
         raise typer.BadParameter(f"--role {settings.role} needs --origin URL")
     host = host or settings.host
@@ -201,11 +228,18 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
+    _configure_logging(settings, settings.role)
     services = build_services(settings)
+    _check_free(host, port)
     scheme = "https" if settings.tls_cert else "http"
-    console.print(
-        f"vodstack {__version__} ({settings.role}) serving on {scheme}://{host}:{port}  "
-        f"(data: {settings.home})"
+    log.info(
+        "vodstack %s (%s) serving on %s://%s:%s  (data: %s)",
+        __version__,
+        settings.role,
+        scheme,
+        host,
+        port,
+        settings.home,
     )
     if settings.dev_idp and services.dev_idp is not None:
         console.print(
@@ -213,10 +247,14 @@ def serve(
             "viewer token for any subject to anyone on this machine (and through any local "
             "proxy or tunnel). Not for a shared or public server."
         )
-    console.print(f"admin token: {_admin_token_hint(settings, services.admin_token)}")
+    hint = _admin_token_hint(settings, services.admin_token)
+    if _log_format(settings) == "text" or hint == services.admin_token:
+        console.print(f"admin token: {hint}")  # the token itself only to a person at a terminal
+    else:
+        log.info("admin token: %s", hint)
     services.close()
     tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
-    _serve(host, port, tls=tls)
+    _serve(host, port, tls=tls, settings=settings)
 
 
 def _admin_token_hint(settings: Settings, token: str) -> str:
@@ -252,7 +290,7 @@ def demo(
     """Embedded stack: make a sample clip, ingest, transcode, print playback URLs, serve."""
     from vodstack.cli.demo import prepare_demo
 
-    settings = Settings()
+    settings = load_settings()
     port = port or settings.port
     os.environ["VODSTACK_PORT"] = str(port)
     # The demo's page has a sign-in box: on this machine only (see `serve --dev-idp`).
@@ -260,23 +298,60 @@ def demo(
         os.environ["VODSTACK_DEV_IDP"] = "true"
     else:
         console.print(f"development sign-in off: {settings.host} is not a loopback address")
-    settings = Settings()
+    settings = load_settings()
+    _configure_logging(settings, settings.role, demo=True)
     services = build_services(settings)
     info = prepare_demo(services, file, console)
     services.close()
     for line in info:
         typer.echo(line)
-    _serve(settings.host, port)
+    _serve(settings.host, port, settings=settings)
+
+
+def _check_free(host: str, port: int) -> None:
+    """One line instead of the server's Rust backtrace when the address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _log_format(settings: Settings, *, demo: bool = False) -> str:
+    """JSON unless configured otherwise; `demo` keeps readable text for a person at a
+    terminal unless log_format is set."""
+    if demo and "log_format" not in settings.model_fields_set and sys.stderr.isatty():
+        return "text"
+    return settings.log_format
+
+
+def _configure_logging(settings: Settings, role: str, *, demo: bool = False) -> None:
+    logs.configure(settings.log_level, _log_format(settings, demo=demo), role, settings.instance_id)
+
+
+def _shown_url(url: str) -> str:
+    from vodstack.config_check import redact
+
+    return str(redact("url", url))
 
 
 def main() -> None:
     private_umask()
+    # Commands other than the servers: terse text for a person; an unusable level is
+    # reported by the settings check, not by the logging module.
+    level = os.environ.get("VODSTACK_LOG_LEVEL", "WARNING").upper()
     logging.basicConfig(
-        level=os.environ.get("VODSTACK_LOG_LEVEL", "WARNING"),
+        level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING",
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
         app()
+    except SettingsInvalid as exc:  # one line per problem, no traceback (as `config check`)
+        for line in exc.problems:
+            typer.echo(f"error: {line}", err=True)
+        sys.exit(2)
     except VodstackError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         sys.exit(1)

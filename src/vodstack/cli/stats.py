@@ -11,10 +11,21 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from vodstack.cli.common import JsonOpt, emit
 from vodstack.config import Settings
+from vodstack.errors import ConfigError
+from vodstack.secretstore import SecretStore
 
 
-def scrape(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
-    text = httpx.get(f"{url.rstrip('/')}/metrics", timeout=10, verify=False).text  # noqa: S501
+def scrape(url: str, token: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    response = httpx.get(
+        f"{url.rstrip('/')}/metrics",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+        verify=False,  # noqa: S501
+    )
+    if response.status_code in (401, 403):
+        raise ConfigError(f"{url}/metrics refused the token: pass --token (admin or metrics token)")
+    response.raise_for_status()
+    text = response.text
     samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = defaultdict(dict)
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -50,10 +61,25 @@ def stats(
     url: Annotated[
         str | None, typer.Option(help="Server base URL (default: this config's).")
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Bearer token for /metrics (default: this config's metrics_token, else its "
+            "admin token).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Hit ratio, 403 rate and job states, read from a running server's /metrics."""
-    data = summarize(scrape(url or Settings().base_url()))
+    settings = Settings()
+    if token is None:
+        configured = settings.metrics_token
+        token = (
+            configured.get_secret_value()
+            if configured is not None
+            else SecretStore(settings.secrets_dir).admin_token(settings.admin_token)
+        )
+    data = summarize(scrape(url or settings.base_url(), token))
     ratio = "n/a" if data["hit_ratio"] is None else f"{data['hit_ratio'] * 100:.1f} %"
     rate = "n/a" if data["rate_403"] is None else f"{data['rate_403'] * 100:.1f} %"
     jobs = ", ".join(f"{k} {int(v)}" for k, v in sorted(data["jobs"].items())) or "none"  # type: ignore[attr-defined]

@@ -23,6 +23,7 @@ from vodstack.errors import NotFound, OriginError, Unavailable
 from vodstack.origin.origin import Origin
 from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.storage import ObjectStore
+from vodstack.telemetry.logs import request_id
 from vodstack.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,9 @@ class HttpOrigins:
 
     async def _get(self, url: str, etag: str | None) -> Fetched:
         headers = dict(self.headers)
+        rid = request_id.get()
+        if rid is not None:  # the viewer request that caused this fetch, for the logs upstream
+            headers["x-request-id"] = rid
         if etag is not None:
             headers["if-none-match"] = etag
         async with self.client.stream("GET", url, headers=headers) as response:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from vodstack.catalogue.repository import Catalogue, ClaimedJob
 from vodstack.errors import SourceInvalid, VodstackError
+from vodstack.telemetry import logs
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,13 @@ class JobRunner:
     def run(self, job: ClaimedJob) -> str:
         """Run the job; returns ``succeeded``, ``retrying``, ``failed``/``dead`` or ``lost``
         (the lease was taken over, another worker owns the outcome)."""
+        token = logs.job_id.set(job.id)  # every log record of this job carries its id
+        try:
+            return self._run(job)
+        finally:
+            logs.job_id.reset(token)
+
+    def _run(self, job: ClaimedJob) -> str:
         started = time.monotonic()
         if job.attempt > job.max_attempts:
             # Every earlier attempt ended with its worker dying (the lease lapsed, so no

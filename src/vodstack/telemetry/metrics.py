@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client.metrics_core import Metric
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -13,6 +19,8 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
+        # process_cpu_seconds_total, process_resident_memory_bytes, open fds, start time
+        ProcessCollector(registry=r)
         self.gate_denied = Counter(
             "vodstack_gate_denied",
             "Delivery requests refused by the signature gate",
@@ -195,6 +203,55 @@ class _CacheCollector:
         yield CounterMetricFamily(
             "vodstack_edge_origin_fetches", "Origin loads", value=s.origin_fetches
         )
+
+
+class Exposition:
+    """What ``/metrics`` exposes: several registries as one, and ``target_info`` naming the
+    process: ``target_info{role="edge",instance="host:pid",version="…"} 1``.
+
+    Why ``target_info`` and not two more labels on every series: it is the OpenMetrics and
+    Prometheus convention for labels that describe the target rather than a measurement;
+    a query adds them where wanted (``… * on(job, instance) group_left(role)
+    target_info``), and every series keeps the labels dashboards and alerts already match.
+    ``role`` and ``instance`` are the values the process's JSON logs carry, so a graph and a
+    log search name a process alike. ``refresh`` runs first (gauges read at scrape time).
+    """
+
+    def __init__(
+        self,
+        registries: Sequence[CollectorRegistry],
+        info: dict[str, str],
+        refresh: Callable[[], None] | None = None,
+    ) -> None:
+        self.registries = registries
+        self.info = info
+        self.refresh = refresh
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import InfoMetricFamily
+
+        if self.refresh is not None:
+            self.refresh()
+        # "target" + "_info" suffix: exposed as the gauge target_info
+        yield InfoMetricFamily("target", "Process metadata: role and instance", value=self.info)
+        for registry in self.registries:
+            yield from registry.collect()
+
+
+def start_listener(exposition: Exposition, host: str, port: int) -> Any | None:
+    """The admin listener: ``/metrics`` on its own address, away from the viewer port.
+
+    Returns the server (``shutdown()`` it), or None when the port is taken, e.g. by another
+    worker process of the same server, which then serves it."""
+    from prometheus_client import start_http_server
+
+    try:
+        server, _thread = start_http_server(port, host, registry=exposition)  # type: ignore[arg-type]
+    except OSError as exc:
+        log.warning("metrics listener %s:%d not started: %s", host, port, exc.strerror or exc)
+        return None
+    log.info("metrics on http://%s:%d/metrics", host, port)
+    return server
 
 
 def register_cache_collector(metrics: Metrics, cache: object) -> None:

@@ -36,6 +36,7 @@ from vodstack.errors import (
     Unavailable,
     VodstackError,
 )
+from vodstack.telemetry.logs import request_id
 from vodstack.telemetry.metrics import Metrics
 
 # Keys of the scope state; vodstack's own, so they cannot clash with an app's request.state.
@@ -83,10 +84,17 @@ def note_error(scope: Scope, reason: str, result: str = "Error") -> None:
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp, metrics: Metrics, sink: TextIO | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        sink: TextIO | None,
+        process: dict[str, str] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.sink = sink
+        self.process = process or {}  # role and instance, as in the process's own logs
         self._bytes: dict[str, Any] = {}
         self._errors: dict[tuple[int, str], Any] = {}
 
@@ -159,6 +167,8 @@ class AccessLog:
             "time-taken": round(seconds, 6),
             "c-ip": client[0],
             "reason": reason or "-",
+            "request_id": request_id.get(),
+            **self.process,
         }
         self.sink.write(json.dumps(line, separators=(",", ":")) + "\n")
         self.sink.flush()

@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,7 +30,8 @@ from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.protection.service import build_protection
 from vodstack.services import Services, build_services, private_umask
-from vodstack.telemetry.metrics import register_cache_collector
+from vodstack.telemetry import logs
+from vodstack.telemetry.metrics import Exposition, register_cache_collector, start_listener
 from vodstack.telemetry.service import PlaybackTelemetry
 from vodstack.web import (
     accesslog,
@@ -44,10 +45,12 @@ from vodstack.web import (
     play,
     telemetry,
 )
+from vodstack.web.auth import require_metrics_reader
 from vodstack.web.bodylimit import BodyLimits
 from vodstack.web.cors import ViewerCors
 from vodstack.web.delivery import Gate
 from vodstack.web.hosts import is_loopback_host
+from vodstack.web.requestid import RequestId
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +142,33 @@ def create_app(
     for event_type in PURGING_EVENTS:
         services.bus.subscribe(event_type, forget)
 
+    def refresh_job_gauges() -> None:
+        # Gauges of the catalogue's jobs (all processes); every state and queue is set, so
+        # one that emptied reads 0 instead of its last count.
+        m, pipeline = services.metrics, services.pipeline
+        for state, count in pipeline.job_counts().items():
+            m.jobs.labels(state).set(count)
+        for queue, count in pipeline.queue_depths().items():
+            m.jobs_queued.labels(queue).set(count)
+
+    # The pipeline's own registry: durations of the jobs that ended in this process.
+    exposition = Exposition(
+        (services.metrics.registry, services.pipeline.metrics.registry),
+        {
+            "role": role,
+            "instance": logs.instance_name(settings.instance_id),
+            "version": __version__,
+        },
+        refresh_job_gauges,
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        listener = (
+            start_listener(exposition, settings.metrics_host, settings.metrics_port)
+            if settings.metrics_port
+            else None
+        )
         if not remote:  # uploads cut off by a crash (kill -9): in the background
             threading.Thread(
                 target=_clean_partial, args=(services,), name="vodstack-clean", daemon=True
@@ -159,6 +187,9 @@ def create_app(
                 pool.stop()
             if edge is not None:
                 edge.cache.close()
+            if listener is not None:
+                listener.shutdown()
+                listener.server_close()
 
     app = VodstackApp(
         title="vodstack",
@@ -207,18 +238,16 @@ def create_app(
         services.catalogue.job_counts()
         return {"status": "ok", "version": __version__, "role": role}
 
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        summary="Prometheus metrics",
+        description="Needs `Authorization: Bearer` with the admin token or `metrics_token`; "
+        "`metrics_port` serves it without a token on a separate (loopback) listener.",
+        dependencies=[Depends(require_metrics_reader)],
+    )
     def metrics() -> Response:
-        # Gauges of the catalogue's jobs (all processes); every state and queue is set, so
-        # one that emptied reads 0 instead of its last count.
-        m, pipeline = services.metrics, services.pipeline
-        for state, count in pipeline.job_counts().items():
-            m.jobs.labels(state).set(count)
-        for queue, count in pipeline.queue_depths().items():
-            m.jobs_queued.labels(queue).set(count)
-        # The pipeline's own registry: durations of the jobs that ended in this process.
-        body = generate_latest(m.registry) + generate_latest(pipeline.metrics.registry)
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(exposition), media_type=CONTENT_TYPE_LATEST)  # type: ignore[arg-type]
 
     # Raw ASGI layers outside FastAPI, outermost last: bodies are limited (and admin routes
     # authenticated) before FastAPI reads them, the access log sees every response, security
@@ -235,7 +264,9 @@ def create_app(
         security_headers.append((b"strict-transport-security", b"max-age=31536000"))  # RFC 6797
     layers.append(lambda inner: ResponseHeaders(inner, security_headers))
     sink = accesslog.open_sink(settings.access_log)
-    layers.append(lambda inner: accesslog.AccessLog(inner, metrics=services.metrics, sink=sink))
+    process = {"role": role, "instance": logs.instance_name(settings.instance_id)}
+    layers.append(lambda inner: accesslog.AccessLog(inner, services.metrics, sink, process))
+    layers.append(RequestId)  # outermost: the access log and every layer see the id
     app.wrap_outside(layers)
     return app
 
@@ -353,7 +384,5 @@ def app_factory() -> FastAPI:
     """Entry point for the ASGI server (``vodstack serve``): settings from the environment."""
     private_umask()
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format, settings.role, settings.instance_id)
     return create_app(build_services(settings))

@@ -131,7 +131,7 @@ def test_beacons_are_authenticated_counted_once_and_reported(services: Services)
     strict = c.get(f"/api/assets/{ASSET}/completions", params={"threshold": 1}, headers=ADMIN)
     assert [v["subject"] for v in strict.json()] == ["alice"]
 
-    metrics = c.get("/metrics").text
+    metrics = c.get("/metrics", headers=ADMIN).text
     assert 'vodstack_beacon_events_total{type="heartbeat"} 1.0' in metrics
     assert 'vodstack_beacon_events_total{type="other"} 1.0' in metrics
     assert "vodstack_qoe_startup_seconds_count 1.0" in metrics
