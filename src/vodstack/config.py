@@ -147,7 +147,11 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64, description="In-process transcode workers.")
     job_max_attempts: int = Field(default=3, ge=1, description="Attempts before a job fails.")
     job_lease_s: int = Field(
-        default=60, ge=5, description="A running job whose lease lapses is picked up again."
+        default=10,
+        ge=5,
+        description="A running job whose lease lapses is picked up again (renewed every quarter "
+        "of it); a dead worker's job restarts within about this long on another host, at once "
+        "on its own host.",
     )
     job_backoff_s: float = Field(
         default=2.0, gt=0, description="First retry delay; doubles each attempt (exponential)."
