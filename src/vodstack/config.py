@@ -126,6 +126,14 @@ class Settings(BaseSettings):
     max_source_duration_s: float = Field(
         default=6 * 3600, gt=0, description="Longest master accepted (seconds)."
     )
+    ffmpeg_timeout_factor: float = Field(
+        default=20,
+        gt=0,
+        description="Watchdog: an FFmpeg run over a master is killed after this many seconds "
+        "per second of its probed duration (at least 120 s); every such run is also bounded "
+        "to the probed duration plus a slack, so a header that understates the media cannot "
+        "buy unbounded work.",
+    )
     ladder: tuple[RungTemplate, ...] = Field(
         default=DEFAULT_LADDER, description="Ladder template, lowest rung first."
     )

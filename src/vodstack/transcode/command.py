@@ -131,15 +131,17 @@ def ladder_command(
     audio_inputs: Sequence[Path] = (),
     av1_preset: int = 10,
     hevc_preset: str = "veryfast",
+    input_args: Sequence[str] = (),
 ) -> list[str]:
     """The full argv: progress on stdout (``-progress pipe:1``), errors only on stderr.
 
     ``audio_inputs`` are separately uploaded audio files: inputs 1, 2, … of the command.
+    ``input_args`` go before every ``-i`` (the time bound, see ``bounds.py``).
     """
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
-    argv += ["-progress", "pipe:1", "-i", str(source)]
+    argv += ["-progress", "pipe:1", *input_args, "-i", str(source)]
     for extra in audio_inputs:
-        argv += ["-i", str(extra)]
+        argv += [*input_args, "-i", str(extra)]
     argv += ["-filter_complex", filter_graph(plan)]
     keyframes = f"expr:gte(t,n_forced*{fragment_s})"
     threads = encoder_threads(plan, cpus)
