@@ -480,6 +480,23 @@ class Settings(BaseSettings):
         default=200, ge=0, description="Delivery requests per second per address (0 = off)."
     )
     playback_burst: int = Field(default=2000, ge=1, description="Burst for the rate above.")
+    thumbnail_rate_per_s: float = Field(
+        default=10,
+        ge=0,
+        description="thumbnail.jpg requests per second per address, a bucket of their own "
+        "(0 = off).",
+    )
+    thumbnail_burst: int = Field(default=40, ge=1, description="Burst for the rate above.")
+    thumbnail_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Frames cut on the fly (thumbnail.jpg, a poster chosen by time) at once per "
+        "origin process; more wait up to thumbnail_wait_s, then get 503 with Retry-After.",
+    )
+    thumbnail_wait_s: float = Field(
+        default=2.0, ge=0, description="How long a thumbnail waits for a free cut slot."
+    )
 
     @field_validator("cors_origins")
     @classmethod

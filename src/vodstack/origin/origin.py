@@ -49,6 +49,7 @@ from vodstack.packaging.segments import Segment, segment_track
 from vodstack.packaging.trickplay import keyframe_fragment
 from vodstack.storage import ObjectStore
 from vodstack.thumbnails.frames import frame_jpeg
+from vodstack.thumbnails.guard import CutSlots
 from vodstack.thumbnails.storyboard import Storyboard, storyboard_vtt
 from vodstack.transcode.progressive import WindowScheduler
 
@@ -96,6 +97,7 @@ class Origin:
         self._loaded: dict[tuple[str, int], float] = {}
         self._segments: OrderedDict[tuple[str, int, str, int], tuple[Segment, ...]] = OrderedDict()
         self._lock = threading.Lock()
+        self.cuts = CutSlots(settings.thumbnail_concurrency, settings.thumbnail_wait_s)
 
     def forget(self, asset_id: str) -> None:
         """Drop cached packaging state of an asset (after re-transcode, delete, …)."""
@@ -382,7 +384,8 @@ class Origin:
             width = self.settings.poster_max_height * 16 // 9
         else:
             time_s, width = parsed.time_s or 0.0, parsed.width or 320
-        body = frame_jpeg(p, time_s, width, self._read_range)
+        with self.cuts.slot():
+            body = frame_jpeg(p, time_s, width, self._read_range)
         cache = POSTER_CACHE_CONTROL if parsed.kind == "poster" else PICTURE_CACHE_CONTROL
         return BytesResource(
             body, "image/jpeg", cache, _etag(asset.id, p.revision, parsed.kind, time_s, width)

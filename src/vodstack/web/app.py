@@ -25,6 +25,7 @@ from vodstack.edge.gate import SignatureGate
 from vodstack.edge.hot import HotCopies
 from vodstack.edge.loaders import HttpOrigins, InProcessOrigin
 from vodstack.edge.service import PURGING_EVENTS, Edge, PurgeFollower, TtlPolicy
+from vodstack.errors import NotFound
 from vodstack.jobs.bus import DomainEvent
 from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
@@ -32,6 +33,7 @@ from vodstack.protection.service import build_protection
 from vodstack.services import Services, build_services
 from vodstack.telemetry.metrics import register_cache_collector
 from vodstack.telemetry.service import PlaybackTelemetry
+from vodstack.thumbnails.guard import ThumbnailAdmission
 from vodstack.web import (
     accesslog,
     api,
@@ -104,6 +106,16 @@ def build_edge(services: Services, origin: Origin | None) -> Edge:
     return Edge(cache, loader, policy, services.metrics, hot)
 
 
+def _duration_of(services: Services) -> Callable[[str], float | None]:
+    def duration(asset_id: str) -> float | None:
+        try:
+            return services.catalogue.get_asset(asset_id).duration
+        except NotFound:
+            return None  # the origin answers 404
+
+    return duration
+
+
 def create_app(
     services: Services, *, gate: Gate | None = None, run_workers: bool = True
 ) -> FastAPI:
@@ -173,6 +185,9 @@ def create_app(
     app.state.origin_secrets = origin_secrets(services) if role in ("origin", "shield") else ()
     app.state.gate = gate or SignatureGate(
         settings, services.signature_verifier, services.locator, services.metrics
+    )
+    app.state.thumbnails = ThumbnailAdmission(
+        settings.thumbnail_rate_per_s, settings.thumbnail_burst, _duration_of(services)
     )
     if edge is not None:
         register_cache_collector(services.metrics, edge.cache)
