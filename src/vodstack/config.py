@@ -480,6 +480,18 @@ class Settings(BaseSettings):
         default=200, ge=0, description="Delivery requests per second per address (0 = off)."
     )
     playback_burst: int = Field(default=2000, ge=1, description="Burst for the rate above.")
+    clearkey_external_keys: bool = Field(
+        default=False,
+        description="Also release keys issued by the external key service (SPEKE) through "
+        "the built-in ClearKey licence server and HLS key URIs. Off: such keys are refused "
+        "with 403 (rule clear_key_refused), since any cookie holder could read them.",
+    )
+    protected_pictures: bool = Field(
+        default=True,
+        description="Serve pictures (poster, thumbnail.jpg, storyboard and its sheets) of "
+        "assets served only protected, behind the same signature as their segments. Off: "
+        "404 for them (frames of DRM content are that content, in low resolution).",
+    )
     thumbnail_rate_per_s: float = Field(
         default=10,
         ge=0,

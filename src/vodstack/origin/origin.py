@@ -47,6 +47,7 @@ from vodstack.packaging.model import (
 )
 from vodstack.packaging.segments import Segment, segment_track
 from vodstack.packaging.trickplay import keyframe_fragment
+from vodstack.protection.service import parse_schemes
 from vodstack.storage import ObjectStore
 from vodstack.thumbnails.frames import frame_jpeg
 from vodstack.thumbnails.guard import CutSlots
@@ -61,6 +62,7 @@ POSTER_CACHE_CONTROL = "public, max-age=300"
 # Kinds served the same under every tag of a served revision (never encrypted).
 _UNPROTECTED = ("sheet", "text_file", "text_segment")
 _ASSET_LEVEL = ("poster", "thumbnail", "storyboard", "download")
+_PICTURES = ("poster", "thumbnail", "storyboard", "sheet")
 _TEXT_TYPES = {**MANIFEST_TYPES, "vtt": "text/vtt; charset=utf-8"}
 
 
@@ -210,6 +212,8 @@ class Origin:
             return self._manifest(asset, parsed)
         if parsed.kind == "license":
             raise NotFound("the licence server answers POST")
+        if parsed.kind in _PICTURES:
+            self._check_pictures(asset)
         if parsed.kind in _ASSET_LEVEL:
             return self._asset_file(asset, parsed)
         tag = parsed.tag
@@ -265,6 +269,14 @@ class Origin:
                 raise NotFound("protection is not configured")
             return None
         return self.protection
+
+    def _check_pictures(self, asset: Asset) -> None:
+        """Pictures of an asset served only protected: behind the signed gate like its
+        segments (always), and not at all when ``protected_pictures`` is off."""
+        if self.settings.protected_pictures:
+            return
+        if "clear" not in parse_schemes(asset.drm or "clear"):
+            raise NotFound("pictures of protected assets are not served")
 
     @staticmethod
     def _require_clear(asset: Asset) -> None:

@@ -32,6 +32,7 @@ from vodstack.protection.service import (
     dash_scheme,
     hls_scheme,
     parse_schemes,
+    refuse_external_in_clear,
 )
 
 KEY_CACHE_CONTROL = "no-store"
@@ -43,9 +44,12 @@ def track_tag(p: Presentation, track: Track) -> int:
 
 
 class ProtectedPackager:
-    def __init__(self, protection: Protection, license_url: str) -> None:
+    def __init__(
+        self, protection: Protection, license_url: str, *, clear_external_keys: bool = False
+    ) -> None:
         self.protection = protection
         self.license_url = license_url  # "{base}/v1/{asset}/license" with {asset}
+        self.clear_external_keys = clear_external_keys  # see refuse_external_in_clear
         self._crypto: OrderedDict[tuple[str, int, str], TrackCrypto] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -95,7 +99,9 @@ class ProtectedPackager:
 
     def key_resource(self, asset_id: str, tag: VariantTag) -> BytesResource:
         """The raw 16-byte key for HLS (KEYFORMAT identity); never cached anywhere."""
-        key = self.key(asset_id, tag).content_key.key
+        active = self.key(asset_id, tag)
+        refuse_external_in_clear([active], self.clear_external_keys)
+        key = active.content_key.key
         return BytesResource(
             key, "application/octet-stream", KEY_CACHE_CONTROL, f'"k{tag.key_generation}"'
         )

@@ -18,7 +18,7 @@ from vodstack.catalogue.content_keys import ContentKeys
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.models import ContentKey as ContentKeyRow
 from vodstack.config import Settings
-from vodstack.errors import InvalidInput, NotFound
+from vodstack.errors import Forbidden, InvalidInput, NotFound
 from vodstack.packaging.encryption import ContentKey
 from vodstack.protection.providers import KeyProvider, LocalKeyProvider, SpekeKeyProvider
 from vodstack.protection.vault import KeyVault
@@ -69,6 +69,11 @@ class ActiveKey:
     generation: int
     content_key: ContentKey
     pssh: tuple[bytes, ...]
+    provider: str = "local"  # "local" or the external key service that issued it
+
+    @property
+    def external(self) -> bool:
+        return self.provider != "local"
 
     def __repr__(self) -> str:
         return f"ActiveKey({self.asset_id}, {self.scheme}, gen {self.generation})"
@@ -102,6 +107,7 @@ class Protection:
             row.generation,
             ContentKey(bytes.fromhex(row.kid), key, bytes.fromhex(row.iv)),
             tuple(base64.b64decode(p) for p in (row.pssh or ())),
+            row.provider or "local",
         )
 
     def _create(self, asset_id: str, scheme: str) -> ActiveKey:
@@ -168,6 +174,25 @@ class Protection:
                 del self._current[key]
             for key in [k for k in self._by_generation if k[0] == asset_id]:
                 del self._by_generation[key]
+
+
+CLEAR_KEY_REFUSED = "clear_key_refused"
+
+
+def refuse_external_in_clear(keys: Sequence[ActiveKey], allowed: bool) -> None:
+    """Keys issued by an external key service (SPEKE) protect content for commercial DRM,
+    whose licence servers release them only into a CDM: handing them out as ClearKey (or as
+    raw bytes at an HLS key URI) to any cookie holder would defeat that DRM. Only locally
+    issued keys go out in the clear, unless the operator opted in
+    (``VODSTACK_CLEARKEY_EXTERNAL_KEYS``). AES-128 keys are not DRM keys and are exempt."""
+    if allowed:
+        return
+    if any(k.external and k.scheme != "aes-128" for k in keys):
+        raise Forbidden(
+            "this key comes from the external key service (commercial DRM) and is not "
+            "released as ClearKey; use the DRM vendor's licence server",
+            rule=CLEAR_KEY_REFUSED,
+        )
 
 
 def build_protection(settings: Settings, db: Database, secrets: SecretStore) -> Protection:

@@ -123,7 +123,11 @@ def create_app(
     role = settings.role
     remote = role in ("edge", "shield")
     protection = build_protection(settings, services.db, services.secrets)
-    packager = ProtectedPackager(protection, f"{settings.base_url()}/v1/{{asset}}/license")
+    packager = ProtectedPackager(
+        protection,
+        f"{settings.base_url()}/v1/{{asset}}/license",
+        clear_external_keys=settings.clearkey_external_keys,
+    )
     origin = (
         None
         if remote

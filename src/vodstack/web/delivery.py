@@ -10,6 +10,7 @@ The gate runs first on every request, before any cache, catalogue or storage wor
 from __future__ import annotations
 
 import hmac
+import json
 from typing import Any, Protocol
 
 import anyio
@@ -22,6 +23,7 @@ from vodstack.edge.entry import CacheEntry, ResultType
 from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
 from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.packaging.layout import cache_path
+from vodstack.protection.service import CLEAR_KEY_REFUSED
 from vodstack.web import accesslog, errors
 from vodstack.web.responses import ResourceResponse
 
@@ -55,6 +57,8 @@ def entry_resource(entry: CacheEntry, hot: bytes | None = None) -> BytesResource
             "this part of the title is not available right now",
             int(retry) if retry.isdigit() else 0,
         )
+    if entry.status == 403 and (refusal := _public_refusal(entry)) is not None:
+        raise refusal
     if entry.status != 200:
         raise OriginError(f"the origin answered {entry.status}")
     content_type = entry.header("content-type") or "application/octet-stream"
@@ -63,6 +67,18 @@ def entry_resource(entry: CacheEntry, hot: bytes | None = None) -> BytesResource
     if entry.path is not None and hot is None:
         return FileSlice(entry.key, entry.path, 0, entry.size, content_type, cache_control, etag)
     return BytesResource(hot or entry.body or b"", content_type, cache_control, etag)
+
+
+def _public_refusal(entry: CacheEntry) -> Forbidden | None:
+    """An origin's 403 that carries a rule meant for the viewer (a clear key refused); any
+    other 403 (a wrong origin secret) is the edge's problem, answered as an origin error."""
+    try:
+        body = json.loads(entry.body or b"")
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or body.get("rule") != CLEAR_KEY_REFUSED:
+        return None
+    return Forbidden(str(body.get("error", "refused")), rule=CLEAR_KEY_REFUSED)
 
 
 @router.get(
