@@ -7,6 +7,7 @@ is short enough that the job restarts within about 15 s.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -47,13 +48,15 @@ def test_leases_of_dead_local_processes_are_reclaimed_at_once(services: Services
     host = host_name()
     dead = _running_job(services, f"{host}:{dead_tag}:0")
     mine = _running_job(services, f"{owner_prefix()}:0")
+    # our own pid written by an earlier process (a restarted container's PID 1)
+    earlier = _running_job(services, f"{host}:{os.getpid()}.zzzzzz:0")
     # a live process's pid with another start time: the pid was reused after its owner died
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         reused = _running_job(services, f"{host}:{live.pid}.zzzzzz:0")
         alive = _running_job(services, f"{host}:{process_tag(live.pid)}:0")
         elsewhere = _running_job(services, f"another-host:{dead_tag}:0")
-        assert sorted(reclaim_dead_local(services.catalogue)) == sorted([dead, reused])
+        assert sorted(reclaim_dead_local(services.catalogue)) == sorted([dead, reused, earlier])
     finally:
         live.kill()
         live.wait()

@@ -81,7 +81,9 @@ def parse_owner(owner: str) -> LeaseOwner | None:
 def is_gone(owner: LeaseOwner) -> bool:
     """True when the owner's process surely no longer runs on this host."""
     if owner.pid == os.getpid():
-        return False
+        # Our pid: ours, unless it started at another time (a restarted container's PID 1).
+        mine = process_tag().partition(".")[2]
+        return owner.start is not None and bool(mine) and owner.start != mine
     try:
         os.kill(owner.pid, 0)
     except ProcessLookupError:

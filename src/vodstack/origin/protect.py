@@ -81,6 +81,8 @@ class ProtectedPackager:
         if tag.scheme not in schemes:
             raise NotFound(f"this asset is not served with {tag.scheme}")
         current = self.protection.current(asset.id, tag.scheme).generation
+        if tag.key_generation > current:  # named by a newer manifest than this process knows
+            current = self.protection.current(asset.id, tag.scheme, fresh=True).generation
         if tag.key_generation not in (current, current - 1):  # previous key: players finishing
             raise NotFound("this key generation is no longer served")
 

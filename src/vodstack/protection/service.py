@@ -92,6 +92,7 @@ class Protection:
         self.provider = provider
         self.clock = clock
         self._lock = threading.Lock()
+        self._creating = threading.Lock()  # one key creation at a time in this process
         self._by_generation: dict[tuple[str, str, int], ActiveKey] = {}
         self._current: dict[tuple[str, str], tuple[float, int]] = {}
 
@@ -111,6 +112,8 @@ class Protection:
         )
 
     def _create(self, asset_id: str, scheme: str) -> ActiveKey:
+        """A new generation, committed before any manifest can name it; returns the row every
+        process agrees on for that generation (see ``ContentKeys.get``)."""
         provided = self.provider.provide(asset_id, scheme)
         kid_hex = provided.kid.hex()
         row = self.keys.add(
@@ -126,21 +129,39 @@ class Protection:
             )
         )
         self.forget(asset_id)
-        return self._unseal(row)
+        canonical = self.keys.get(asset_id, scheme, row.generation)
+        return self._unseal(canonical if canonical is not None else row)
 
-    def current(self, asset_id: str, scheme: str) -> ActiveKey:
-        """The key new URLs use (created on first need)."""
+    def current(self, asset_id: str, scheme: str, *, fresh: bool = False) -> ActiveKey:
+        """The key new URLs use (created on first need). Remembered a moment per process;
+        ``fresh`` reads the catalogue. The remembered generation never goes backwards: a
+        slow reader must not undo a newer generation already put in a manifest (issue 20:
+        its segments answered 404 until the memo expired)."""
         now = self.clock()
         with self._lock:
             cached = self._current.get((asset_id, scheme))
-        if cached is not None and now - cached[0] < _CURRENT_TTL_S:
+        if not fresh and cached is not None and now - cached[0] < _CURRENT_TTL_S:
             return self.generation(asset_id, scheme, cached[1])
         row = self.keys.latest(asset_id, scheme)
-        key = self._unseal(row) if row is not None else self._create(asset_id, scheme)
+        if row is None:
+            with self._creating:  # concurrent first uses create one generation, not several
+                row = self.keys.latest(asset_id, scheme)
+                key = self._unseal(row) if row is not None else self._create(asset_id, scheme)
+        else:
+            key = self._unseal(row)
         with self._lock:
-            self._current[(asset_id, scheme)] = (now, key.generation)
+            known = self._current.get((asset_id, scheme))
+            if known is None or known[1] <= key.generation:
+                self._current[(asset_id, scheme)] = (now, key.generation)
             self._by_generation[(asset_id, scheme, key.generation)] = key
         return key
+
+    def prepare(self, asset_id: str, schemes: Sequence[str]) -> None:
+        """Make sure each protected scheme has a key before a manifest can name it (called
+        before the asset's protection setting changes)."""
+        for scheme in schemes:
+            if scheme in SCHEMES:
+                self.current(asset_id, scheme, fresh=True)
 
     def generation(self, asset_id: str, scheme: str, generation: int) -> ActiveKey:
         """The key of one generation (old URLs keep decrypting with their own key)."""
