@@ -70,8 +70,11 @@ def test_external_keys_are_not_released_as_clearkey(tmp_path: Path) -> None:
         raw = viewer.get(_hls_key_url(viewer, asset_id))  # KEYFORMAT "identity" for cbcs
         assert raw.status_code == 403 and raw.json()["rule"] == "clear_key_refused"
         assert key not in raw.content
-        # the media itself is still delivered (for the DRM vendor's licence server to unlock)
-        assert viewer.get(viewer.play["dash"]).status_code == 200
+        # the media itself is still delivered (for the DRM vendor's licence server to unlock),
+        # without ClearKey signalling that could only lead to a refusal
+        mpd = viewer.get(viewer.play["dash"])
+        assert mpd.status_code == 200 and f"urn:uuid:{WIDEVINE_SYSTEM_ID}" in mpd.text
+        assert "e2719d58-a985-b3c9-781a-b030af78d30e" not in mpd.text
     finally:
         server.stop()
         cpix.close()
@@ -89,6 +92,7 @@ def test_opt_in_releases_external_keys_and_pictures_can_be_withheld(tmp_path: Pa
         asset_id = _protected_asset(server, tmp_path, "cbcs")
         viewer = server.viewer(asset_id, "ck2")
         kid = _kid(viewer)
+        assert "e2719d58-a985-b3c9-781a-b030af78d30e" in viewer.get(viewer.play["dash"]).text
         r = viewer.client.post(f"/v1/{asset_id}/license", json={"kids": [b64url(kid)]})
         assert r.status_code == 200
         assert r.json()["keys"][0]["k"] == b64url(cpix.keys[str(uuid.UUID(bytes=kid))])

@@ -67,9 +67,18 @@ class ProtectedPackager:
         if tag.scheme is None:
             return tag, None
         key = self.key(asset.id, tag)
-        kid = key.content_key.kid
-        boxes = (clearkey_pssh([kid]), *key.pssh)
-        return tag, DashProtection(tag.scheme, kid, self.license_url.format(asset=asset.id), boxes)
+        licence = self.license_url.format(asset=asset.id) if self._clear_ok(key) else None
+        return tag, DashProtection(tag.scheme, key.content_key.kid, licence, self._boxes(key))
+
+    def _clear_ok(self, key: ActiveKey) -> bool:
+        """Whether the key may be signalled and released as ClearKey (refuse_external_in_clear)."""
+        return self.clear_external_keys or not key.external
+
+    def _boxes(self, key: ActiveKey) -> tuple[bytes, ...]:
+        """PSSH boxes for init segments: the W3C common one (ClearKey) only for keys ClearKey
+        may release, then the key service's."""
+        common = (clearkey_pssh([key.content_key.kid]),) if self._clear_ok(key) else ()
+        return (*common, *key.pssh)
 
     def check(self, asset: Asset, tag: VariantTag) -> None:
         """A tag may be served only in a form the asset currently allows."""
@@ -124,8 +133,7 @@ class ProtectedPackager:
         if tag.scheme == "aes-128":
             return clear  # its EXT-X-MAP precedes the first EXT-X-KEY: the header stays clear
         key = self.key(p.asset_id, tag)
-        boxes = (clearkey_pssh([key.content_key.kid]), *key.pssh)
-        return encrypt_init(clear, tag.scheme, key.content_key, boxes)  # type: ignore[arg-type]
+        return encrypt_init(clear, tag.scheme, key.content_key, self._boxes(key))  # type: ignore[arg-type]
 
     def encrypt_segment(
         self,
