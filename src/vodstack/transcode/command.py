@@ -174,7 +174,9 @@ def _text_args(plan: LadderPlan, out_dir: Path) -> list[str]:
     return argv
 
 
-def subtitles_command(ffmpeg: str, source: Path, out_dir: Path, plan: LadderPlan) -> list[str]:
+def subtitles_command(
+    ffmpeg: str, source: Path, out_dir: Path, plan: LadderPlan, input_args: Sequence[str] = ()
+) -> list[str]:
     """The embedded text streams alone, as WebVTT (windowed jobs: no ladder run carries them)."""
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", str(source)]
-    return argv + _text_args(plan, out_dir)
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *input_args]
+    return [*argv, "-i", str(source), *_text_args(plan, out_dir)]

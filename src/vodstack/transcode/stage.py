@@ -338,7 +338,8 @@ class TranscodeStage:
                 out / f"{track_id}.mp4",
             )
         if plan.texts:
-            run(subtitles_command(ffmpeg_exe(), source, out, plan))
+            bound = MediaBound(info.duration)
+            run(subtitles_command(ffmpeg_exe(), source, out, plan, bound.input_args()))
         tracks = self._index_outputs(out, info, plan)
         if progressive:
             self.store.delete_prefix(packaged_prefix(asset.id, revision))  # a crashed join
