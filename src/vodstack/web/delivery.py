@@ -85,8 +85,11 @@ def _public_refusal(entry: CacheEntry) -> Forbidden | None:
     "/v1/{asset_id}/{path:path}",
     summary="Manifests (index.m3u8, index.mpd), playlists, init and media segments",
     description="HEAD is answered too. 503 with Retry-After: a window of a title still being "
-    "encoded (progressive mode) could not be made right now.",
-    responses={206: {}, 304: {}, 403: {}, 404: {}, 416: {}, 502: {}, 503: {}},
+    "encoded (progressive mode) could not be made right now, or every thumbnail cut slot is "
+    "busy. 429: too many thumbnail.jpg requests from this address (a bucket of their own). "
+    "thumbnail.jpg is answered at whole seconds within the title and at the next of 160, 240, "
+    "320, 480, 640, 960, 1280, 1920 px up.",
+    responses={206: {}, 304: {}, 403: {}, 404: {}, 416: {}, 429: {}, 502: {}, 503: {}},
 )
 async def deliver(request: Request, asset_id: str, path: str) -> Response:
     # Normally answered by DeliveryFastPath before routing; kept as a route for the OpenAPI
