@@ -151,9 +151,13 @@ class Protection:
             key = self._unseal(row)
         with self._lock:
             known = self._current.get((asset_id, scheme))
-            if known is None or known[1] <= key.generation:
+            newer = known is not None and known[1] > key.generation
+            if not newer:
                 self._current[(asset_id, scheme)] = (now, key.generation)
             self._by_generation[(asset_id, scheme, key.generation)] = key
+        if newer:  # a re-key landed while we read: name the newest, as other threads do
+            assert known is not None
+            return self.generation(asset_id, scheme, known[1])
         return key
 
     def prepare(self, asset_id: str, schemes: Sequence[str]) -> None:
