@@ -160,6 +160,14 @@ class Settings(BaseSettings):
     max_source_duration_s: float = Field(
         default=6 * 3600, gt=0, description="Longest master accepted (seconds)."
     )
+    ffmpeg_timeout_factor: float = Field(
+        default=20,
+        gt=0,
+        description="Watchdog: an FFmpeg run over a master is killed after this many seconds "
+        "per second of its probed duration (at least 120 s); every such run is also bounded "
+        "to the probed duration plus a slack, so a header that understates the media cannot "
+        "buy unbounded work.",
+    )
     ladder: tuple[RungTemplate, ...] = Field(
         default=DEFAULT_LADDER, description="Ladder template, lowest rung first."
     )
@@ -181,7 +189,11 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64, description="In-process transcode workers.")
     job_max_attempts: int = Field(default=3, ge=1, description="Attempts before a job fails.")
     job_lease_s: int = Field(
-        default=60, ge=5, description="A running job whose lease lapses is picked up again."
+        default=10,
+        ge=5,
+        description="A running job whose lease lapses is picked up again (renewed every quarter "
+        "of it); a dead worker's job restarts within about this long on another host, at once "
+        "on its own host.",
     )
     job_backoff_s: float = Field(
         default=2.0, gt=0, description="First retry delay; doubles each attempt (exponential)."
@@ -510,6 +522,35 @@ class Settings(BaseSettings):
         default=200, ge=0, description="Delivery requests per second per address (0 = off)."
     )
     playback_burst: int = Field(default=2000, ge=1, description="Burst for the rate above.")
+    clearkey_external_keys: bool = Field(
+        default=False,
+        description="Also release keys issued by the external key service (SPEKE) through "
+        "the built-in ClearKey licence server and HLS key URIs. Off: such keys are refused "
+        "with 403 (rule clear_key_refused), since any cookie holder could read them.",
+    )
+    protected_pictures: bool = Field(
+        default=True,
+        description="Serve pictures (poster, thumbnail.jpg, storyboard and its sheets) of "
+        "assets served only protected, behind the same signature as their segments. Off: "
+        "404 for them (frames of DRM content are that content, in low resolution).",
+    )
+    thumbnail_rate_per_s: float = Field(
+        default=10,
+        ge=0,
+        description="thumbnail.jpg requests per second per address, a bucket of their own "
+        "(0 = off).",
+    )
+    thumbnail_burst: int = Field(default=40, ge=1, description="Burst for the rate above.")
+    thumbnail_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Frames cut on the fly (thumbnail.jpg, a poster chosen by time) at once per "
+        "origin process; more wait up to thumbnail_wait_s, then get 503 with Retry-After.",
+    )
+    thumbnail_wait_s: float = Field(
+        default=2.0, ge=0, description="How long a thumbnail waits for a free cut slot."
+    )
 
     # -- operations: logs and metrics -------------------------------------------------------
     log_format: Literal["json", "text"] = Field(

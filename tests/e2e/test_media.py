@@ -228,8 +228,8 @@ def test_poster_and_thumbnails_are_gated_and_cached(stack: Stack) -> None:
     poster = stack.get("poster.jpg")
     assert poster.status_code == 200 and poster.headers["content-type"] == "image/jpeg"
     assert _jpeg_size(poster.content) == (640, 360)
-    thumb = stack.get("thumbnail.jpg?time=3.2&width=200")
-    assert thumb.status_code == 200 and _jpeg_size(thumb.content) == (200, 112)
+    thumb = stack.get("thumbnail.jpg?time=3.2&width=200")  # answered at 3 s, 240 px wide
+    assert thumb.status_code == 200 and _jpeg_size(thumb.content) == (240, 136)
     again = stack.get("thumbnail.jpg?width=200&time=3.2&utm=x")  # same canonical query
     assert again.headers["x-edge-result-type"] == "Hit" and again.content == thumb.content
     other = stack.get("thumbnail.jpg?time=0.5&width=200")

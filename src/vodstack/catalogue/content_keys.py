@@ -17,19 +17,22 @@ class ContentKeys:
             stmt = (
                 select(ContentKey)
                 .where(ContentKey.asset_id == asset_id, ContentKey.scheme == scheme)
-                .order_by(ContentKey.generation.desc())
+                .order_by(ContentKey.generation.desc(), ContentKey.id)
                 .limit(1)
             )
             return session.scalars(stmt).first()
 
     def get(self, asset_id: str, scheme: str, generation: int) -> ContentKey | None:
+        """The key of one generation. Two processes creating a key at once can write two
+        rows of one generation: the first written (lowest id) is the one every process
+        uses, so they all agree."""
         with self.db.session() as session:
             stmt = select(ContentKey).where(
                 ContentKey.asset_id == asset_id,
                 ContentKey.scheme == scheme,
                 ContentKey.generation == generation,
             )
-            return session.scalars(stmt).first()
+            return session.scalars(stmt.order_by(ContentKey.id).limit(1)).first()
 
     def for_asset(self, asset_id: str) -> list[ContentKey]:
         with self.db.session() as session:

@@ -325,6 +325,25 @@ class Catalogue:
                 )
             return ids
 
+    def running_leases(self, owner_prefix: str) -> list[tuple[str, str]]:
+        """``(job id, lease owner)`` of running jobs whose owner starts with ``owner_prefix``."""
+        with self.db.session() as session:
+            stmt = select(Job.id, Job.lease_owner).where(
+                Job.state == "running", Job.lease_owner.startswith(owner_prefix, autoescape=True)
+            )
+            return [(job_id, owner) for job_id, owner in session.execute(stmt) if owner]
+
+    def requeue_lease(self, job_id: str, owner: str, reason: str) -> bool:
+        """Put a running job back in the queue now if ``owner`` still holds it (its worker is
+        known to be dead, so its lease need not be waited out)."""
+        with self.db.session() as session:
+            result = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == "running", Job.lease_owner == owner)
+                .values(state="queued", lease_owner=None, lease_until=None, error=reason)
+            )
+            return result.rowcount == 1
+
     def get_job(self, job_id: str) -> Job:
         with self.db.session() as session:
             job = session.get(Job, job_id)

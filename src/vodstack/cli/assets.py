@@ -210,7 +210,8 @@ def assets_protect(
     if not schemes.strip():
         raise typer.BadParameter("give clear or one or more schemes, e.g. aes-128,cenc")
     services = open_services()
-    setting = protection_admin.set_protection(services, asset_id, schemes)
+    protection = build_protection(services.settings, services.db, services.secrets)
+    setting = protection_admin.set_protection(services, protection, asset_id, schemes)
     served = _served_as(setting)
     human = (
         f"{asset_id} protection: {setting} ("

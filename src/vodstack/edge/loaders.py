@@ -19,7 +19,7 @@ import anyio
 import httpx
 
 from vodstack.edge.entry import Fetched
-from vodstack.errors import NotFound, OriginError, Unavailable
+from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
 from vodstack.origin.origin import Origin
 from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.storage import ObjectStore
@@ -68,6 +68,9 @@ class InProcessOrigin:
             return Fetched(
                 404, (("content-type", "application/json"),), body=b'{"error":"not found"}'
             )
+        except Forbidden as exc:  # a refusal with a reason for the viewer; never cached
+            body = {"error": exc.message, **({"rule": exc.rule} if exc.public else {})}
+            return Fetched(403, (("content-type", "application/json"),), json.dumps(body).encode())
         except Unavailable as exc:  # passed through, never cached (not a negative status)
             headers = (("content-type", "application/json"), ("retry-after", str(exc.retry_after)))
             return Fetched(503, headers, body=json.dumps({"error": exc.message}).encode())

@@ -45,7 +45,9 @@ from vodstack.jobs.celery_app import (
     WEBHOOKS,
     make_celery,
 )
+from vodstack.jobs.owner import owner_prefix
 from vodstack.jobs.pipeline import JobDispatcher
+from vodstack.jobs.worker import reclaim_dead_local
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -66,8 +68,7 @@ class LaneRuntime:
         self.services = services
         self.lane = lane
         self.runner = services.pipeline.runner()
-        host = socket.gethostname()[:30]
-        self.owner_prefix = f"{host}:{os.getpid()}:{lane}"
+        self.owner_prefix = f"{owner_prefix()}:{lane}"
 
     def run_job(self, job_id: str) -> str:
         """Claim the job (conditional update) and run it; a no-op unless it is ours to run."""
@@ -166,7 +167,7 @@ def run_lane(settings: Settings, lane: str) -> int:
 def sweep(catalogue: Catalogue, dispatcher: JobDispatcher) -> list[str]:
     """Put jobs whose worker died back in their queue and send them again."""
     resent = []
-    for job_id in catalogue.requeue_expired():
+    for job_id in [*catalogue.requeue_expired(), *reclaim_dead_local(catalogue)]:
         try:
             job = catalogue.get_job(job_id)
         except NotFound:

@@ -8,8 +8,6 @@ for any worker — this process after a restart, or another one sharing the data
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -17,9 +15,12 @@ from dataclasses import dataclass
 
 from vodstack.catalogue.repository import Catalogue, ClaimedJob
 from vodstack.errors import SourceInvalid, VodstackError
+from vodstack.jobs.owner import host_name, is_gone, owner_prefix, parse_owner
 from vodstack.telemetry import logs
 
 log = logging.getLogger(__name__)
+
+_RECLAIM_EVERY_S = 5.0
 
 ProgressFn = Callable[[float], None]
 JobHandler = Callable[[ClaimedJob, ProgressFn, threading.Event], None]
@@ -41,7 +42,7 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (SourceInvalid, WorkerKilled
 @dataclass(frozen=True, slots=True)
 class PoolConfig:
     workers: int = 1
-    lease_s: int = 60
+    lease_s: int = 10
     poll_s: float = 0.5
     backoff_base_s: float = 2.0
     backoff_max_s: float = 300.0
@@ -58,6 +59,23 @@ def describe_error(exc: BaseException) -> str:
 def backoff_delay(attempt: int, base_s: float, max_s: float) -> float:
     """Exponential backoff: ``base``, 2×``base``, 4×``base``, … capped at ``max_s``."""
     return min(max_s, base_s * 2 ** max(0, attempt - 1))
+
+
+def reclaim_dead_local(catalogue: Catalogue) -> list[str]:
+    """Requeue, now, the running jobs of processes of this host that no longer exist.
+
+    Why: a restarted ``serve`` (or a sibling process on the same machine) need not wait out
+    the lease of a worker killed with ``kill -9``; see ``jobs/owner.py``."""
+    host = host_name()
+    reclaimed = []
+    for job_id, owner in catalogue.running_leases(f"{host}:"):
+        parsed = parse_owner(owner)
+        if parsed is None or parsed.host != host or not is_gone(parsed):
+            continue
+        if catalogue.requeue_lease(job_id, owner, "worker stopped while running; retrying"):
+            log.warning("job %s: its worker %s is gone; queued again", job_id, owner)
+            reclaimed.append(job_id)
+    return reclaimed
 
 
 def split_kind(kind: str) -> tuple[str, str | None]:
@@ -212,9 +230,14 @@ class WorkerPool:
         self.wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._owner_prefix = f"{socket.gethostname()}:{os.getpid()}"
+        self._owner_prefix = owner_prefix()
 
     def start(self) -> None:
+        if self.config.workers:
+            try:
+                reclaim_dead_local(self.catalogue)
+            except Exception:
+                log.exception("could not look for jobs of dead workers on this host")
         for n in range(self.config.workers):
             t = threading.Thread(
                 target=self._loop, args=(n,), name=f"vodstack-worker-{n}", daemon=True
@@ -230,9 +253,13 @@ class WorkerPool:
 
     def _loop(self, n: int) -> None:
         owner = f"{self._owner_prefix}:{n}"
+        next_reclaim = time.monotonic() + _RECLAIM_EVERY_S
         while not self._stop.is_set():
             try:
                 self.catalogue.requeue_expired()
+                if n == 0 and time.monotonic() >= next_reclaim:
+                    next_reclaim = time.monotonic() + _RECLAIM_EVERY_S
+                    reclaim_dead_local(self.catalogue)  # a sibling process died
                 job = self.catalogue.claim_job(owner, self.config.lease_s, asset_id=self.only_asset)
             except Exception:
                 log.exception("worker %s could not reach the catalogue", owner)

@@ -47,8 +47,10 @@ from vodstack.packaging.model import (
 )
 from vodstack.packaging.segments import Segment, segment_track
 from vodstack.packaging.trickplay import keyframe_fragment
+from vodstack.protection.service import parse_schemes
 from vodstack.storage import ObjectStore
 from vodstack.thumbnails.frames import frame_jpeg
+from vodstack.thumbnails.guard import CutSlots
 from vodstack.thumbnails.storyboard import Storyboard, storyboard_vtt
 from vodstack.transcode.progressive import WindowScheduler
 
@@ -60,6 +62,7 @@ POSTER_CACHE_CONTROL = "public, max-age=300"
 # Kinds served the same under every tag of a served revision (never encrypted).
 _UNPROTECTED = ("sheet", "text_file", "text_segment")
 _ASSET_LEVEL = ("poster", "thumbnail", "storyboard", "download")
+_PICTURES = ("poster", "thumbnail", "storyboard", "sheet")
 _TEXT_TYPES = {**MANIFEST_TYPES, "vtt": "text/vtt; charset=utf-8"}
 
 
@@ -96,6 +99,7 @@ class Origin:
         self._loaded: dict[tuple[str, int], float] = {}
         self._segments: OrderedDict[tuple[str, int, str, int], tuple[Segment, ...]] = OrderedDict()
         self._lock = threading.Lock()
+        self.cuts = CutSlots(settings.thumbnail_concurrency, settings.thumbnail_wait_s)
 
     def forget(self, asset_id: str) -> None:
         """Drop cached packaging state of an asset (after re-transcode, delete, …)."""
@@ -210,6 +214,8 @@ class Origin:
             return self._manifest(asset, parsed)
         if parsed.kind == "license":
             raise NotFound("the licence server answers POST")
+        if parsed.kind in _PICTURES:
+            self._check_pictures(asset)
         if parsed.kind in _ASSET_LEVEL:
             return self._asset_file(asset, parsed)
         tag = parsed.tag
@@ -265,6 +271,14 @@ class Origin:
                 raise NotFound("protection is not configured")
             return None
         return self.protection
+
+    def _check_pictures(self, asset: Asset) -> None:
+        """Pictures of an asset served only protected: behind the signed gate like its
+        segments (always), and not at all when ``protected_pictures`` is off."""
+        if self.settings.protected_pictures:
+            return
+        if "clear" not in parse_schemes(asset.drm or "clear"):
+            raise NotFound("pictures of protected assets are not served")
 
     @staticmethod
     def _require_clear(asset: Asset) -> None:
@@ -384,7 +398,8 @@ class Origin:
             width = self.settings.poster_max_height * 16 // 9
         else:
             time_s, width = parsed.time_s or 0.0, parsed.width or 320
-        body = frame_jpeg(p, time_s, width, self._read_range)
+        with self.cuts.slot():
+            body = frame_jpeg(p, time_s, width, self._read_range)
         cache = POSTER_CACHE_CONTROL if parsed.kind == "poster" else PICTURE_CACHE_CONTROL
         return BytesResource(
             body, "image/jpeg", cache, _etag(asset.id, p.revision, parsed.kind, time_s, width)

@@ -37,6 +37,7 @@ from vodstack.protection.service import (
     dash_scheme,
     hls_scheme,
     parse_schemes,
+    refuse_external_in_clear,
 )
 
 KEY_CACHE_CONTROL = "no-store"
@@ -50,9 +51,12 @@ def track_tag(p: Presentation, track: Track) -> int:
 
 
 class ProtectedPackager:
-    def __init__(self, protection: Protection, license_url: str) -> None:
+    def __init__(
+        self, protection: Protection, license_url: str, *, clear_external_keys: bool = False
+    ) -> None:
         self.protection = protection
         self.license_url = license_url  # "{base}/v1/{asset}/license" with {asset}
+        self.clear_external_keys = clear_external_keys  # see refuse_external_in_clear
         self._crypto: OrderedDict[tuple[str, int, str], TrackCrypto] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -70,9 +74,18 @@ class ProtectedPackager:
         if tag.scheme is None:
             return tag, None
         key = self.key(asset.id, tag)
-        kid = key.content_key.kid
-        boxes = (clearkey_pssh([kid]), *key.pssh)
-        return tag, DashProtection(tag.scheme, kid, self.license_url.format(asset=asset.id), boxes)
+        licence = self.license_url.format(asset=asset.id) if self._clear_ok(key) else None
+        return tag, DashProtection(tag.scheme, key.content_key.kid, licence, self._boxes(key))
+
+    def _clear_ok(self, key: ActiveKey) -> bool:
+        """Whether the key may be signalled and released as ClearKey (refuse_external_in_clear)."""
+        return self.clear_external_keys or not key.external
+
+    def _boxes(self, key: ActiveKey) -> tuple[bytes, ...]:
+        """PSSH boxes for init segments: the W3C common one (ClearKey) only for keys ClearKey
+        may release, then the key service's."""
+        common = (clearkey_pssh([key.content_key.kid]),) if self._clear_ok(key) else ()
+        return (*common, *key.pssh)
 
     def check(self, asset: Asset, tag: VariantTag) -> None:
         """A tag may be served only in a form the asset currently allows."""
@@ -84,6 +97,8 @@ class ProtectedPackager:
         if tag.scheme not in schemes:
             raise NotFound(f"this asset is not served with {tag.scheme}")
         current = self.protection.current(asset.id, tag.scheme).generation
+        if tag.key_generation > current:  # named by a newer manifest than this process knows
+            current = self.protection.current(asset.id, tag.scheme, fresh=True).generation
         if tag.key_generation not in (current, current - 1):  # previous key: players finishing
             raise NotFound("this key generation is no longer served")
 
@@ -102,7 +117,9 @@ class ProtectedPackager:
 
     def key_resource(self, asset_id: str, tag: VariantTag) -> BytesResource:
         """The raw 16-byte key for HLS (KEYFORMAT identity); never cached anywhere."""
-        key = self.key(asset_id, tag).content_key.key
+        active = self.key(asset_id, tag)
+        refuse_external_in_clear([active], self.clear_external_keys)
+        key = active.content_key.key
         return BytesResource(
             key, "application/octet-stream", KEY_CACHE_CONTROL, f'"k{tag.key_generation}"'
         )
@@ -126,8 +143,7 @@ class ProtectedPackager:
             # header is served encrypted like a segment [RFC 8216 §4.3.2.4, §4.3.2.5].
             iv = aes128_init_iv(key.content_key.iv, track_tag(p, track))
             return aes128_encrypt(clear, key.content_key, iv)
-        boxes = (clearkey_pssh([key.content_key.kid]), *key.pssh)
-        return encrypt_init(clear, tag.scheme, key.content_key, boxes)  # type: ignore[arg-type]
+        return encrypt_init(clear, tag.scheme, key.content_key, self._boxes(key))  # type: ignore[arg-type]
 
     def encrypt_segment(
         self,

@@ -40,7 +40,7 @@ class DashProtection:
 
     scheme: str  # "cenc" | "cbcs"
     kid: bytes
-    license_url: str
+    license_url: str | None  # None: no ClearKey signalling (keys of a commercial DRM)
     # W3C common + any from the key service, whole boxes (the MPD carries only the latter)
     pssh_boxes: tuple[bytes, ...]
 
@@ -55,12 +55,13 @@ def _content_protection(aset: ET.Element, protection: DashProtection) -> None:
             f"{{{CENC_NS}}}default_KID": str(uuid.UUID(bytes=protection.kid)),
         },
     )
-    clearkey = ET.SubElement(
-        aset, "ContentProtection", schemeIdUri=CLEARKEY_SCHEME, value="ClearKey1.0"
-    )
-    ET.SubElement(
-        clearkey, f"{{{DASHIF_NS}}}Laurl", Lic_type="EME-1.0"
-    ).text = protection.license_url
+    if protection.license_url is not None:
+        clearkey = ET.SubElement(
+            aset, "ContentProtection", schemeIdUri=CLEARKEY_SCHEME, value="ClearKey1.0"
+        )
+        ET.SubElement(
+            clearkey, f"{{{DASHIF_NS}}}Laurl", Lic_type="EME-1.0"
+        ).text = protection.license_url
     for box in protection.pssh_boxes:
         system = uuid.UUID(bytes=box[12:28]) if box[8] == 0 or box[8] == 1 else None
         # The W3C common PSSH (1077efec…) is not a key system, so it is no ClearKey signal

@@ -56,6 +56,10 @@ _ASSET_FILES = {
 # On-the-fly thumbnails: widths a player could want, times within a title.
 THUMBNAIL_WIDTHS = (16, 1920)
 THUMBNAIL_DEFAULT_WIDTH = 320
+# Each distinct (time, width) costs one FFmpeg decode and one edge entry (issue 20): a request
+# is answered with the next of these widths up, at whole seconds, so a title has at most
+# len(THUMBNAIL_SIZES) × its seconds distinct thumbnails, whatever the URLs ask for.
+THUMBNAIL_SIZES = (160, 240, 320, 480, 640, 960, 1280, 1920)
 # URL spelling of a scheme in tags ("aes-128" has a hyphen, which tags use as a separator)
 _TAG_SCHEME = {"aes-128": "aes", "cbcs": "cbcs", "cenc": "cenc"}
 _SCHEME_OF_TAG = {v: k for k, v in _TAG_SCHEME.items()}
@@ -133,16 +137,25 @@ def thumbnail_query(params: Mapping[str, str]) -> tuple[float, int]:
     low, high = THUMBNAIL_WIDTHS
     if not low <= width <= high:
         raise InvalidInput(f"thumbnail width must be between {low} and {high} pixels")
-    return round(time_s, 3), width
+    return float(math.floor(time_s)), next(w for w in THUMBNAIL_SIZES if w >= width)
 
 
-def cache_path(path: str, params: Mapping[str, str]) -> str:
+def last_thumbnail_time(duration_s: float) -> float:
+    """The last whole second at least half a second before the end of a title ``duration_s``
+    long (the asset's duration is its longest track's: audio may outlast the last frame)."""
+    return float(max(0, math.floor(duration_s - 0.5)))
+
+
+def cache_path(path: str, params: Mapping[str, str], duration_s: float | None = None) -> str:
     """The path an edge caches a request under: the path alone, except for resources whose
     query selects the bytes (``thumbnail.jpg``), which keep exactly their canonical query —
-    signature parameters and unknown ones never split the cache."""
+    quantised, and with ``duration_s`` clamped to the title — so that signature parameters,
+    unknown ones and near-identical or out-of-range times never split the cache."""
     if path != "thumbnail.jpg":
         return path
     time_s, width = thumbnail_query(params)
+    if duration_s is not None:
+        time_s = min(time_s, last_thumbnail_time(duration_s))
     return f"thumbnail.jpg?time={time_s:g}&width={width}"
 
 

@@ -18,12 +18,23 @@ if TYPE_CHECKING:
     from vodstack.services import Services
 
 
-def set_protection(services: Services, asset_id: str, schemes: str | Sequence[str]) -> str:
+def set_protection(
+    services: Services,
+    protection: Protection,
+    asset_id: str,
+    schemes: str | Sequence[str],
+) -> str:
     """Serve the asset with ``schemes`` (e.g. ``"aes-128,cenc"`` or ``["clear"]``) from now on;
     returns the stored setting. Unknown assets are ``NotFound``, unknown schemes
-    ``InvalidInput``, before anything changes."""
+    ``InvalidInput``, before anything changes.
+
+    The keys come first: they are committed before the setting changes, so the first
+    manifest that names a scheme finds its key (and an unreachable key service fails this
+    call, not playback)."""
     services.assets.get(asset_id)
-    setting = protection_setting(parse_schemes(schemes))
+    parsed = parse_schemes(schemes)
+    protection.prepare(asset_id, parsed)
+    setting = protection_setting(parsed)
     services.catalogue.update_asset(asset_id, drm=setting)
     services.bus.publish(ASSET_UPDATED, asset_id, action="protection", drm=setting)
     return setting

@@ -18,7 +18,7 @@ from vodstack.catalogue.content_keys import ContentKeys
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.models import ContentKey as ContentKeyRow
 from vodstack.config import Settings
-from vodstack.errors import InvalidInput, NotFound
+from vodstack.errors import Forbidden, InvalidInput, NotFound
 from vodstack.packaging.encryption import ContentKey
 from vodstack.protection.providers import KeyProvider, LocalKeyProvider, SpekeKeyProvider
 from vodstack.protection.vault import KeyVault
@@ -69,6 +69,11 @@ class ActiveKey:
     generation: int
     content_key: ContentKey
     pssh: tuple[bytes, ...]
+    provider: str = "local"  # "local" or the external key service that issued it
+
+    @property
+    def external(self) -> bool:
+        return self.provider != "local"
 
     def __repr__(self) -> str:
         return f"ActiveKey({self.asset_id}, {self.scheme}, gen {self.generation})"
@@ -87,6 +92,7 @@ class Protection:
         self.provider = provider
         self.clock = clock
         self._lock = threading.Lock()
+        self._creating = threading.Lock()  # one key creation at a time in this process
         self._by_generation: dict[tuple[str, str, int], ActiveKey] = {}
         self._current: dict[tuple[str, str], tuple[float, int]] = {}
 
@@ -102,9 +108,12 @@ class Protection:
             row.generation,
             ContentKey(bytes.fromhex(row.kid), key, bytes.fromhex(row.iv)),
             tuple(base64.b64decode(p) for p in (row.pssh or ())),
+            row.provider or "local",
         )
 
     def _create(self, asset_id: str, scheme: str) -> ActiveKey:
+        """A new generation, committed before any manifest can name it; returns the row every
+        process agrees on for that generation (see ``ContentKeys.get``)."""
         provided = self.provider.provide(asset_id, scheme)
         kid_hex = provided.kid.hex()
         row = self.keys.add(
@@ -120,21 +129,43 @@ class Protection:
             )
         )
         self.forget(asset_id)
-        return self._unseal(row)
+        canonical = self.keys.get(asset_id, scheme, row.generation)
+        return self._unseal(canonical if canonical is not None else row)
 
-    def current(self, asset_id: str, scheme: str) -> ActiveKey:
-        """The key new URLs use (created on first need)."""
+    def current(self, asset_id: str, scheme: str, *, fresh: bool = False) -> ActiveKey:
+        """The key new URLs use (created on first need). Remembered a moment per process;
+        ``fresh`` reads the catalogue. The remembered generation never goes backwards: a
+        slow reader must not undo a newer generation already put in a manifest (issue 20:
+        its segments answered 404 until the memo expired)."""
         now = self.clock()
         with self._lock:
             cached = self._current.get((asset_id, scheme))
-        if cached is not None and now - cached[0] < _CURRENT_TTL_S:
+        if not fresh and cached is not None and now - cached[0] < _CURRENT_TTL_S:
             return self.generation(asset_id, scheme, cached[1])
         row = self.keys.latest(asset_id, scheme)
-        key = self._unseal(row) if row is not None else self._create(asset_id, scheme)
+        if row is None:
+            with self._creating:  # concurrent first uses create one generation, not several
+                row = self.keys.latest(asset_id, scheme)
+                key = self._unseal(row) if row is not None else self._create(asset_id, scheme)
+        else:
+            key = self._unseal(row)
         with self._lock:
-            self._current[(asset_id, scheme)] = (now, key.generation)
+            known = self._current.get((asset_id, scheme))
+            newer = known is not None and known[1] > key.generation
+            if not newer:
+                self._current[(asset_id, scheme)] = (now, key.generation)
             self._by_generation[(asset_id, scheme, key.generation)] = key
+        if newer:  # a re-key landed while we read: name the newest, as other threads do
+            assert known is not None
+            return self.generation(asset_id, scheme, known[1])
         return key
+
+    def prepare(self, asset_id: str, schemes: Sequence[str]) -> None:
+        """Make sure each protected scheme has a key before a manifest can name it (called
+        before the asset's protection setting changes)."""
+        for scheme in schemes:
+            if scheme in SCHEMES:
+                self.current(asset_id, scheme, fresh=True)
 
     def generation(self, asset_id: str, scheme: str, generation: int) -> ActiveKey:
         """The key of one generation (old URLs keep decrypting with their own key)."""
@@ -168,6 +199,25 @@ class Protection:
                 del self._current[key]
             for key in [k for k in self._by_generation if k[0] == asset_id]:
                 del self._by_generation[key]
+
+
+CLEAR_KEY_REFUSED = "clear_key_refused"
+
+
+def refuse_external_in_clear(keys: Sequence[ActiveKey], allowed: bool) -> None:
+    """Keys issued by an external key service (SPEKE) protect content for commercial DRM,
+    whose licence servers release them only into a CDM: handing them out as ClearKey (or as
+    raw bytes at an HLS key URI) to any cookie holder would defeat that DRM. Only locally
+    issued keys go out in the clear, unless the operator opted in
+    (``VODSTACK_CLEARKEY_EXTERNAL_KEYS``). AES-128 keys are not DRM keys and are exempt."""
+    if allowed:
+        return
+    if any(k.external and k.scheme != "aes-128" for k in keys):
+        raise Forbidden(
+            "this key comes from the external key service (commercial DRM) and is not "
+            "released as ClearKey; use the DRM vendor's licence server",
+            rule=CLEAR_KEY_REFUSED,
+        )
 
 
 def build_protection(settings: Settings, db: Database, secrets: SecretStore) -> Protection:

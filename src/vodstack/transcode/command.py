@@ -131,15 +131,17 @@ def ladder_command(
     audio_inputs: Sequence[Path] = (),
     av1_preset: int = 10,
     hevc_preset: str = "veryfast",
+    input_args: Sequence[str] = (),
 ) -> list[str]:
     """The full argv: progress on stdout (``-progress pipe:1``), errors only on stderr.
 
     ``audio_inputs`` are separately uploaded audio files: inputs 1, 2, … of the command.
+    ``input_args`` go before every ``-i`` (the time bound, see ``bounds.py``).
     """
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
-    argv += ["-progress", "pipe:1", "-i", str(source)]
+    argv += ["-progress", "pipe:1", *input_args, "-i", str(source)]
     for extra in audio_inputs:
-        argv += ["-i", str(extra)]
+        argv += [*input_args, "-i", str(extra)]
     argv += ["-filter_complex", filter_graph(plan)]
     keyframes = f"expr:gte(t,n_forced*{fragment_s})"
     threads = encoder_threads(plan, cpus)
@@ -172,7 +174,9 @@ def _text_args(plan: LadderPlan, out_dir: Path) -> list[str]:
     return argv
 
 
-def subtitles_command(ffmpeg: str, source: Path, out_dir: Path, plan: LadderPlan) -> list[str]:
+def subtitles_command(
+    ffmpeg: str, source: Path, out_dir: Path, plan: LadderPlan, input_args: Sequence[str] = ()
+) -> list[str]:
     """The embedded text streams alone, as WebVTT (windowed jobs: no ladder run carries them)."""
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", str(source)]
-    return argv + _text_args(plan, out_dir)
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *input_args]
+    return [*argv, "-i", str(source), *_text_args(plan, out_dir)]

@@ -76,8 +76,11 @@ def run_ffmpeg(
     reader = threading.Thread(target=drain_stderr, daemon=True)
     reader.start()
     watchdog = None
+    fired = threading.Event()
     if cancel is not None or timeout_s is not None:
-        watchdog = threading.Thread(target=_watch, args=(proc, cancel, timeout_s), daemon=True)
+        watchdog = threading.Thread(
+            target=_watch, args=(proc, cancel, timeout_s, fired), daemon=True
+        )
         watchdog.start()
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -89,6 +92,12 @@ def run_ffmpeg(
     if code != 0:
         if cancel is not None and cancel.is_set():
             raise TranscodeError("transcode cancelled", "\n".join(tail))
+        if fired.is_set():
+            raise TranscodeError(
+                f"FFmpeg was stopped after {timeout_s:.0f} s (the watchdog's limit for this "
+                "media's length)",
+                "\n".join(tail),
+            )
         last = next((line for line in reversed(tail) if line.strip()), "no output")
         raise TranscodeError(f"FFmpeg failed (exit {code}): {last}", "\n".join(tail))
     if on_progress:
@@ -121,8 +130,12 @@ def run_ffmpeg_capture(
 
 
 def _watch(
-    proc: subprocess.Popen[str], cancel: threading.Event | None, timeout_s: float | None
+    proc: subprocess.Popen[str],
+    cancel: threading.Event | None,
+    timeout_s: float | None,
+    fired: threading.Event,
 ) -> None:
+    """Kill FFmpeg when cancelled, or when it outlives ``timeout_s`` (``fired`` says so)."""
     waited = 0.0
     while proc.poll() is None:
         if cancel is not None and cancel.wait(0.5):
@@ -132,5 +145,6 @@ def _watch(
             threading.Event().wait(0.5)
         waited += 0.5
         if timeout_s is not None and waited >= timeout_s:
+            fired.set()
             proc.kill()
             return

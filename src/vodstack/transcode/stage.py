@@ -41,6 +41,7 @@ from vodstack.packaging.track_index import (
 )
 from vodstack.storage import ObjectStore
 from vodstack.storage.base import packaged_prefix, windows_prefix
+from vodstack.transcode.bounds import MediaBound
 from vodstack.transcode.command import ladder_command, subtitles_command
 from vodstack.transcode.derive import Derived, derive
 from vodstack.transcode.ladder import (
@@ -56,7 +57,7 @@ from vodstack.transcode.ladder import (
 from vodstack.transcode.pertitle import run_probe
 from vodstack.transcode.progressive import WindowScheduler
 from vodstack.transcode.quality import sample_windows
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
+from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg, run_ffmpeg_capture
 from vodstack.transcode.windowed import LAYOUT_FILE, Layout, chunk_key, init_key, join_track
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,12 @@ log = logging.getLogger(__name__)
 _DURATION_SLACK_S = 0.5
 # Share of the job's progress bar per step.
 _PROBE_SHARE, _LADDER_SHARE = 0.1, 0.75
+
+
+def check_length(source: Path, info: SourceInfo, bound: MediaBound) -> None:
+    """Fail before any encode when there is media past the declared duration (bounds.py)."""
+    argv = bound.tail_probe_argv(ffmpeg_exe(), source, info.video.index)
+    bound.check_tail(run_ffmpeg_capture(argv, timeout_s=bound.watchdog_s))
 
 
 def _frame_rate_text(fps: Fraction) -> str:
@@ -128,14 +135,19 @@ class TranscodeStage:
         out = work / "out"
         out.mkdir(parents=True)
 
+        watchdog: dict[str, float] = {}
+
         def run(argv: list[str]) -> None:
             if cancel.is_set():
                 raise TranscodeError("transcode cancelled")
-            run_ffmpeg(argv, cancel=cancel)
+            run_ffmpeg(argv, cancel=cancel, timeout_s=watchdog.get("s"))
 
         try:
             source = self._local_source(asset.source_key, work)
             info = probe(source, max_duration_s=self.settings.max_source_duration_s)
+            bound = MediaBound(info.duration, self.settings.ffmpeg_timeout_factor)
+            watchdog["s"] = bound.watchdog_s
+            check_length(source, info, bound)
             self.catalogue.update_asset(
                 asset_id, source_info=info.to_json(), duration=info.duration
             )
@@ -182,12 +194,14 @@ class TranscodeStage:
                 audio_inputs=[path for _, path in uploads],
                 av1_preset=self.settings.av1_preset,
                 hevc_preset=self.settings.hevc_preset,
+                input_args=bound.input_args(),
             )
             run_ffmpeg(
                 argv,
                 duration_s=info.duration,
                 on_progress=lambda f: on_progress(_PROBE_SHARE + _LADDER_SHARE * f),
                 cancel=cancel,
+                timeout_s=bound.watchdog_s,
             )
             tracks = self._index_outputs(out, info, plan)
             revision = asset.revision + 1
@@ -325,7 +339,8 @@ class TranscodeStage:
                 out / f"{track_id}.mp4",
             )
         if plan.texts:
-            run(subtitles_command(ffmpeg_exe(), source, out, plan))
+            bound = MediaBound(info.duration)
+            run(subtitles_command(ffmpeg_exe(), source, out, plan, bound.input_args()))
         tracks = self._index_outputs(out, info, plan)
         if progressive:
             self.store.delete_prefix(packaged_prefix(asset.id, revision))  # a crashed join
@@ -561,6 +576,8 @@ class TranscodeStage:
             with open(path, "rb") as fh:
                 index = read_track_index(fh)
             seconds = index.duration / index.timescale
+            if index.kind == "video":
+                MediaBound(info.duration).check_decoded(seconds)
             if index.kind == "video" and seconds + _DURATION_SLACK_S < info.duration:
                 raise TranscodeError(
                     f"track {track_id} covers {seconds:.2f} s of a {info.duration:.2f} s source"

@@ -307,7 +307,7 @@ class ProtectionIn(BaseModel):
 )
 def set_protection(request: Request, asset_id: str, body: ProtectionIn) -> AssetOut:
     services = request.app.state.services
-    protection_admin.set_protection(services, asset_id, body.schemes)
+    protection_admin.set_protection(services, request.app.state.protection, asset_id, body.schemes)
     return asset_out(request, services.assets.get(asset_id))
 
 

@@ -25,6 +25,7 @@ from vodstack.edge.gate import SignatureGate
 from vodstack.edge.hot import HotCopies
 from vodstack.edge.loaders import HttpOrigins, InProcessOrigin
 from vodstack.edge.service import PURGING_EVENTS, Edge, PurgeFollower, TtlPolicy
+from vodstack.errors import NotFound
 from vodstack.jobs.bus import DomainEvent
 from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
@@ -33,6 +34,7 @@ from vodstack.services import Services, build_services, private_umask
 from vodstack.telemetry import logs
 from vodstack.telemetry.metrics import Exposition, register_cache_collector, start_listener
 from vodstack.telemetry.service import PlaybackTelemetry
+from vodstack.thumbnails.guard import ThumbnailAdmission
 from vodstack.web import (
     accesslog,
     api,
@@ -109,6 +111,16 @@ def build_edge(services: Services, origin: Origin | None) -> Edge:
     return Edge(cache, loader, policy, services.metrics, hot)
 
 
+def _duration_of(services: Services) -> Callable[[str], float | None]:
+    def duration(asset_id: str) -> float | None:
+        try:
+            return services.catalogue.get_asset(asset_id).duration
+        except NotFound:
+            return None  # the origin answers 404
+
+    return duration
+
+
 def create_app(
     services: Services, *, gate: Gate | None = None, run_workers: bool = True
 ) -> FastAPI:
@@ -116,7 +128,11 @@ def create_app(
     role = settings.role
     remote = role in ("edge", "shield")
     protection = build_protection(settings, services.db, services.secrets)
-    packager = ProtectedPackager(protection, f"{settings.base_url()}/v1/{{asset}}/license")
+    packager = ProtectedPackager(
+        protection,
+        f"{settings.base_url()}/v1/{{asset}}/license",
+        clear_external_keys=settings.clearkey_external_keys,
+    )
     origin = (
         None
         if remote
@@ -206,6 +222,9 @@ def create_app(
     app.state.origin_secrets = origin_secrets(services) if role in ("origin", "shield") else ()
     app.state.gate = gate or SignatureGate(
         settings, services.signature_verifier, services.locator, services.metrics
+    )
+    app.state.thumbnails = ThumbnailAdmission(
+        settings.thumbnail_rate_per_s, settings.thumbnail_burst, _duration_of(services)
     )
     if edge is not None:
         register_cache_collector(services.metrics, edge.cache)

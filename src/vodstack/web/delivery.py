@@ -10,6 +10,7 @@ The gate runs first on every request, before any cache, catalogue or storage wor
 from __future__ import annotations
 
 import hmac
+import json
 from typing import Any, Protocol
 
 import anyio
@@ -22,6 +23,7 @@ from vodstack.edge.entry import CacheEntry, ResultType
 from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
 from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.packaging.layout import cache_path
+from vodstack.protection.service import CLEAR_KEY_REFUSED
 from vodstack.web import accesslog, errors
 from vodstack.web.responses import ResourceResponse
 
@@ -55,6 +57,8 @@ def entry_resource(entry: CacheEntry, hot: bytes | None = None) -> BytesResource
             "this part of the title is not available right now",
             int(retry) if retry.isdigit() else 0,
         )
+    if entry.status == 403 and (refusal := _public_refusal(entry)) is not None:
+        raise refusal
     if entry.status != 200:
         raise OriginError(f"the origin answered {entry.status}")
     content_type = entry.header("content-type") or "application/octet-stream"
@@ -65,12 +69,27 @@ def entry_resource(entry: CacheEntry, hot: bytes | None = None) -> BytesResource
     return BytesResource(hot or entry.body or b"", content_type, cache_control, etag)
 
 
+def _public_refusal(entry: CacheEntry) -> Forbidden | None:
+    """An origin's 403 that carries a rule meant for the viewer (a clear key refused); any
+    other 403 (a wrong origin secret) is the edge's problem, answered as an origin error."""
+    try:
+        body = json.loads(entry.body or b"")
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or body.get("rule") != CLEAR_KEY_REFUSED:
+        return None
+    return Forbidden(str(body.get("error", "refused")), rule=CLEAR_KEY_REFUSED)
+
+
 @router.get(
     "/v1/{asset_id}/{path:path}",
     summary="Manifests (index.m3u8, index.mpd), playlists, init and media segments",
     description="HEAD is answered too. 503 with Retry-After: a window of a title still being "
-    "encoded (progressive mode) could not be made right now.",
-    responses={206: {}, 304: {}, 403: {}, 404: {}, 416: {}, 502: {}, 503: {}},
+    "encoded (progressive mode) could not be made right now, or every thumbnail cut slot is "
+    "busy. 429: too many thumbnail.jpg requests from this address (a bucket of their own). "
+    "thumbnail.jpg is answered at whole seconds within the title and at the next of 160, 240, "
+    "320, 480, 640, 960, 1280, 1920 px up.",
+    responses={206: {}, 304: {}, 403: {}, 404: {}, 416: {}, 429: {}, 502: {}, 503: {}},
 )
 async def deliver(request: Request, asset_id: str, path: str) -> Response:
     # Normally answered by DeliveryFastPath before routing; kept as a route for the OpenAPI
@@ -106,13 +125,23 @@ async def deliver_response(state: Any, request: Request, asset_id: str, path: st
     if not is_valid_id(asset_id):
         raise NotFound("no such asset")
     # thumbnail.jpg?time=&width= is cached per canonical query; everything else per path.
-    entry, result = await state.edge.get(asset_id, cache_path(path, request.query_params))
+    duration = await _admit_thumbnail(state, request, asset_id) if path == "thumbnail.jpg" else None
+    entry, result = await state.edge.get(asset_id, cache_path(path, request.query_params, duration))
     extra = {
         "x-cache": f"{'Hit' if result is ResultType.HIT else result.value} from vodstack",
         "x-edge-result-type": result.value,
     }
     hot = state.edge.hot_body(entry) if entry.path is not None else None
     return ResourceResponse(entry_resource(entry, hot), state.services.store, extra)
+
+
+async def _admit_thumbnail(state: Any, request: Request, asset_id: str) -> float | None:
+    """Its own rate bucket, then the title length that clamps its cache key (guard.py)."""
+    admission = state.thumbnails
+    if state.role != "shield":  # a shield's requests come from edges, which counted them
+        peer = request.client.host if request.client else None
+        admission.check_rate(state.services.locator.client_ip(peer, request.headers))
+    return await anyio.to_thread.run_sync(admission.duration, asset_id)
 
 
 class DeliveryFastPath:

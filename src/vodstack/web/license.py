@@ -18,8 +18,9 @@ from pydantic import BaseModel, Field
 
 from vodstack.catalogue.repository import is_valid_id
 from vodstack.edge.ratelimit import RateLimiter, retry_after
-from vodstack.errors import InvalidInput, NotFound, RateLimited
+from vodstack.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from vodstack.packaging.encryption import b64url, b64url_decode, clearkey_jwk
+from vodstack.protection.service import CLEAR_KEY_REFUSED, refuse_external_in_clear
 
 router = APIRouter(tags=["protection"])
 _MAX_BODY = 8 * 1024
@@ -41,6 +42,8 @@ def _limiter(request: Request) -> RateLimiter:
 @router.post(
     "/v1/{asset_id}/license",
     summary="ClearKey licence (W3C EME JSON) for an entitled viewer's signed cookies",
+    description="403 with rule `clear_key_refused` when the keys come from an external key "
+    "service (SPEKE) and VODSTACK_CLEARKEY_EXTERNAL_KEYS is not set.",
     responses={400: {}, 403: {}, 404: {}, 429: {}},
     openapi_extra={
         "requestBody": {
@@ -74,6 +77,11 @@ async def licence(request: Request, asset_id: str) -> JSONResponse:
     keys = await anyio.to_thread.run_sync(state.protection.keys_for_licence, asset_id, kids)
     if not keys:
         raise NotFound("none of the requested keys belongs to this asset")
+    try:
+        refuse_external_in_clear(keys, services.settings.clearkey_external_keys)
+    except Forbidden:
+        services.bus.publish("licence.refused", asset_id, reason=CLEAR_KEY_REFUSED, client=peer)
+        raise
     jwks: list[dict[str, Any]] = [clearkey_jwk(k.content_key) for k in keys]
     services.bus.publish(
         "licence.issued", asset_id, kids=[b64url(k.content_key.kid) for k in keys], client=peer
