@@ -101,6 +101,7 @@ def test_presentation_lasts_as_long_as_its_media(env: Env) -> None:
     root = ET.fromstring(viewer.get(viewer.play["dash"]).text)
     assert root.get("mediaPresentationDuration") == "PT12.000S"
     assert root.find("d:Period", D).get("duration") == "PT12.000S"  # type: ignore[union-attr]
+    assert env.server.asset(env.twelve)["duration"] == pytest.approx(12.0, abs=0.001)
 
 
 # --- bit rates of the bytes served ---------------------------------------------------------

@@ -254,7 +254,8 @@ class TranscodeStage:
         ]
         self.store.publish_directory(out, prefix)
         self._record_extras(asset.id, revision, prefix, derived, ladder_info)
-        duration = max(t.duration / t.timescale for t in tracks.values())
+        # where the media ends, edit lists applied (as the manifests say): not AAC priming
+        duration = max(t.presentation_end_seconds for t in tracks.values())
         return rows, round(duration, 6)
 
     # -- windowed and progressive ---------------------------------------------------------------
