@@ -44,6 +44,7 @@ from vodstack.packaging.model import (
     TextTrack,
     Track,
     fragment_from_row,
+    growth_from_rows,
 )
 from vodstack.packaging.segments import Segment, segment_track
 from vodstack.packaging.trickplay import keyframe_fragment
@@ -143,6 +144,7 @@ class Origin:
                 file_key=r.file_key,
                 file_size=r.file_size,
                 fragments=tuple(fragment_from_row(f) for f in r.fragments),
+                growth=growth_from_rows(r.fragments),
                 width=r.width,
                 height=r.height,
                 frame_rate=r.frame_rate,

@@ -7,12 +7,13 @@ now protected stop resolving at once: protection cannot be bypassed by an old UR
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
 from vodstack.catalogue.models import Asset
-from vodstack.errors import NotFound
+from vodstack.errors import MediaError, NotFound
 from vodstack.origin.resources import BytesResource
 from vodstack.packaging.dash import DashProtection
 from vodstack.packaging.encryption import (
@@ -23,7 +24,7 @@ from vodstack.packaging.encryption import (
     clearkey_pssh,
     encrypt_init,
     encrypt_segment,
-    protected_size,
+    protected_growth,
     read_track_crypto,
 )
 from vodstack.packaging.hls import HlsKey
@@ -38,6 +39,7 @@ from vodstack.protection.service import (
     parse_schemes,
 )
 
+log = logging.getLogger(__name__)
 KEY_CACHE_CONTROL = "no-store"
 #: Reads ``length`` bytes at ``offset`` of a track's stored (clear) file.
 TrackReader = Callable[[Track, int, int], bytes]
@@ -172,17 +174,30 @@ class ProtectedPackager:
                 f"protected-sizes/{scheme}",
                 lambda t=track: self._protected_fragment_sizes(p, t, scheme, read),
             )
-            out[track.track_id] = served_sizes(track, tag.segment_s, fragment_sizes)
+            if fragment_sizes:
+                out[track.track_id] = served_sizes(track, tag.segment_s, fragment_sizes)
         return out
 
     def _protected_fragment_sizes(
         self, p: Presentation, track: Track, scheme: str, read: TrackReader
     ) -> tuple[int, ...]:
-        crypto = self._track_crypto(p, track, read(track, 0, track.init_size))
-        return tuple(
-            protected_size(read(track, f.offset, f.size), scheme, crypto)  # type: ignore[arg-type]
-            for f in track.fragments
-        )
+        """Measured when the revision was made (catalogue), else now (revisions made before
+        that was recorded: one pass over the track, remembered); () for a track this scheme
+        cannot protect (its segments fail alike)."""
+        growth = track.growth_for(scheme)
+        if growth is None:
+            try:
+                crypto = self._track_crypto(p, track, read(track, 0, track.init_size))
+                growth = protected_growth(
+                    (read(track, f.offset, f.size) for f in track.fragments),
+                    scheme,  # type: ignore[arg-type]
+                    crypto,
+                )
+            except MediaError as exc:
+                log.warning("cannot size %s %s segments of %s: %s", scheme, track.track_id,
+                            p.asset_id, exc)  # fmt: skip
+                return ()
+        return tuple(f.size + g for f, g in zip(track.fragments, growth, strict=True))
 
     def forget(self, asset_id: str) -> None:
         self.protection.forget(asset_id)

@@ -29,10 +29,17 @@ from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import AssetFile, AudioUpload, Caption, Rendition
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import LadderTemplate, RungTemplate, Settings
-from vodstack.errors import ConfigError, SourceInvalid, StorageError, TranscodeError
+from vodstack.errors import (
+    ConfigError,
+    MediaError,
+    SourceInvalid,
+    StorageError,
+    TranscodeError,
+)
 from vodstack.ingest.probe import SourceInfo, probe, probe_audio
+from vodstack.packaging.encryption import protected_size, read_track_crypto
 from vodstack.packaging.language import language_name
-from vodstack.packaging.model import fragment_to_row
+from vodstack.packaging.model import GROWTH_SCHEMES, fragment_to_row
 from vodstack.packaging.track_index import (
     Fragment,
     TrackIndex,
@@ -249,7 +256,7 @@ class TranscodeStage:
         prefix = packaged_prefix(asset.id, revision)
         audio_by_track = {a.track_id: a for a in plan.audio_outputs}
         rows = [
-            self._rendition(prefix, tid, t, plan, audio_by_track.get(tid), derived)
+            self._rendition(prefix, tid, t, plan, audio_by_track.get(tid), derived, out)
             for tid, t in tracks.items()
         ]
         self.store.publish_directory(out, prefix)
@@ -577,9 +584,11 @@ class TranscodeStage:
         plan: LadderPlan,
         audio: AudioRendition | None,
         derived: Derived,
+        out: Path,
     ) -> Rendition:
         seconds = t.duration / t.timescale
         media_bytes = sum(f.size for f in t.fragments)
+        growth = protection_growth(out / f"{track_id}.mp4", t)
         return Rendition(
             track_id=track_id,
             kind=t.kind,
@@ -604,7 +613,9 @@ class TranscodeStage:
             file_key=f"{prefix}/{track_id}.mp4",
             file_size=t.file_size,
             duration=round(seconds, 6),
-            fragments=[fragment_to_row(f) for f in t.fragments],
+            fragments=[
+                fragment_to_row(f, tuple(g[i] for g in growth)) for i, f in enumerate(t.fragments)
+            ],
         )
 
     def _record_extras(
@@ -648,3 +659,25 @@ class TranscodeStage:
                 self.store.delete_prefix(windows_prefix(asset_id, revision))
             except StorageError:
                 log.warning("could not delete revision %d of %s", revision, asset_id)
+
+
+def protection_growth(path: Path, index: TrackIndex) -> list[tuple[int, ...]]:
+    """Bytes each GROWTH_SCHEMES scheme adds to each fragment of a finished track (its
+    saiz/saio/senc boxes), for the bit rates of protected manifests: measured once here,
+    by the encryption code without the cipher, so no manifest request pays for it. Empty
+    for tracks nothing can protect (text, AV1, Opus: protecting them fails alike)."""
+    if index.kind not in ("video", "audio"):
+        return []
+    growth: list[list[int]] = [[] for _ in GROWTH_SCHEMES]
+    try:
+        with open(path, "rb") as fh:
+            crypto = read_track_crypto(fh.read(index.init_size))
+            for f in index.fragments:
+                fh.seek(f.offset)
+                data = fh.read(f.size)
+                for sizes, scheme in zip(growth, GROWTH_SCHEMES, strict=True):
+                    sizes.append(protected_size(data, scheme, crypto) - len(data))
+    except (MediaError, OSError) as exc:
+        log.info("%s: no protected sizes (%s)", path.name, exc)
+        return []
+    return [tuple(sizes) for sizes in growth]
