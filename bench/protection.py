@@ -61,11 +61,15 @@ def size_all(
     origin.forget(asset_id)
     p = origin.presentation(asset_id, 1)
     started = time.perf_counter()
-    packager.served_sizes(p, tag, origin._read_track)
+    packager.served_sizes(p, tag, origin._read_track, origin._growth)
     recorded = time.perf_counter() - started
-    bare = dataclasses.replace(p, tracks=tuple(dataclasses.replace(t, growth=()) for t in p.tracks))
+    # new fragment tuples: the sizes are remembered per fragment index
+    bare = dataclasses.replace(
+        p,
+        tracks=tuple(dataclasses.replace(t, fragments=(*t.fragments,)) for t in p.tracks),
+    )
     started = time.perf_counter()
-    packager.served_sizes(bare, tag, origin._read_track)
+    packager.served_sizes(bare, tag, origin._read_track, lambda _: {})
     return recorded, time.perf_counter() - started
 
 
@@ -131,9 +135,9 @@ def main() -> None:
             services.catalogue.update_asset(prep.asset_id, drm=scheme)
             with server(prep.env) as base:
                 cookie = play_cookies(base, prep.asset_id, prep.token)
-                mpd = httpx.get(
-                    f"{base}/v1/{prep.asset_id}/index.mpd", headers={"Cookie": cookie}
-                ).text
+                r = httpx.get(f"{base}/v1/{prep.asset_id}/index.mpd", headers={"Cookie": cookie})
+                assert r.status_code == 200, (r.status_code, r.text[:500])
+                mpd = r.text
                 tag = mpd.split('initialization="', 1)[1].split("/", 1)[0]
                 url = f"{base}/v1/{prep.asset_id}/{tag}/v360/2.m4s"
                 httpx.get(url, headers={"Cookie": cookie}).raise_for_status()

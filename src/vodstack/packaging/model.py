@@ -36,13 +36,6 @@ class Track:
     # A progressive revision: file_key is a prefix of per-window chunks, fragment offsets and
     # sizes are unknown until each chunk exists (transcode.windowed).
     windowed: bool = False
-    # Bytes cenc / cbcs add to each fragment (saiz/saio/senc), measured when the revision was
-    # made; empty when unknown (older revisions: the origin measures them on first use).
-    growth: tuple[tuple[str, tuple[int, ...]], ...] = ()
-
-    def growth_for(self, scheme: str) -> tuple[int, ...] | None:
-        found = dict(self.growth).get(scheme)
-        return found if found is not None and len(found) == len(self.fragments) else None
 
     @property
     def codec_family(self) -> str:
@@ -140,12 +133,8 @@ class Presentation:
         return any(t.windowed for t in self.tracks)
 
 
-#: Schemes whose per-fragment growth follows the 8 index fields of a fragment row.
-GROWTH_SCHEMES = ("cenc", "cbcs")
-
-
 def fragment_from_row(row: list[int]) -> Fragment:
-    offset, size, decode_time, duration, pts, count, sap, key_end = row[:8]
+    offset, size, decode_time, duration, pts, count, sap, key_end = row
     return Fragment(
         offset=offset,
         size=size,
@@ -158,18 +147,7 @@ def fragment_from_row(row: list[int]) -> Fragment:
     )
 
 
-def growth_from_rows(rows: list[list[int]]) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    """The per-scheme growth columns of fragment rows, when every row has them."""
-    if not rows or any(len(row) < 8 + len(GROWTH_SCHEMES) for row in rows):
-        return ()
-    return tuple(
-        (scheme, tuple(row[8 + i] for row in rows)) for i, scheme in enumerate(GROWTH_SCHEMES)
-    )
-
-
-def fragment_to_row(f: Fragment, growth: tuple[int, ...] = ()) -> list[int]:
-    """The catalogue row of a fragment; ``growth``: its bytes added by each of
-    GROWTH_SCHEMES, in that order (all or none)."""
+def fragment_to_row(f: Fragment) -> list[int]:
     return [
         f.offset,
         f.size,
@@ -179,5 +157,4 @@ def fragment_to_row(f: Fragment, growth: tuple[int, ...] = ()) -> list[int]:
         f.sample_count,
         int(f.starts_with_sap),
         f.key_sample_end,
-        *growth,
     ]

@@ -19,7 +19,7 @@ import math
 import os
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -37,9 +37,10 @@ from vodstack.errors import (
     TranscodeError,
 )
 from vodstack.ingest.probe import SourceInfo, probe, probe_audio
-from vodstack.packaging.encryption import protected_size, read_track_crypto
+from vodstack.packaging.encryption import read_track_crypto
+from vodstack.packaging.encryption.growth import encode_growth, growth_key, measure_growth
 from vodstack.packaging.language import language_name
-from vodstack.packaging.model import GROWTH_SCHEMES, fragment_to_row
+from vodstack.packaging.model import fragment_to_row
 from vodstack.packaging.track_index import (
     Fragment,
     TrackIndex,
@@ -256,9 +257,11 @@ class TranscodeStage:
         prefix = packaged_prefix(asset.id, revision)
         audio_by_track = {a.track_id: a for a in plan.audio_outputs}
         rows = [
-            self._rendition(prefix, tid, t, plan, audio_by_track.get(tid), derived, out)
+            self._rendition(prefix, tid, t, plan, audio_by_track.get(tid), derived)
             for tid, t in tracks.items()
         ]
+        for tid, t in tracks.items():
+            record_protection_growth(out / f"{tid}.mp4", t)
         self.store.publish_directory(out, prefix)
         self._record_extras(asset.id, revision, prefix, derived, ladder_info)
         # where the media ends, edit lists applied (as the manifests say): not AAC priming
@@ -584,11 +587,9 @@ class TranscodeStage:
         plan: LadderPlan,
         audio: AudioRendition | None,
         derived: Derived,
-        out: Path,
     ) -> Rendition:
         seconds = t.duration / t.timescale
         media_bytes = sum(f.size for f in t.fragments)
-        growth = protection_growth(out / f"{track_id}.mp4", t)
         return Rendition(
             track_id=track_id,
             kind=t.kind,
@@ -613,9 +614,7 @@ class TranscodeStage:
             file_key=f"{prefix}/{track_id}.mp4",
             file_size=t.file_size,
             duration=round(seconds, 6),
-            fragments=[
-                fragment_to_row(f, tuple(g[i] for g in growth)) for i, f in enumerate(t.fragments)
-            ],
+            fragments=[fragment_to_row(f) for f in t.fragments],
         )
 
     def _record_extras(
@@ -661,23 +660,24 @@ class TranscodeStage:
                 log.warning("could not delete revision %d of %s", revision, asset_id)
 
 
-def protection_growth(path: Path, index: TrackIndex) -> list[tuple[int, ...]]:
-    """Bytes each GROWTH_SCHEMES scheme adds to each fragment of a finished track (its
-    saiz/saio/senc boxes), for the bit rates of protected manifests: measured once here,
-    by the encryption code without the cipher, so no manifest request pays for it. Empty
-    for tracks nothing can protect (text, AV1, Opus: protecting them fails alike)."""
+def record_protection_growth(path: Path, index: TrackIndex) -> None:
+    """Write ``{track}.protection.json`` beside a finished track: what cenc/cbcs add to each
+    fragment, for the bit rates of protected manifests (packaging/encryption/growth.py),
+    measured once here so no manifest request pays for it. Nothing for tracks that cannot
+    be protected (text, AV1, Opus: protecting them fails alike)."""
     if index.kind not in ("video", "audio"):
-        return []
-    growth: list[list[int]] = [[] for _ in GROWTH_SCHEMES]
+        return
     try:
         with open(path, "rb") as fh:
             crypto = read_track_crypto(fh.read(index.init_size))
-            for f in index.fragments:
-                fh.seek(f.offset)
-                data = fh.read(f.size)
-                for sizes, scheme in zip(growth, GROWTH_SCHEMES, strict=True):
-                    sizes.append(protected_size(data, scheme, crypto) - len(data))
+
+            def fragments() -> Iterator[bytes]:
+                for f in index.fragments:
+                    fh.seek(f.offset)
+                    yield fh.read(f.size)
+
+            growth = measure_growth(fragments(), crypto)
     except (MediaError, OSError) as exc:
-        log.info("%s: no protected sizes (%s)", path.name, exc)
-        return []
-    return [tuple(sizes) for sizes in growth]
+        log.info("%s: no protected sizes recorded (%s)", path.name, exc)
+        return
+    path.with_name(growth_key(path.name)).write_bytes(encode_growth(growth))

@@ -18,12 +18,7 @@ from vodstack.packaging.encryption.aes128 import (
     aes128_size,
     hls_iv,
 )
-from vodstack.packaging.encryption.fragment import (
-    cenc_iv,
-    encrypt_segment,
-    protected_growth,
-    protected_size,
-)
+from vodstack.packaging.encryption.fragment import cenc_iv, encrypt_segment, protected_size
 from vodstack.packaging.encryption.init import Scheme, encrypt_init
 from vodstack.packaging.encryption.keys import (
     ContentKey,
@@ -75,7 +70,6 @@ __all__ = [
     "kid_to_uuid",
     "make_pssh",
     "parse_pssh",
-    "protected_growth",
     "protected_size",
     "pssh_from_base64",
     "read_track_crypto",

@@ -28,7 +28,6 @@ sample count and no ``saiz``/``saio`` (there is no auxiliary information to poin
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from vodstack.errors import BoxParseError, MediaError
@@ -40,7 +39,7 @@ from vodstack.packaging.encryption.subsamples import Subsample, nal_subsamples
 from vodstack.packaging.encryption.track import AVC_ENTRIES, HEVC_ENTRIES, TrackCrypto
 from vodstack.packaging.isobmff import Box, Region, box_header, iter_boxes, make_full_box
 
-__all__ = ["cenc_iv", "encrypt_segment", "protected_growth", "protected_size"]
+__all__ = ["cenc_iv", "encrypt_segment", "protected_size"]
 
 _PASS_THROUGH = frozenset({"styp", "prft", "emsg", "free", "skip"})  # CMAF fragment prefixes
 _MAX_SAMPLES = 1 << 24  # the sample-index field of the cenc IV
@@ -300,15 +299,6 @@ def protected_size(data: bytes, scheme: Scheme, track: TrackCrypto) -> int:
 
 
 _SIZE_ONLY_KEY = ContentKey(bytes(16), bytes(16), bytes(16))  # never encrypts anything
-
-
-def protected_growth(
-    fragments: Iterable[bytes], scheme: Scheme, track: TrackCrypto
-) -> tuple[int, ...]:
-    """Bytes ``scheme`` adds to each of a track's fragments (its moof+mdat bytes, in order):
-    ``protected_size(f) - len(f)``. The subsample parser's state restarts per fragment, so
-    each value depends on its fragment alone."""
-    return tuple(protected_size(data, scheme, track) - len(data) for data in fragments)
 
 
 def _fragments(data: bytes) -> list[tuple[Box, Box]]:
