@@ -1,6 +1,7 @@
 """Protection benchmark: just-in-time encryption throughput (MB/s) against producing the same
-clear segments, and the steady state through the edge (an encrypted segment is a cache hit
-like a clear one), all in the same run.
+clear segments, the one-off sizing of protected segments for the manifests' bit rates
+against encrypting them, and the steady state through the edge (an encrypted segment is a
+cache hit like a clear one), all in the same run.
 
     python bench/protection.py [--seconds 12] [--rounds 3]
 """
@@ -8,6 +9,7 @@ like a clear one), all in the same run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -23,6 +25,7 @@ from vodstack.config import Settings
 from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.origin.resources import BytesResource
+from vodstack.packaging.layout import VariantTag
 from vodstack.protection.service import build_protection
 from vodstack.services import build_services
 
@@ -48,6 +51,28 @@ def produce_all(origin: Origin, asset_id: str, tag: str) -> tuple[int, float]:
     return total, time.perf_counter() - started
 
 
+def size_all(
+    origin: Origin, packager: ProtectedPackager, asset_id: str, tag: VariantTag
+) -> tuple[float, float]:
+    """Seconds to size every protected segment of every track for a first protected
+    manifest: from the growth the transcoder recorded, and measured from the media (what a
+    revision made before that was recorded costs once per origin process, and what the
+    transcoder spends per revision). Fresh presentations, so nothing is remembered."""
+    origin.forget(asset_id)
+    p = origin.presentation(asset_id, 1)
+    started = time.perf_counter()
+    packager.served_sizes(p, tag, origin._read_track, origin._growth)
+    recorded = time.perf_counter() - started
+    # new fragment tuples: the sizes are remembered per fragment index
+    bare = dataclasses.replace(
+        p,
+        tracks=tuple(dataclasses.replace(t, fragments=(*t.fragments,)) for t in p.tracks),
+    )
+    started = time.perf_counter()
+    packager.served_sizes(bare, tag, origin._read_track, lambda _: {})
+    return recorded, time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=12)
@@ -61,6 +86,7 @@ def main() -> None:
             build_protection(settings, services.db, services.secrets), "{asset}/license"
         )
         rows = []
+        sizing: dict[str, tuple[float, float]] = {}
         for scheme, tag_of in (
             ("clear", None),
             ("aes-128", "aes"),
@@ -70,20 +96,21 @@ def main() -> None:
             services.catalogue.update_asset(prep.asset_id, drm=scheme)
             origin = Origin(settings, services.catalogue, services.store, packager)
             asset = services.catalogue.get_asset(prep.asset_id)
-            tag = (
-                "r1-4s"
+            variant = (
+                VariantTag(1, 4)
                 if tag_of is None
-                else str(
-                    packager.hls_tag(asset, 4)
-                    if scheme != "cenc"
-                    else packager.dash_tag(asset, 4)[0]
-                )
+                else packager.hls_tag(asset, 4)
+                if scheme != "cenc"
+                else packager.dash_tag(asset, 4)[0]
             )
+            tag = str(variant)
             best = min(
                 (produce_all(origin, prep.asset_id, tag) for _ in range(args.rounds)),
                 key=lambda r: r[1],
             )
             rows.append((scheme, best[0], best[1]))
+            sizing[scheme] = min(size_all(origin, packager, prep.asset_id, variant)
+                                 for _ in range(args.rounds))  # fmt: skip
         clear_rate = rows[0][1] / rows[0][2]
         print(
             f"just-in-time production of every segment of a {args.seconds} s, 3-rung + audio "
@@ -95,6 +122,12 @@ def main() -> None:
                 f"{scheme:<10}{size / 1e6:>8.2f}{seconds:>9.3f}{size / seconds / 1e6:>9.0f}"
                 f"{size / seconds / clear_rate:>10.2f}"
             )
+        print("sizing every protected segment for a first protected manifest's bit rates:")
+        print("from the transcoder's record, or measured from the media; vs encrypting them")
+        print(f"{'scheme':<10}{'recorded s':>11}{'measured s':>11}{'vs encrypting':>15}")
+        for scheme, _, seconds in rows[1:]:
+            recorded, measured = sizing[scheme]
+            print(f"{scheme:<10}{recorded:>11.4f}{measured:>11.3f}{measured / seconds:>15.2f}")
         # steady state through the edge: encrypted and clear segments are both cache hits;
         # each measured on its own server (a protection change purges the edge anyway)
         hits = {}
@@ -102,9 +135,9 @@ def main() -> None:
             services.catalogue.update_asset(prep.asset_id, drm=scheme)
             with server(prep.env) as base:
                 cookie = play_cookies(base, prep.asset_id, prep.token)
-                mpd = httpx.get(
-                    f"{base}/v1/{prep.asset_id}/index.mpd", headers={"Cookie": cookie}
-                ).text
+                r = httpx.get(f"{base}/v1/{prep.asset_id}/index.mpd", headers={"Cookie": cookie})
+                assert r.status_code == 200, (r.status_code, r.text[:500])
+                mpd = r.text
                 tag = mpd.split('initialization="', 1)[1].split("/", 1)[0]
                 url = f"{base}/v1/{prep.asset_id}/{tag}/v360/2.m4s"
                 httpx.get(url, headers={"Cookie": cookie}).raise_for_status()

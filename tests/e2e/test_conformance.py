@@ -101,6 +101,7 @@ def test_presentation_lasts_as_long_as_its_media(env: Env) -> None:
     root = ET.fromstring(viewer.get(viewer.play["dash"]).text)
     assert root.get("mediaPresentationDuration") == "PT12.000S"
     assert root.find("d:Period", D).get("duration") == "PT12.000S"  # type: ignore[union-attr]
+    assert env.server.asset(env.twelve)["duration"] == pytest.approx(12.0, abs=0.001)
 
 
 # --- bit rates of the bytes served ---------------------------------------------------------
@@ -178,6 +179,9 @@ def check_dash(viewer: Viewer, mpd_url: str) -> int:
     "schemes", [("clear",), ("aes-128", "cenc"), ("cbcs",)], ids=["clear", "aes-cenc", "cbcs"]
 )
 def test_advertised_bit_rates_cover_the_bytes_served(env: Env, schemes: tuple[str, ...]) -> None:
+    # the transcoder recorded what protection adds beside each media track: manifests use it
+    recorded = {p.name for p in env.server.home.rglob("*.protection.json") if env.twelve in str(p)}
+    assert recorded == {"v144.protection.json", "v180.protection.json", "a0.protection.json"}
     protect(env.server, env.twelve, *schemes)
     try:
         viewer = env.server.viewer(env.twelve, f"rates-{'-'.join(schemes)}")

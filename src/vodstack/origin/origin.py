@@ -26,7 +26,7 @@ from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import Asset
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import Settings
-from vodstack.errors import NotFound
+from vodstack.errors import NotFound, StorageError
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.origin.resources import (
     IMMUTABLE,
@@ -37,6 +37,7 @@ from vodstack.origin.resources import (
     manifest_cache_control,
 )
 from vodstack.packaging import dash, hls
+from vodstack.packaging.encryption.growth import decode_growth, growth_key
 from vodstack.packaging.layout import DeliveryPath, VariantTag, parse_delivery_path, sheet_uri
 from vodstack.packaging.model import (
     Presentation,
@@ -433,17 +434,26 @@ class Origin:
             return self._text(dash.mpd(p, tag, trick_mode=trick), "mpd", immutable=False)
         if parsed.kind == "multivariant":
             tag = self.protection.hls_tag(asset, segment_s)
-            served = self.protection.served_sizes(p, tag, self._read_track)
+            served = self.protection.served_sizes(p, tag, self._read_track, self._growth)
             master = hls.multivariant_playlist(p, tag, served=served)
             return self._text(master, "m3u8", immutable=False)
         tag, protection = self.protection.dash_tag(asset, segment_s)
-        served = self.protection.served_sizes(p, tag, self._read_track)
+        served = self.protection.served_sizes(p, tag, self._read_track, self._growth)
         trick = self.settings.dash_trick_mode  # dash.mpd leaves it out of protected MPDs
         mpd = dash.mpd(p, tag, protection, trick_mode=trick, served=served)
         return self._text(mpd, "mpd", immutable=False)
 
     def _read_track(self, track: Track, offset: int, length: int) -> bytes:
         return self._read(track.file_key, self.store.local_path(track.file_key), offset, length)
+
+    def _growth(self, track: Track) -> dict[str, tuple[int, ...]]:
+        """What the transcoder recorded beside the track file about its protected sizes."""
+        try:
+            with self.store.open(growth_key(track.file_key)) as fh:
+                data = fh.read(1 << 24)
+        except (NotFound, StorageError, OSError):
+            return {}
+        return decode_growth(data, len(track.fragments))
 
     def _text(self, text: str, ext: str, *, immutable: bool) -> BytesResource:
         body = text.encode()

@@ -7,12 +7,13 @@ now protected stop resolving at once: protection cannot be bypassed by an old UR
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from vodstack.catalogue.models import Asset
-from vodstack.errors import NotFound
+from vodstack.errors import MediaError, NotFound
 from vodstack.origin.resources import BytesResource
 from vodstack.packaging.dash import DashProtection
 from vodstack.packaging.encryption import (
@@ -24,9 +25,9 @@ from vodstack.packaging.encryption import (
     clearkey_pssh,
     encrypt_init,
     encrypt_segment,
-    protected_size,
     read_track_crypto,
 )
+from vodstack.packaging.encryption.growth import measure_growth
 from vodstack.packaging.hls import HlsKey
 from vodstack.packaging.layout import VariantTag
 from vodstack.packaging.model import Presentation, Track
@@ -40,9 +41,12 @@ from vodstack.protection.service import (
     refuse_external_in_clear,
 )
 
+log = logging.getLogger(__name__)
 KEY_CACHE_CONTROL = "no-store"
 #: Reads ``length`` bytes at ``offset`` of a track's stored (clear) file.
 TrackReader = Callable[[Track, int, int], bytes]
+#: The growth per scheme recorded beside a track's file ({} when there is no record).
+GrowthReader = Callable[[Track], Mapping[str, tuple[int, ...]]]
 
 
 def track_tag(p: Presentation, track: Track) -> int:
@@ -162,15 +166,18 @@ class ProtectedPackager:
         crypto = self._track_crypto(p, track, clear_init)
         return encrypt_segment(clear, tag.scheme, key, crypto)  # type: ignore[arg-type]
 
-    def served_sizes(self, p: Presentation, tag: VariantTag, read: TrackReader) -> ServedSizes:
+    def served_sizes(
+        self, p: Presentation, tag: VariantTag, read: TrackReader, recorded: GrowthReader
+    ) -> ServedSizes:
         """The bytes every media segment is served as under ``tag``, per track id, for the
         manifests' bit rates [RFC 8216 §4.3.4.2; ISO/IEC 23009-1 §5.3.5.2].
 
         AES-128 pads each segment to the next 16-byte block (arithmetic). ``cenc``/``cbcs``
-        add saiz/saio/senc boxes to every fragment, sized by each sample's subsample count:
-        measured once per track and scheme by the encryption code itself, without the
-        cipher (reading the track once), and remembered with the track's fragment index.
-        Tracks still being encoded window by window keep their estimated clear sizes.
+        add saiz/saio/senc boxes to every fragment: what the transcoder ``recorded`` beside
+        the track (packaging/encryption/growth.py), else measured now from the media
+        (revisions made before that record existed: one pass per track and scheme, then
+        remembered with the fragment index). Tracks still being encoded window by window
+        keep their estimated clear sizes.
         """
         out: dict[str, tuple[int, ...]] = {}
         if tag.scheme is None:
@@ -190,19 +197,35 @@ class ProtectedPackager:
             fragment_sizes = index_memo.get(
                 track.fragments,
                 f"protected-sizes/{scheme}",
-                lambda t=track: self._protected_fragment_sizes(p, t, scheme, read),
+                lambda t=track: self._protected_fragment_sizes(p, t, scheme, read, recorded),
             )
-            out[track.track_id] = served_sizes(track, tag.segment_s, fragment_sizes)
+            if fragment_sizes:
+                out[track.track_id] = served_sizes(track, tag.segment_s, fragment_sizes)
         return out
 
     def _protected_fragment_sizes(
-        self, p: Presentation, track: Track, scheme: str, read: TrackReader
+        self,
+        p: Presentation,
+        track: Track,
+        scheme: str,
+        read: TrackReader,
+        recorded: GrowthReader,
     ) -> tuple[int, ...]:
-        crypto = self._track_crypto(p, track, read(track, 0, track.init_size))
-        return tuple(
-            protected_size(read(track, f.offset, f.size), scheme, crypto)  # type: ignore[arg-type]
-            for f in track.fragments
-        )
+        """Fragment sizes under ``scheme``; () for a track it cannot protect (its segments
+        fail alike)."""
+        growth = recorded(track).get(scheme)
+        if growth is None:
+            try:
+                crypto = self._track_crypto(p, track, read(track, 0, track.init_size))
+                measured = measure_growth(
+                    (read(track, f.offset, f.size) for f in track.fragments), crypto, (scheme,)
+                )
+            except MediaError as exc:
+                log.warning("cannot size %s %s segments of %s: %s", scheme, track.track_id,
+                            p.asset_id, exc)  # fmt: skip
+                return ()
+            growth = tuple(measured[scheme])
+        return tuple(f.size + g for f, g in zip(track.fragments, growth, strict=True))
 
     def forget(self, asset_id: str) -> None:
         self.protection.forget(asset_id)

@@ -320,25 +320,26 @@ _BASE_ORDER = (
 )  # fmt: skip
 _CHILD_ORDER = {
     "AdaptationSet": (
-        *_BASE_ORDER, "Accessibility", "Role", "Rating", "Viewpoint", "ContentComponent", "BaseURL",
-        "SegmentBase", "SegmentList", "SegmentTemplate", "Representation",
+        *_BASE_ORDER, "Accessibility", "Role", "Rating", "Viewpoint", "ContentComponent",
+        "BaseURL", "SegmentBase", "SegmentList", "SegmentTemplate", "Representation",
     ),
     "Representation": (
         *_BASE_ORDER, "BaseURL", "ExtendedBandwidth", "SubRepresentation", "SegmentBase",
-        "SegmentList",
-        "SegmentTemplate",
+        "SegmentList", "SegmentTemplate",
     ),
 }  # fmt: skip
+_RANK = {
+    parent: {name: i for i, name in enumerate(names)} for parent, names in _CHILD_ORDER.items()
+}
 
 
 def _schema_order(element: ET.Element) -> None:
     """Sort ``element``'s children into schema order (stable: repeated elements, e.g. several
     ContentProtection, keep the order they were written in)."""
-    order = _CHILD_ORDER.get(element.tag)
-    if order is None or len(element) < 2:
+    rank = _RANK.get(str(element.tag))
+    if rank is None or len(element) < 2:
         return
-    rank = {name: i for i, name in enumerate(order)}
-    element[:] = sorted(element, key=lambda child: rank.get(str(child.tag), len(order)))
+    element[:] = sorted(element, key=lambda child: rank.get(str(child.tag), len(rank)))
 
 
 def _min_buffer_s(p: Presentation, tag: VariantTag) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from vodstack.packaging.track_index import Fragment
+from vodstack.packaging.track_index import Fragment, presentation_end_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +51,8 @@ class Track:
 
     @property
     def presentation_end_s(self) -> float:
-        """Where this track's media ends on the presentation timeline: the last fragment's
-        end less the edit list's media_time, the offset DASH signals as presentationTimeOffset
-        and HLS players apply from the init segment [ISO/IEC 14496-12 §8.6.6; 23009-1
-        §5.3.9.2]. AAC's priming samples (media_time 1024 at 48 kHz) are not played."""
-        if not self.fragments:
-            return 0.0
-        last = self.fragments[-1]
-        return max(0, last.presentation_time + last.duration - self.media_time) / self.timescale
+        """Where the media ends on the presentation timeline (edit list applied)."""
+        return presentation_end_s(self.fragments, self.media_time, self.timescale)
 
     @property
     def fps(self) -> Fraction | None:

@@ -23,6 +23,7 @@ __all__ = [
     "MOOV_LIMIT",
     "Fragment",
     "TrackIndex",
+    "presentation_end_s",
     "read_track_index",
     "read_track_index_bytes",
 ]
@@ -76,6 +77,21 @@ class TrackIndex:
     @property
     def duration_seconds(self) -> float:
         return self.duration / self.timescale
+
+    @property
+    def presentation_end_seconds(self) -> float:
+        return presentation_end_s(self.fragments, self.media_time, self.timescale)
+
+
+def presentation_end_s(fragments: tuple[Fragment, ...], media_time: int, timescale: int) -> float:
+    """Where a track's media ends on the presentation timeline: the last fragment's end less
+    the edit list's media_time, the offset DASH signals as presentationTimeOffset and HLS
+    players apply from the init segment [ISO/IEC 14496-12 §8.6.6; 23009-1 §5.3.9.2]: AAC's
+    priming samples (media_time 1024 at 48 kHz) are not played."""
+    if not fragments:
+        return 0.0
+    last = fragments[-1]
+    return max(0, last.presentation_time + last.duration - media_time) / timescale
 
 
 @dataclass(frozen=True, slots=True)

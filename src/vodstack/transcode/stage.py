@@ -19,7 +19,7 @@ import math
 import os
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -29,8 +29,16 @@ from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import AssetFile, AudioUpload, Caption, Rendition
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import LadderTemplate, RungTemplate, Settings
-from vodstack.errors import ConfigError, SourceInvalid, StorageError, TranscodeError
+from vodstack.errors import (
+    ConfigError,
+    MediaError,
+    SourceInvalid,
+    StorageError,
+    TranscodeError,
+)
 from vodstack.ingest.probe import SourceInfo, probe, probe_audio
+from vodstack.packaging.encryption import read_track_crypto
+from vodstack.packaging.encryption.growth import encode_growth, growth_key, measure_growth
 from vodstack.packaging.language import language_name
 from vodstack.packaging.model import fragment_to_row
 from vodstack.packaging.track_index import (
@@ -266,9 +274,12 @@ class TranscodeStage:
             self._rendition(prefix, tid, t, plan, audio_by_track.get(tid), derived)
             for tid, t in tracks.items()
         ]
+        for tid, t in tracks.items():
+            record_protection_growth(out / f"{tid}.mp4", t)
         self.store.publish_directory(out, prefix)
         self._record_extras(asset.id, revision, prefix, derived, ladder_info)
-        duration = max(t.duration / t.timescale for t in tracks.values())
+        # where the media ends, edit lists applied (as the manifests say): not AAC priming
+        duration = max(t.presentation_end_seconds for t in tracks.values())
         return rows, round(duration, 6)
 
     # -- windowed and progressive ---------------------------------------------------------------
@@ -664,3 +675,26 @@ class TranscodeStage:
                 self.store.delete_prefix(windows_prefix(asset_id, revision))
             except StorageError:
                 log.warning("could not delete revision %d of %s", revision, asset_id)
+
+
+def record_protection_growth(path: Path, index: TrackIndex) -> None:
+    """Write ``{track}.protection.json`` beside a finished track: what cenc/cbcs add to each
+    fragment, for the bit rates of protected manifests (packaging/encryption/growth.py),
+    measured once here so no manifest request pays for it. Nothing for tracks that cannot
+    be protected (text, AV1, Opus: protecting them fails alike)."""
+    if index.kind not in ("video", "audio"):
+        return
+    try:
+        with open(path, "rb") as fh:
+            crypto = read_track_crypto(fh.read(index.init_size))
+
+            def fragments() -> Iterator[bytes]:
+                for f in index.fragments:
+                    fh.seek(f.offset)
+                    yield fh.read(f.size)
+
+            growth = measure_growth(fragments(), crypto)
+    except (MediaError, OSError) as exc:
+        log.info("%s: no protected sizes recorded (%s)", path.name, exc)
+        return
+    path.with_name(growth_key(path.name)).write_bytes(encode_growth(growth))

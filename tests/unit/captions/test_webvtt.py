@@ -118,3 +118,14 @@ def test_every_cue_lands_in_every_segment_it_overlaps(
 def test_timestamps_format_with_hours() -> None:
     assert format_timestamp(0) == "00:00:00.000"
     assert format_timestamp(3_723_004) == "01:02:03.004"
+
+
+def test_an_unlabelled_caption_is_named_in_its_language() -> None:
+    """A player shows the label: "Español", not "es" (RFC 8216 §4.3.4.1: NAME in that
+    language); an uploader's label wins; an unknown language keeps its tag."""
+    from vodstack.captions.service import CaptionRequest
+
+    assert CaptionRequest("es").validated().label == "Español"
+    assert CaptionRequest("spa").validated().label == "Español"
+    assert CaptionRequest("es", label="Forced narrative").validated().label == "Forced narrative"
+    assert CaptionRequest("tlh").validated().label == "tlh"

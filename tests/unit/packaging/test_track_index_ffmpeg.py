@@ -209,6 +209,7 @@ def test_public_surface_is_pinned() -> None:
         "MOOF_LIMIT",
         "MOOV_LIMIT",
         "TrackIndex",
+        "presentation_end_s",
         "read_track_index",
         "read_track_index_bytes",
     ]

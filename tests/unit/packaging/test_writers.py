@@ -243,3 +243,28 @@ def test_aes128_encrypts_the_init_section_with_its_own_explicit_iv() -> None:
     parsed = m3u8.loads(text)
     assert parsed.segment_map[0].uri.endswith("init.mp4")
     assert all(k.method == "AES-128" and k.iv for k in parsed.keys)
+
+
+def test_presentation_ends_where_the_media_ends() -> None:
+    """The edit list's media_time (AAC priming, B-frame delay) is not presented: a track's
+    end on the presentation timeline is its last fragment's end less media_time."""
+    a = audio(n=3)  # 3 × 96256 at 48 kHz, media_time 1024
+    assert a.duration_s == pytest.approx(3 * 96256 / 48000)
+    assert a.presentation_end_s == pytest.approx((3 * 96256 - 1024) / 48000)
+    v = dataclasses.replace(video(360, n=3), media_time=1024)  # 2 frames at 15360 Hz
+    assert v.presentation_end_s == pytest.approx(v.duration_s - 1024 / 15360)
+    assert dataclasses.replace(v, fragments=()).presentation_end_s == 0.0
+
+
+def test_min_buffer_time_covers_the_longest_segment() -> None:
+    """§5.3.5.2 holds with @bandwidth at the peak segment rate only if no segment is longer
+    than minBufferTime: 4.011 s AAC segments need PT4.011S, not PT4.000S."""
+    text = dash.mpd(presentation(), TAG)
+    parsed = mpegdash.parser.MPEGDASHParser.parse(text)
+    assert parsed.min_buffer_time == "PT4.011S"  # 2 × 96256 / 48000 = 4.0107 s, rounded up
+    assert (
+        mpegdash.parser.MPEGDASHParser.parse(
+            dash.mpd(presentation(with_audio=False), TAG)
+        ).min_buffer_time
+        == "PT4.000S"
+    )
