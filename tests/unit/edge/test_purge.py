@@ -62,10 +62,11 @@ def covered(scope: PurgeScope) -> set[str]:
             | {"sub_playlist", "old_segment"},
         ),
         (PurgeScope(Scope.NONE), set()),
-        (PurgeScope(Scope.MANIFESTS, schemes=("cbcs",)), {"manifest", "mpd"} | {
-            "playlist", "init", "segment", "prev_segment", "old_segment", "sub_playlist",
-            "sub_file", "sub_segment", "sheet",
-        }),  # fmt: skip
+        (
+            PurgeScope(Scope.MANIFESTS, schemes=("cbcs",)),  # clear tags taken down
+            {"manifest", "mpd", "playlist", "init", "segment", "prev_segment", "old_segment"}
+            | {"sub_playlist", "sub_file", "sub_segment", "sheet"},
+        ),
         (
             PurgeScope(Scope.MANIFESTS, generations=(("cbcs", 3),)),
             {"manifest", "mpd", "cbcs_retired_gen"},
