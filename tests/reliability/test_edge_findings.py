@@ -98,37 +98,46 @@ def busy_cpu(processes: int) -> Iterator[None]:
 def test_fifty_concurrent_misses_make_one_origin_fetch_with_the_cpu_busy(
     live: tuple[LiveServer, str],
 ) -> None:
-    """A second server process starts on the same catalogue (an edge restart, or one more
-    edge) while every core is busy; 50 viewers at once ask for each segment, twice over a
-    span that covers the purge follower's first polls: one origin fetch per segment."""
+    """Every core busy; a second server process starts on the same catalogue (an edge
+    restart, or one more edge) and 50 viewers at once ask for each segment. Meanwhile another
+    process changes the title's access rules (an event every edge reads from the log). Asked
+    again after the purge follower's first polls: still one origin fetch per segment."""
     origin, a = live
+    viewer = origin.viewer(a, "collapse")  # cookies for the public URL both servers share
+    cookies = dict(viewer.client.cookies)
+    paths = [f"/v1/{a}/r1-4s/{track}/{n}.m4s" for track in ("v144", "v180") for n in (1, 2)]
     with busy_cpu(os.cpu_count() or 2):
-        server = LiveServer(origin.home, {"VODSTACK_LOG_LEVEL": "WARNING"})
+        env = {"VODSTACK_LOG_LEVEL": "WARNING", "VODSTACK_PUBLIC_URL": origin.base_url}
+        server = LiveServer(origin.home, env)
         server.start()
         try:
-            viewer = server.viewer(a, "collapse")
-            cookies = dict(viewer.client.cookies)
-            paths = [f"/v1/{a}/r1-4s/{track}/{n}.m4s" for track in ("v144", "v180") for n in (1, 2)]
             before = metric(server, "vodstack_origin_requests_total", SEGMENT)
-            started = time.monotonic()
 
-            async def bursts() -> list[httpx.Response]:
+            async def burst(client: httpx.AsyncClient) -> list[httpx.Response]:
                 out: list[httpx.Response] = []
+                for path in paths:
+                    out += await asyncio.gather(*(client.get(path) for _ in range(50)))
+                return out
+
+            async def play() -> list[httpx.Response]:
                 async with httpx.AsyncClient(
                     base_url=server.base_url,
                     cookies=cookies,
                     timeout=60,
                     limits=httpx.Limits(max_connections=50),
                 ) as client:
-                    for path in paths:
-                        out += await asyncio.gather(*(client.get(path) for _ in range(50)))
-                    # the follower polls every second: ask again once it has, twice
-                    await asyncio.sleep(max(0.0, 2.5 - (time.monotonic() - started)))
-                    for path in paths:
-                        out += await asyncio.gather(*(client.get(path) for _ in range(50)))
-                return out
+                    out = await burst(client)
+                    changed = await asyncio.to_thread(
+                        origin.client.put,
+                        f"/api/assets/{a}/access",
+                        headers=origin.admin,
+                        json={"plans": None},
+                    )
+                    assert changed.status_code == 200, changed.text
+                    await asyncio.sleep(2.5)  # the follower polls every second
+                    return out + await burst(client)
 
-            answers = asyncio.run(bursts())
+            answers = asyncio.run(play())
             fetched = metric(server, "vodstack_origin_requests_total", SEGMENT) - before
         finally:
             server.stop()
