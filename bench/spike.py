@@ -74,17 +74,18 @@ async def viewer(
     tally.peak = max(tally.peak, tally.active)
     started = time.perf_counter()
 
-    async def get(client: httpx.AsyncClient, path: str) -> httpx.Response:
-        tally.requests += 1
-        for attempt in range(100):  # a player retries while its edge restarts
+    async def send(client: httpx.AsyncClient, method: str, path: str, **kw: Any) -> httpx.Response:
+        for _ in range(99):  # a player retries while its edge restarts
             try:
-                r = await client.get(path)
-                break
+                return await client.request(method, path, **kw)
             except httpx.TransportError:
-                if attempt == 99:
-                    raise
                 tally.retries += 1
                 await asyncio.sleep(0.2)
+        return await client.request(method, path, **kw)
+
+    async def get(client: httpx.AsyncClient, path: str) -> httpx.Response:
+        tally.requests += 1
+        r = await send(client, "GET", path)
         if r.status_code != 200:
             tally.errors += 1
         else:
@@ -93,7 +94,8 @@ async def viewer(
 
     try:
         async with httpx.AsyncClient(base_url=base, timeout=20) as c:
-            play = await c.post(f"/play/{asset}", headers={"Authorization": f"Bearer {token}"})
+            auth = {"Authorization": f"Bearer {token}"}
+            play = await send(c, "POST", f"/play/{asset}", headers=auth)
             tally.requests += 1
             if play.status_code != 200:
                 tally.errors += 1

@@ -99,7 +99,7 @@ class Edge:
 
     def purge(self, asset_id: str, scope: PurgeScope = ASSET) -> int:
         """Forget what ``scope`` says changed of the asset; returns how many entries went.
-        Runs on the event loop, like every other use of the cache (see ``Purges``)."""
+        Runs on the event loop, like every other use of the cache (see ``PurgeFollower``)."""
         if scope.nothing:
             return 0
         covers = None if scope.everything else scope.covers
@@ -174,13 +174,13 @@ class PurgeFollower:
 
     def apply(self, event_id: int | None, asset_id: str | None, scope: PurgeScope) -> bool:
         """Purge for one event unless it was applied before (on the loop); True if applied."""
-        if event_id is not None:
-            if event_id in self._seen:
-                return False
-            self._seen.append(event_id)
-            self.last_id = max(self.last_id, event_id)
+        if event_id is not None and event_id in self._seen:
+            return False
         if asset_id:
             self.edge.purge(asset_id, scope)
+        if event_id is not None:  # after the purge: one that failed is tried again
+            self._seen.append(event_id)
+            self.last_id = max(self.last_id, event_id)
         return True
 
     def apply_threadsafe(self, event: DomainEvent, timeout_s: float = 5.0) -> None:
