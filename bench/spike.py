@@ -155,7 +155,7 @@ class Edges:
     env: dict[str, str]
     shield: str
     contexts: list[Any] = field(default_factory=list)
-    carried: tuple[float, float] = (0.0, 0.0)  # hits, lookups of processes that ended
+    carried: tuple[float, float, float] = (0.0, 0.0, 0.0)  # totals of processes that ended
 
     def start(self, i: int) -> str:
         ctx = server(
@@ -171,17 +171,17 @@ class Edges:
         return url
 
     def restart(self, i: int) -> None:
-        hits, lookups = edge_totals([self.url(i)])
-        self.carried = (self.carried[0] + hits, self.carried[1] + lookups)
+        ended = edge_totals([self.url(i)])
+        self.carried = tuple(a + b for a, b in zip(self.carried, ended, strict=True))  # type: ignore[assignment]
         self.contexts[i].__exit__(None, None, None)
         self.start(i)
 
     def url(self, i: int) -> str:
         return f"http://127.0.0.1:{self.ports[i]}"
 
-    def totals(self) -> tuple[float, float]:
-        hits, lookups = edge_totals([self.url(i) for i in range(len(self.ports))])
-        return hits + self.carried[0], lookups + self.carried[1]
+    def totals(self) -> tuple[float, float, float]:
+        now = edge_totals([self.url(i) for i in range(len(self.ports))])
+        return tuple(a + b for a, b in zip(self.carried, now, strict=True))  # type: ignore[return-value]
 
     def stop(self) -> None:
         for ctx in reversed(self.contexts):
@@ -197,7 +197,10 @@ async def disturb(asset: str, edges: Edges, shield: str, at: float, tally: Tally
     await asyncio.sleep(5)
     after = origin_fetches(shield)
     refetched = {k: after.get(k, 0) - v for k, v in before.items() if after.get(k, 0) != v}
-    tally.notes.append(f"shield origin fetches in the 5 s after the caption edit: {refetched}")
+    tally.notes.append(
+        f"shield origin fetches in the 5 s after the caption edit: {refetched} "
+        "(objects viewers reach for the first time, and any refetch)"
+    )
     started = time.perf_counter()
     await asyncio.to_thread(edges.restart, 0)
     tally.notes.append(
@@ -235,14 +238,17 @@ async def run_viewers(
     await asyncio.gather(*tasks)
 
 
-def edge_totals(urls: list[str]) -> tuple[float, float]:
-    hits = lookups = 0.0
+def edge_totals(urls: list[str]) -> tuple[float, float, float]:
+    """Hits, lookups and fetches from upstream (the shield) of the edges at ``urls``."""
+    hits = lookups = upstream = 0.0
     for url in urls:
-        for labels, value in scrape(url).get("vodstack_edge_requests_total", {}).items():
+        samples = scrape(url)
+        for labels, value in samples.get("vodstack_edge_requests_total", {}).items():
             lookups += value
             if dict(labels)["result"] in ("Hit", "RefreshHit", "StaleHit"):
                 hits += value
-    return hits, lookups
+        upstream += sum(samples.get("vodstack_origin_requests_total", {}).values())
+    return hits, lookups, upstream
 
 
 def origin_fetches(url: str) -> dict[str, float]:
@@ -288,7 +294,7 @@ def main() -> None:
                     run_viewers(edges, prep.asset_id, tokens, args, tally, disturbed, shield)
                 )
                 wall = time.perf_counter() - started
-                hits, lookups = fleet.totals()
+                hits, lookups, upstream = fleet.totals()
                 fetched = origin_fetches(shield)
             finally:
                 fleet.stop()
@@ -310,6 +316,10 @@ def main() -> None:
     print(
         f"edge cache-hit ratio {hits / lookups * 100:.2f} % of {lookups:.0f} lookups "
         "(target ≥ 97 %)"
+    )
+    print(
+        f"edge fetches from the shield: {upstream:.0f} = {upstream / lookups * 100:.2f} % of "
+        "lookups (a miss that joined a fetch in flight is a Miss above, but no fetch here)"
     )
     print(
         f"origin fetches: {sum(immutable.values()):.0f} for {unique_immutable} unique "
