@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from vodstack.errors import InvalidInput, NotFound
 from vodstack.packaging.layout import cache_path, parse_delivery_path
@@ -32,6 +33,13 @@ def delivery_key(raw_rest: str, path: str, params: Mapping[str, str]) -> str:
             "delivery URLs are never percent-encoded and contain only letters, digits, "
             "'.', '-', '_' and '/'; request the URL exactly as the manifest names it"
         )
-    if parse_delivery_path(path) is None:
+    if not _in_layout(path):
         raise NotFound(f"no such resource {path[:120]!r}")
     return cache_path(path, params)
+
+
+@lru_cache(maxsize=8192)
+def _in_layout(path: str) -> bool:
+    """Memoised: this runs on every hit, and a popular title asks for the same few paths;
+    made-up names only churn this bounded LRU."""
+    return parse_delivery_path(path) is not None
