@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vodstack.catalogue.repository import is_valid_id
 from vodstack.edge.entry import CacheEntry, ResultType
+from vodstack.edge.keys import delivery_key
 from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
 from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.packaging.layout import cache_path
@@ -124,9 +125,13 @@ async def deliver_response(state: Any, request: Request, asset_id: str, path: st
         state.gate.check(request, asset_id)
     if not is_valid_id(asset_id):
         raise NotFound("no such asset")
-    # thumbnail.jpg?time=&width= is cached per canonical query; everything else per path.
+    # One cache key per object: the parsed path, spelled only as the layout spells it
+    # (thumbnail.jpg?time=&width= per canonical query, clamped to the title); anything else
+    # is refused here.
+    raw_rest = _raw_rest(request.scope, asset_id, path)
     duration = await _admit_thumbnail(state, request, asset_id) if path == "thumbnail.jpg" else None
-    entry, result = await state.edge.get(asset_id, cache_path(path, request.query_params, duration))
+    key = delivery_key(raw_rest, path, request.query_params, duration)
+    entry, result = await state.edge.get(asset_id, key)
     extra = {
         "x-cache": f"{'Hit' if result is ResultType.HIT else result.value} from vodstack",
         "x-edge-result-type": result.value,
@@ -142,6 +147,17 @@ async def _admit_thumbnail(state: Any, request: Request, asset_id: str) -> float
         peer = request.client.host if request.client else None
         admission.check_rate(state.services.locator.client_ip(peer, request.headers))
     return await anyio.to_thread.run_sync(admission.duration, asset_id)
+
+
+def _raw_rest(scope: Scope, asset_id: str, path: str) -> str:
+    """The part after ``/v1/{assetId}/`` as the client sent it, before percent-decoding
+    (``""`` when the asset id itself was encoded: that spelling is refused too)."""
+    raw = scope.get("raw_path")
+    if raw is None:  # the server gave no raw path: the decoded one is all there is
+        return path
+    text = raw.decode("latin-1")
+    prefix = f"/v1/{asset_id}/"
+    return text[len(prefix) :] if text.startswith(prefix) else ""
 
 
 class DeliveryFastPath:
