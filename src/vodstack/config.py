@@ -145,6 +145,13 @@ class Settings(BaseSettings):
         default=2, ge=0, description="Cache-Control max-age of manifests (seconds)."
     )
     workers: int = Field(default=1, ge=1, le=64, description="In-process transcode workers.")
+    server_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="HTTP worker processes of `serve` (`--workers`). Default: one per core for "
+        "the edge role, 1 for the others (see docs/deploy.md: what several workers share).",
+    )
     job_max_attempts: int = Field(default=3, ge=1, description="Attempts before a job fails.")
     job_lease_s: int = Field(
         default=60, ge=5, description="A running job whose lease lapses is picked up again."
@@ -369,6 +376,12 @@ class Settings(BaseSettings):
     edge_disk_dir: Path | None = Field(
         default=None, description="Edge disk tier directory (default: cache/edge in home)."
     )
+    worker_shared_dir: Path | None = Field(
+        default=None,
+        description="Set by `serve --workers N` for its workers (not by hand): the directory "
+        "through which they share the edge disk tier, collapse origin loads and elect the "
+        "one that runs background jobs.",
+    )
     edge_disk_bytes: int = Field(default=4 * 1024**3, ge=0, description="Edge disk tier size.")
     edge_disk_threshold: int = Field(
         default=32 * 1024,
@@ -572,6 +585,14 @@ class Settings(BaseSettings):
                 else default.model_copy(update={"rungs": value})
             )
         return profiles
+
+    @cached_property
+    def effective_server_workers(self) -> int:
+        """Edges share nothing but files: one per core. The origin's progressive-window
+        scheduler and the in-process job pool are per process, so other roles default to 1."""
+        if self.server_workers is not None:
+            return self.server_workers
+        return (os.cpu_count() or 1) if self.role == "edge" else 1
 
     def base_url(self) -> str:
         """Public scheme+host, without a trailing slash."""

@@ -30,6 +30,7 @@ from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
 from vodstack.cli.stats import stats
 from vodstack.config import Settings
+from vodstack.edge.disk import DiskFiles
 from vodstack.errors import VodstackError
 from vodstack.services import build_services
 
@@ -124,6 +125,7 @@ def _serve(
     *,
     target: str = "vodstack.web.app:app_factory",
     tls: tuple[Path, Path] | None = None,
+    workers: int = 1,
 ) -> None:
     from granian import Granian
     from granian.constants import Interfaces
@@ -137,7 +139,7 @@ def _serve(
         port=port,
         interface=Interfaces.ASGI,
         factory=True,
-        workers=1,
+        workers=workers,
         log_level="warning",  # type: ignore[arg-type]
         ssl_cert=tls[0] if tls else None,
         ssl_key=tls[1] if tls else None,
@@ -165,6 +167,17 @@ def serve(
     ] = None,
     tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate: serve HTTPS.")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=256,
+            help="HTTP worker processes (VODSTACK_SERVER_WORKERS). Default: one per core for "
+            "--role edge, else 1. They share the edge disk tier and collapse origin loads "
+            "through it; background jobs run in one of them.",
+        ),
+    ] = None,
 ) -> None:
     """API + delivery (edge and origin) + in-process workers, until Ctrl-C."""
     if role is not None:
@@ -173,6 +186,8 @@ def serve(
         os.environ["VODSTACK_ROLE"] = role
     if origin:
         os.environ["VODSTACK_ORIGIN_URLS"] = json.dumps(origin)
+    if workers is not None:
+        os.environ["VODSTACK_SERVER_WORKERS"] = str(workers)
     if tls_cert or tls_key:
         if not (tls_cert and tls_key):
             raise typer.BadParameter("--tls-cert and --tls-key go together")
@@ -185,14 +200,25 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     scheme = "https" if settings.tls_cert else "http"
+    count = settings.effective_server_workers
     console.print(
         f"vodstack {__version__} ({settings.role}) serving on {scheme}://{host}:{port}  "
-        f"(data: {settings.home})"
+        f"(data: {settings.home}; {count} worker process{'es' if count > 1 else ''})"
     )
     console.print(f"admin token: {_admin_token_hint(settings, services.admin_token)}")
     services.close()
     tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
-    _serve(host, port, tls=tls)
+    if count == 1:
+        _serve(host, port, tls=tls)
+        return
+    # What the workers share lives in a directory this process owns (and locks) while it
+    # serves: removed on exit, reaped by the next start after a crash (edge/shared.py).
+    shared = DiskFiles(settings.effective_edge_disk_dir)
+    os.environ["VODSTACK_WORKER_SHARED_DIR"] = str(shared.root)
+    try:
+        _serve(host, port, tls=tls, workers=count)
+    finally:
+        shared.close()
 
 
 def _admin_token_hint(settings: Settings, token: str) -> str:

@@ -21,6 +21,7 @@ from vodstack.catalogue.repository import Catalogue
 from vodstack.edge.cache import EdgeCache
 from vodstack.edge.entry import CacheEntry, Fetched, ResultType
 from vodstack.edge.hot import HotCopies
+from vodstack.edge.shared import SharedTier
 from vodstack.jobs.bus import ASSET_READY, ASSET_UPDATED
 from vodstack.telemetry.metrics import Metrics
 
@@ -59,8 +60,10 @@ class Edge:
         policy: TtlPolicy,
         metrics: Metrics,
         hot: HotCopies | None = None,
+        shared: SharedTier | None = None,
     ) -> None:
         self.cache = cache
+        self.shared = shared  # the disk tier of the other workers of this server, if any
         self._load = load
         self.policy = policy
         self.metrics = metrics
@@ -76,6 +79,11 @@ class Edge:
             ttl, stale = IMMUTABLE_TTL_S, self.policy.immutable_stale_s
 
         async def loader(etag: str | None) -> Fetched:
+            if self.shared is not None and kind != "manifest":
+                return await self.shared.load(key, origin, etag, ttl)
+            return await origin(etag)
+
+        async def origin(etag: str | None) -> Fetched:
             self.metrics.origin_requests.labels(kind).inc()
             return await self._load(key, etag)
 
@@ -96,6 +104,8 @@ class Edge:
 
     def purge(self, asset_id: str) -> int:
         count = self.cache.purge(f"{asset_id}/")
+        if self.shared is not None:
+            self.shared.purge(asset_id)
         self.metrics.edge_purges.inc()
         return count
 

@@ -25,7 +25,9 @@ from vodstack.edge.gate import SignatureGate
 from vodstack.edge.hot import HotCopies
 from vodstack.edge.loaders import HttpOrigins, InProcessOrigin
 from vodstack.edge.service import PURGING_EVENTS, Edge, PurgeFollower, TtlPolicy
+from vodstack.edge.shared import SharedTier
 from vodstack.jobs.bus import DomainEvent
+from vodstack.jobs.leader import Leader
 from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.protection.service import build_protection
@@ -101,7 +103,11 @@ def build_edge(services: Services, origin: Origin | None) -> Edge:
         manifest_ttl_s=settings.manifest_max_age_s, immutable_stale_s=settings.edge_stale_if_error_s
     )
     hot = HotCopies(hot_bytes) if hot_bytes else None
-    return Edge(cache, loader, policy, services.metrics, hot)
+    shared = None
+    if settings.worker_shared_dir is not None and settings.edge_disk_bytes:
+        # The other workers of this `serve --workers N`: one origin load per segment for all.
+        shared = SharedTier(settings.worker_shared_dir, staging, wait_s=settings.origin_timeout_s)
+    return Edge(cache, loader, policy, services.metrics, hot, shared)
 
 
 def create_app(
@@ -144,7 +150,12 @@ def create_app(
                 target=_clean_partial, args=(services,), name="vodstack-clean", daemon=True
             ).start()
         pool = services.pipeline.pool() if run_workers and not remote else None
-        if pool is not None:
+        leader = None
+        if pool is not None and settings.worker_shared_dir is not None:
+            # One of the server's worker processes runs the jobs (jobs/leader.py says why).
+            leader = Leader(settings.worker_shared_dir / "jobs.lock", pool.start, pool.stop)
+            leader.begin()
+        elif pool is not None:
             pool.start()
         if follower is not None:
             follower.start()
@@ -153,7 +164,9 @@ def create_app(
         finally:
             if follower is not None:
                 await follower.stop()
-            if pool is not None:
+            if leader is not None:
+                leader.end()
+            elif pool is not None:
                 pool.stop()
             if edge is not None:
                 edge.cache.close()
