@@ -442,6 +442,18 @@ class Settings(BaseSettings):
     signing_hash: Literal["SHA1", "SHA256"] = Field(
         default="SHA1", description="CloudFront-Hash-Algorithm for new signatures."
     )
+    secrets_url: str = Field(
+        default="file",
+        description="Where secrets and private signing keys live: `file` (0600 files in "
+        "home/secrets), `db` (the catalogue database, encrypted with secrets_passphrase), "
+        "`aws-sm://PREFIX` (AWS Secrets Manager) or `aws-ssm://PREFIX` (SSM Parameter Store "
+        "SecureString). A shared store lets every node sign and rotate with the same keys.",
+    )
+    secrets_passphrase: SecretStr | None = Field(
+        default=None,
+        description="Encrypts the `db` secrets backend (AES-256-GCM, scrypt-derived key); the "
+        "same on every node. Never logged.",
+    )
     signing_key_passphrase: SecretStr | None = Field(
         default=None,
         description="Encrypts the private signing keys at rest (PKCS#8, best available "
