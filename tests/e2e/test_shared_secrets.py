@@ -1,0 +1,128 @@
+"""Two nodes, no file copied between them: an origin and an edge with ``--workers 2``, each
+with a home of its own, sharing only the catalogue and a secret store (AWS Secrets Manager,
+here moto_server). The edge serves a signed stream with the signing key, dev IdP key and
+origin secret the origin created; ``vodstack keys rotate`` run on the origin's machine makes
+the running edge sign with the new key and keep accepting the old one until it is retired,
+with no restart.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import make_clip_file
+from tests.e2e.conftest import LiveServer, Viewer
+from tests.fixtures.moto import MotoS3, moto_s3  # noqa: F401 - the session fixture
+
+pytestmark = [pytest.mark.slow, pytest.mark.services]
+
+
+@dataclass
+class Nodes:
+    origin: LiveServer
+    edge: LiveServer
+    asset_id: str
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory: pytest.TempPathFactory, moto_s3: MotoS3) -> Iterator[Nodes]:  # noqa: F811
+    root = tmp_path_factory.mktemp("nodes")
+    shared = {
+        "VODSTACK_DATABASE_URL": f"sqlite:///{root / 'catalogue.db'}",
+        "VODSTACK_SECRETS_URL": f"aws-sm://vodstack-e2e-{secrets.token_hex(4)}",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_s3.endpoint_url,
+        "AWS_ACCESS_KEY_ID": moto_s3.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": moto_s3.secret_access_key,
+        "AWS_DEFAULT_REGION": moto_s3.region,
+        "VODSTACK_PLAYBACK_RATE_PER_S": "0",
+        "VODSTACK_MINT_RATE_PER_MIN": "0",
+    }
+    origin = LiveServer(root / "origin-node", shared, args=["--role", "origin"])
+    origin.start()
+    edge = LiveServer(
+        root / "edge-node",
+        shared,
+        args=["--role", "edge", "--origin", origin.base_url, "--workers", "2"],
+    )
+    try:
+        clip = make_clip_file(root / "m.mp4", seconds=4, size="320x180")
+        asset_id = origin.upload(clip).json()["id"]
+        assert origin.wait(asset_id)["status"] == "ready"
+        edge.start()
+        yield Nodes(origin, edge, asset_id)
+    finally:
+        edge.stop()
+        origin.stop()
+
+
+def _key_id(viewer: Viewer) -> str:
+    return viewer.client.cookies["CloudFront-Key-Pair-Id"]
+
+
+def _plays(server: LiveServer, viewer: Viewer, asset_id: str) -> int:
+    """Status of the manifest and a media segment, through the edge (worst of the two)."""
+    base = f"{server.base_url}/v1/{asset_id}/"
+    statuses = [viewer.get(base + "index.m3u8").status_code]
+    playlist = viewer.get(base + "index.m3u8").text
+    variant = next(line for line in playlist.splitlines() if line and not line.startswith("#"))
+    media = viewer.get(base + variant)
+    statuses.append(media.status_code)
+    if media.status_code == 200:
+        segment = next(ln for ln in media.text.splitlines() if ln and not ln.startswith("#"))
+        statuses.append(viewer.get(httpx.URL(base + variant).join(segment)).status_code)
+    return max(statuses)
+
+
+def _eventually(check: object, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "not within the refresh interval"
+        time.sleep(0.2)
+
+
+def test_the_edge_node_serves_with_secrets_from_the_shared_store(nodes: Nodes) -> None:
+    viewer = nodes.edge.viewer(nodes.asset_id, "shared-viewer")
+    assert _plays(nodes.edge, viewer, nodes.asset_id) == 200
+    # Nothing secret was written to the edge node's disk: it all came from the store.
+    secrets_dir = nodes.edge.home / "secrets"
+    assert not secrets_dir.exists() or not any(secrets_dir.rglob("*"))
+    assert not (nodes.origin.home / "secrets" / "keys").exists()
+
+
+def test_a_rotation_on_one_node_reaches_the_running_edge(nodes: Nodes) -> None:
+    before = nodes.edge.viewer(nodes.asset_id, "before-rotation")
+    old_key = _key_id(before)
+    pids = (nodes.origin.proc.pid, nodes.edge.proc.pid)  # type: ignore[union-attr]
+    new_key = nodes.origin.cli("keys", "rotate")  # another process, on the origin's node
+    assert new_key != old_key
+
+    def edge_signs_with_new_key() -> bool:
+        return _key_id(nodes.edge.viewer(nodes.asset_id, "after-rotation")) == new_key
+
+    # Both worker processes refresh the key group (every 2 s) and load the new private key
+    # from the shared store: several answers in a row are signed with the new key.
+    _eventually(lambda: all(edge_signs_with_new_key() for _ in range(4)))
+    after = nodes.edge.viewer(nodes.asset_id, "after-rotation")
+    assert _plays(nodes.edge, after, nodes.asset_id) == 200
+    assert _plays(nodes.edge, before, nodes.asset_id) == 200  # old key: still trusted
+    nodes.origin.cli("keys", "retire", old_key)
+    _eventually(lambda: all(_plays(nodes.edge, before, nodes.asset_id) == 403 for _ in range(4)))
+    assert _plays(nodes.edge, after, nodes.asset_id) == 200
+    assert (nodes.origin.proc.pid, nodes.edge.proc.pid) == pids  # type: ignore[union-attr]
+    assert nodes.origin.proc.poll() is None and nodes.edge.proc.poll() is None  # type: ignore[union-attr]
+
+
+def test_nodes_fail_with_one_line_when_the_store_is_unreachable(tmp_path: Path) -> None:
+    server = LiveServer(
+        tmp_path / "lost",
+        {"VODSTACK_SECRETS_URL": "db"},  # no passphrase: refused before serving
+    )
+    with pytest.raises(RuntimeError, match="VODSTACK_SECRETS_PASSPHRASE"):
+        server.start()
