@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -71,6 +72,8 @@ def main() -> None:
                     before = origin_requests(log)
                     urls = asyncio.run(cold_pass(edge, prep.asset_id, cookie))
                     fetched = origin_requests(log) - before
+                    if os.environ.get("BENCH_DEBUG"):
+                        print(log.read_text())
                     h = {"Cookie": cookie}
                     segment = urls[len(urls) // 2]
                     manifest = f"{edge}/v1/{prep.asset_id}/index.m3u8"
