@@ -72,6 +72,9 @@ class LiveServer:
             "VODSTACK_X264_PRESET": "ultrafast",
             "VODSTACK_JOB_LEASE_S": "5",
             "VODSTACK_LOG_LEVEL": "INFO",
+            # One process per server unless a test asks (--workers): tests read per-process
+            # /metrics, which with several workers shows the worker that answered.
+            "VODSTACK_SERVER_WORKERS": "1",
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
