@@ -446,6 +446,7 @@ class Settings(BaseSettings):
         default="file",
         description="Where secrets and private signing keys live: `file` (0600 files in "
         "home/secrets), `db` (the catalogue database, encrypted with secrets_passphrase), "
+        "`db+kms://KEY` (the same, encrypted under an AWS KMS-wrapped data key), "
         "`aws-sm://PREFIX` (AWS Secrets Manager) or `aws-ssm://PREFIX` (SSM Parameter Store "
         "SecureString). A shared store lets every node sign and rotate with the same keys.",
     )

@@ -10,6 +10,8 @@ Where they live is ``VODSTACK_SECRETS_URL`` (backends in ``secretbackends.py``):
 ``db``              the catalogue database, each value AES-256-GCM encrypted under a key
                     derived (scrypt) from ``VODSTACK_SECRETS_PASSPHRASE``: every node that
                     reaches the catalogue and knows the passphrase shares the secrets.
+``db+kms://KEY``    the same table, sealed under a data key AWS KMS generated and wrapped
+                    (only the wrapped key is stored; nodes unwrap it with kms:Decrypt).
 ``aws-sm://P``      AWS Secrets Manager, secret ``P/<name>`` (what the reference
                     architecture uses; KMS-encrypted by AWS, IAM-scoped per node role).
 ``aws-ssm://P``     SSM Parameter Store ``SecureString`` parameters ``/P/<name>``.

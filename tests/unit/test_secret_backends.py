@@ -16,7 +16,7 @@ from vodstack.config import Settings
 from vodstack.entitlement.keys import generate_private_key, public_key_pem
 from vodstack.entitlement.keystore import SecretKeyStore
 from vodstack.errors import ConfigError, InvalidInput
-from vodstack.secretbackends import DbBackend, SecretsManagerBackend, SsmBackend
+from vodstack.secretbackends import DbBackend, KmsDataKey, SecretsManagerBackend, SsmBackend
 from vodstack.secretstore import SecretStore, open_secret_store
 
 
@@ -32,7 +32,7 @@ def _aws(moto: MotoS3, service: str) -> Any:
     )
 
 
-@pytest.fixture(params=["file", "db", "aws-sm", "aws-ssm"])
+@pytest.fixture(params=["file", "db", "db+kms", "aws-sm", "aws-ssm"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SecretStore]:
     kind = request.param
     prefix = f"vodstack-test-{secrets.token_hex(4)}"
@@ -42,7 +42,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SecretStor
         yield SecretStore(backend=DbBackend(f"sqlite:///{tmp_path / 'c.db'}", b"pass phrase"))
     else:
         moto = request.getfixturevalue("moto_s3")
-        if kind == "aws-sm":
+        if kind == "db+kms":
+            kms = _aws(moto, "kms")
+            key = KmsDataKey(kms.create_key()["KeyMetadata"]["KeyId"], kms)
+            yield SecretStore(backend=DbBackend(f"sqlite:///{tmp_path / 'c.db'}", kms=key))
+        elif kind == "aws-sm":
             yield SecretStore(backend=SecretsManagerBackend(prefix, _aws(moto, "secretsmanager")))
         else:
             yield SecretStore(backend=SsmBackend(prefix, _aws(moto, "ssm")))
@@ -106,3 +110,30 @@ def test_settings_choose_the_backend(tmp_path: Path) -> None:
         Settings(home=tmp_path, secrets_url="db", secrets_passphrase="p")  # type: ignore[arg-type]
     )
     assert db.shared and "encrypted" in repr(db)
+
+
+def test_a_kms_wrapped_data_key_is_shared_through_the_catalogue(
+    tmp_path: Path,
+    moto_s3: MotoS3,  # noqa: F811
+) -> None:
+    kms = _aws(moto_s3, "kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    SecretStore(backend=DbBackend(url, kms=KmsDataKey(key_id, kms))).write("origin-secret", b"s")
+    # another node: unwraps the stored data key with KMS, no passphrase anywhere
+    assert (
+        SecretStore(backend=DbBackend(url, kms=KmsDataKey(key_id, kms))).read("origin-secret")
+        == b"s"
+    )
+    other = kms.create_key()["KeyMetadata"]["KeyId"]
+    with pytest.raises(ConfigError, match="KMS refused"):
+        DbBackend(url, kms=KmsDataKey(other, kms))
+
+
+def test_edge_nodes_default_to_one_worker_per_core(tmp_path: Path) -> None:
+    import os
+
+    assert Settings(home=tmp_path, role="edge").effective_server_workers == (os.cpu_count() or 1)
+    assert Settings(home=tmp_path).effective_server_workers == 1  # all: one job scheduler
+    assert Settings(home=tmp_path, role="origin").effective_server_workers == 1
+    assert Settings(home=tmp_path, role="edge", server_workers=3).effective_server_workers == 3
