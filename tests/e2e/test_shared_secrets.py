@@ -126,3 +126,32 @@ def test_nodes_fail_with_one_line_when_the_store_is_unreachable(tmp_path: Path) 
     )
     with pytest.raises(RuntimeError, match="VODSTACK_SECRETS_PASSPHRASE"):
         server.start()
+
+
+def _edge_requests(server: LiveServer) -> float:
+    """``vodstack_edge_requests_total`` summed over kinds and results, from one scrape."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = server.client.get("/metrics", headers=server.admin).text
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "vodstack_edge_requests_total"
+    )
+
+
+def test_metrics_of_a_multi_worker_edge_count_every_worker(nodes: Nodes) -> None:
+    """Any worker's /metrics shows all workers' counters (not the half it served itself)."""
+    viewer = nodes.edge.viewer(nodes.asset_id, "metrics-viewer")
+    manifest = f"/v1/{nodes.asset_id}/index.m3u8"
+    before = max(_edge_requests(nodes.edge) for _ in range(6))
+    for _ in range(40):  # new connections: spread over both workers
+        assert (
+            httpx.get(
+                nodes.edge.base_url + manifest, cookies=dict(viewer.client.cookies)
+            ).status_code
+            == 200
+        )
+    scrapes = [_edge_requests(nodes.edge) for _ in range(6)]
+    assert min(scrapes) >= before + 40, (before, scrapes)

@@ -33,6 +33,7 @@ from vodstack.config import Settings
 from vodstack.edge.disk import DiskFiles
 from vodstack.errors import VodstackError
 from vodstack.services import build_services
+from vodstack.telemetry.metrics import share_between_workers
 
 app = typer.Typer(
     help="vodstack: upload a master once; every entitled viewer gets adaptive HLS/DASH.",
@@ -215,6 +216,7 @@ def serve(
     # serves: removed on exit, reaped by the next start after a crash (edge/shared.py).
     shared = DiskFiles(settings.effective_edge_disk_dir)
     os.environ["VODSTACK_WORKER_SHARED_DIR"] = str(shared.root)
+    share_between_workers(shared.root / "metrics")
     try:
         _serve(host, port, tls=tls, workers=count)
     finally:

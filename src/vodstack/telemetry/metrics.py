@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -10,6 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    # Collectors computed from this process's state at scrape time (not shared by workers).
+    own: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -65,11 +70,16 @@ class Metrics:
             ["status", "reason"],
             registry=r,
         )
-        self.jobs = Gauge("vodstack_jobs", "Jobs by state", ["state"], registry=r)
+        # Catalogue-wide, set at each scrape: with several worker processes the most recent
+        # scrape's value is the one to show (multiprocess_mode is ignored in one process).
+        self.jobs = Gauge(
+            "vodstack_jobs", "Jobs by state", ["state"], registry=r, multiprocess_mode="mostrecent"
+        )
         self.jobs_queued = Gauge(
             "vodstack_jobs_queued",
             "Jobs waiting for a worker, by queue (retries waiting out their backoff included)",
             ["queue"],
+            multiprocess_mode="mostrecent",
             registry=r,
         )
         self.play_latency = Histogram(
@@ -199,3 +209,39 @@ class _CacheCollector:
 
 def register_cache_collector(metrics: Metrics, cache: object) -> None:
     metrics.registry.register(_CacheCollector(cache))
+    metrics.own.append(_CacheCollector(cache))
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def share_between_workers(directory: Path) -> None:
+    """Make metrics created from now on (in worker processes forked or spawned later) write
+    their values to ``directory``, so any worker's ``/metrics`` shows the sum of all workers
+    (prometheus_client's multiprocess mode). Called by ``serve --workers N`` before it starts
+    the workers; the choice of value class is made here because the parent process imported
+    prometheus_client before it knew how many workers there would be."""
+    from prometheus_client import values
+
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(directory)
+    values.ValueClass = values.get_value_class()
+
+
+def exposition(metrics: Metrics, *others: CollectorRegistry) -> bytes:
+    """The Prometheus text of ``metrics`` and ``others``: of every worker process when they
+    share a directory (counters and histograms summed, the job gauges the most recent), plus
+    this worker's own collectors (its edge cache's tiers and counters)."""
+    from prometheus_client import generate_latest
+
+    directory = os.environ.get(MULTIPROC_ENV)
+    if not directory:
+        return b"".join(generate_latest(r) for r in (metrics.registry, *others))
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    shared = CollectorRegistry()
+    MultiProcessCollector(shared, path=directory)
+    own = CollectorRegistry()
+    for collector in metrics.own:
+        own.register(collector)
+    return generate_latest(shared) + generate_latest(own)

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vodstack import __version__
@@ -32,7 +32,7 @@ from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.protection.service import build_protection
 from vodstack.services import Services, build_services
-from vodstack.telemetry.metrics import register_cache_collector
+from vodstack.telemetry.metrics import exposition, register_cache_collector
 from vodstack.telemetry.service import PlaybackTelemetry
 from vodstack.web import (
     accesslog,
@@ -222,8 +222,7 @@ def create_app(
         for queue, count in pipeline.queue_depths().items():
             m.jobs_queued.labels(queue).set(count)
         # The pipeline's own registry: durations of the jobs that ended in this process.
-        body = generate_latest(m.registry) + generate_latest(pipeline.metrics.registry)
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(m, pipeline.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     # Raw ASGI layers outside FastAPI, outermost last: the access log sees every response,
     # HSTS is added to every response, and delivery requests never enter FastAPI/Starlette.
