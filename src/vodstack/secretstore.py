@@ -112,7 +112,7 @@ class FileBackend:
         return sorted(
             p.name
             for p in self.directory.iterdir()
-            if p.name.startswith(prefix) and _NAME.fullmatch(p.name)
+            if p.name.startswith(prefix) and _NAME.fullmatch(p.name) and p.is_file()
         )
 
 

@@ -8,7 +8,12 @@ with no restart.
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -155,3 +160,38 @@ def test_metrics_of_a_multi_worker_edge_count_every_worker(nodes: Nodes) -> None
         )
     scrapes = [_edge_requests(nodes.edge) for _ in range(6)]
     assert min(scrapes) >= before + 40, (before, scrapes)
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "vodstack.cli", *args],
+        env={**os.environ, "VODSTACK_SERVER_WORKERS": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.strip()
+
+
+def _kid(jwt: str) -> str:
+    head = jwt.split(".", maxsplit=1)[0]
+    return json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))["kid"]
+
+
+def test_a_file_install_moves_its_secrets_into_the_shared_store(tmp_path: Path) -> None:
+    catalogue = f"sqlite:///{tmp_path / 'catalogue.db'}"
+    first = {"VODSTACK_HOME": str(tmp_path / "one"), "VODSTACK_DATABASE_URL": catalogue}
+    key_id = _cli(first, "keys", "create")
+    kid = _kid(_cli(first, "token", "viewer"))  # the dev IdP key, in one/secrets/keys
+    shared = {"VODSTACK_SECRETS_URL": "db", "VODSTACK_SECRETS_PASSPHRASE": "moving day"}
+    out = json.loads(_cli({**first, **shared}, "secrets", "import", "--json"))
+    assert {f"key.signing-{key_id}", "key.jwt-dev"} <= set(out["imported"])
+    again = json.loads(_cli({**first, **shared}, "secrets", "import", "--json"))
+    assert again["imported"] == [] and set(again["already_there"]) == set(out["imported"])
+    # A second node with an empty home signs with the imported keys.
+    second = {"VODSTACK_HOME": str(tmp_path / "two"), "VODSTACK_DATABASE_URL": catalogue, **shared}
+    assert _kid(_cli(second, "token", "viewer")) == kid
+    listed = json.loads(_cli(second, "secrets", "list", "--json"))
+    assert f"key.signing-{key_id}" in listed["names"]
+    assert "moving day" not in json.dumps(listed)

@@ -28,6 +28,7 @@ from vodstack.cli.common import (
 )
 from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
+from vodstack.cli.secrets import secrets_app
 from vodstack.cli.stats import stats
 from vodstack.config import Settings
 from vodstack.edge.disk import DiskFiles
@@ -46,6 +47,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.command("events")(events)
 app.add_typer(keys_app, name="keys")
 app.add_typer(report_app, name="report")
+app.add_typer(secrets_app, name="secrets")
 app.command("token")(token)
 app.command("entitle")(entitle)
 app.command("stats")(stats)
