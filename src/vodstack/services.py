@@ -6,7 +6,6 @@ import logging
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import Path
 
 from vodstack.assets import AssetManager
 from vodstack.catalogue.db import Database
@@ -139,13 +138,13 @@ def signing_key_passphrase(settings: Settings, secrets: SecretStore) -> bytes | 
     if raw is None:
         return None
     path = settings.secrets_dir / PASSPHRASE_FILE
-    if secrets.shared:
-        path = Path(f"{PASSPHRASE_FILE} in {secrets!r}")  # named in messages only
-    elif os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+    where = f"{PASSPHRASE_FILE} in {secrets!r}" if secrets.shared else str(path)
+    owner_only = stat.S_IRWXG | stat.S_IRWXO
+    if not secrets.shared and os.name == "posix" and path.stat().st_mode & owner_only:
         raise ConfigError(f"{path} is accessible by others; chmod 600 it")
     value = raw.removesuffix(b"\n").removesuffix(b"\r")
     if not value:
-        raise ConfigError(f"{path} is empty: write the passphrase or remove the file")
+        raise ConfigError(f"{where} is empty: write the passphrase or remove it")
     return value
 
 
