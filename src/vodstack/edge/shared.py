@@ -28,8 +28,8 @@ keep files that a worker still serves alive after the shared name is gone.
 **Lifetime**: the parent ``serve`` process creates the directory as a locked ``edge-*.d``
 (:class:`~vodstack.edge.disk.DiskFiles`), so it is removed on exit and reaped after a crash
 like a worker's own directory. Published copies that no worker caches any more (link count 1)
-are swept once a minute, so the directory stays about the size of the union of the workers'
-disk tiers.
+are swept at most once a minute, as new ones are published, so the directory stays about
+the size of the union of the workers' disk tiers.
 """
 
 from __future__ import annotations
