@@ -124,7 +124,7 @@ def test_a_rotation_on_one_node_reaches_the_running_edge(nodes: Nodes) -> None:
     assert nodes.origin.proc.poll() is None and nodes.edge.proc.poll() is None  # type: ignore[union-attr]
 
 
-def test_nodes_fail_with_one_line_when_the_store_is_unreachable(tmp_path: Path) -> None:
+def test_a_node_without_the_db_passphrase_refuses_to_start(tmp_path: Path) -> None:
     server = LiveServer(
         tmp_path / "lost",
         {"VODSTACK_SECRETS_URL": "db"},  # no passphrase: refused before serving
