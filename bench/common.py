@@ -48,6 +48,9 @@ def bench_env(home: Path, **extra: str) -> dict[str, str]:
         "VODSTACK_MINT_RATE_PER_MIN": "0",
         "VODSTACK_PLAYBACK_RATE_PER_S": "0",
         "VODSTACK_LOG_LEVEL": "WARNING",
+        # Comparable with earlier runs (the edge cache's own metrics are per worker process);
+        # bench/workers.py sets --workers itself.
+        "VODSTACK_SERVER_WORKERS": "1",
         **extra,
     }
 

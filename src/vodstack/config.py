@@ -187,6 +187,13 @@ class Settings(BaseSettings):
         default=2, ge=0, description="Cache-Control max-age of manifests (seconds)."
     )
     workers: int = Field(default=1, ge=1, le=64, description="In-process transcode workers.")
+    server_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="HTTP worker processes of `serve` (`--workers`). Default: one per core for "
+        "the edge role, 1 for the others (see docs/deploy.md: what several workers share).",
+    )
     job_max_attempts: int = Field(default=3, ge=1, description="Attempts before a job fails.")
     job_lease_s: int = Field(
         default=10,
@@ -417,6 +424,12 @@ class Settings(BaseSettings):
     edge_disk_dir: Path | None = Field(
         default=None, description="Edge disk tier directory (default: cache/edge in home)."
     )
+    worker_shared_dir: Path | None = Field(
+        default=None,
+        description="Set by `serve --workers N` for its workers (not by hand): the directory "
+        "through which they share the edge disk tier, collapse origin loads and elect the "
+        "one that runs background jobs.",
+    )
     edge_disk_bytes: int = Field(default=4 * 1024**3, ge=0, description="Edge disk tier size.")
     edge_disk_threshold: int = Field(
         default=32 * 1024,
@@ -476,6 +489,19 @@ class Settings(BaseSettings):
     )
     signing_hash: Literal["SHA1", "SHA256"] = Field(
         default="SHA1", description="CloudFront-Hash-Algorithm for new signatures."
+    )
+    secrets_url: str = Field(
+        default="file",
+        description="Where secrets and private signing keys live: `file` (0600 files in "
+        "home/secrets), `db` (the catalogue database, encrypted with secrets_passphrase), "
+        "`db+kms://KEY` (the same, encrypted under an AWS KMS-wrapped data key), "
+        "`aws-sm://PREFIX` (AWS Secrets Manager) or `aws-ssm://PREFIX` (SSM Parameter Store "
+        "SecureString). A shared store lets every node sign and rotate with the same keys.",
+    )
+    secrets_passphrase: SecretStr | None = Field(
+        default=None,
+        description="Encrypts the `db` secrets backend (AES-256-GCM, scrypt-derived key); the "
+        "same on every node. Never logged.",
     )
     signing_key_passphrase: SecretStr | None = Field(
         default=None,
@@ -689,6 +715,14 @@ class Settings(BaseSettings):
                 else default.model_copy(update={"rungs": value})
             )
         return profiles
+
+    @cached_property
+    def effective_server_workers(self) -> int:
+        """Edges share nothing but files: one per core. The origin's progressive-window
+        scheduler and the in-process job pool are per process, so other roles default to 1."""
+        if self.server_workers is not None:
+            return self.server_workers
+        return (os.cpu_count() or 1) if self.role == "edge" else 1
 
     def base_url(self) -> str:
         """Public scheme+host, without a trailing slash."""

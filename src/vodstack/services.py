@@ -17,7 +17,7 @@ from vodstack.entitlement.devidp import DevIdentityProvider
 from vodstack.entitlement.geo import ViewerLocator
 from vodstack.entitlement.jwks import JwksCache
 from vodstack.entitlement.keyring import KeyRing
-from vodstack.entitlement.keystore import PrivateKeyStore
+from vodstack.entitlement.keystore import PrivateKeyStore, SecretKeyStore
 from vodstack.entitlement.service import EntitlementService
 from vodstack.entitlement.tokens import JwtVerifier
 from vodstack.entitlement.verify import SignatureVerifier
@@ -26,7 +26,7 @@ from vodstack.ingest.upload import Ingestor
 from vodstack.jobs.bus import LocalEventBus
 from vodstack.jobs.pipeline import JobDispatcher, Pipeline
 from vodstack.jobs.webhooks import Webhooks, webhook_secret
-from vodstack.secretstore import SecretStore
+from vodstack.secretstore import SecretStore, open_secret_store
 from vodstack.storage import ObjectStore, open_store
 from vodstack.telemetry.metrics import Metrics
 from vodstack.transcode.stage import TranscodeStage
@@ -71,7 +71,7 @@ def build_services(settings: Settings) -> Services:
     catalogue = Catalogue(db)
     store = open_store(settings)
     bus = LocalEventBus(catalogue)
-    secret_store = SecretStore(settings.secrets_dir)
+    secret_store = open_secret_store(settings)
     dispatcher = _dispatcher(settings)
     stage = TranscodeStage(settings, catalogue, store)
     pipeline = Pipeline(settings, catalogue, bus, stage, dispatcher)
@@ -85,8 +85,11 @@ def build_services(settings: Settings) -> Services:
         )
         webhooks.attach(bus)
     grants = Grants(db)
-    keystore = PrivateKeyStore(
-        settings.secrets_dir / "keys", signing_key_passphrase(settings, secret_store)
+    passphrase = signing_key_passphrase(settings, secret_store)
+    keystore = (
+        SecretKeyStore(secret_store, passphrase)
+        if secret_store.shared
+        else PrivateKeyStore(settings.secrets_dir / "keys", passphrase)
     )
     keystore.encrypt_stored()  # keys written before a passphrase was configured
     keyring = KeyRing(
@@ -157,11 +160,13 @@ def signing_key_passphrase(settings: Settings, secrets: SecretStore) -> bytes | 
     if raw is None:
         return None
     path = settings.secrets_dir / PASSPHRASE_FILE
-    if os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+    where = f"{PASSPHRASE_FILE} in {secrets!r}" if secrets.shared else str(path)
+    owner_only = stat.S_IRWXG | stat.S_IRWXO
+    if not secrets.shared and os.name == "posix" and path.stat().st_mode & owner_only:
         raise ConfigError(f"{path} is accessible by others; chmod 600 it")
     value = raw.removesuffix(b"\n").removesuffix(b"\r")
     if not value:
-        raise ConfigError(f"{path} is empty: write the passphrase or remove the file")
+        raise ConfigError(f"{where} is empty: write the passphrase or remove it")
     return value
 
 

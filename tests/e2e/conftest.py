@@ -72,6 +72,9 @@ class LiveServer:
             "VODSTACK_X264_PRESET": "ultrafast",
             "VODSTACK_JOB_LEASE_S": "5",
             "VODSTACK_LOG_LEVEL": "INFO",
+            # One process per server unless a test asks (--workers): tests read the edge
+            # cache's own metrics (vodstack_edge_cache_*), which are per worker process.
+            "VODSTACK_SERVER_WORKERS": "1",
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

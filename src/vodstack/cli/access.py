@@ -90,6 +90,20 @@ def keys_retire(key_id: str, as_json: JsonOpt = False) -> None:
     emit({"key_id": key_id, "status": "retired"}, as_json, f"{key_id} retired")
 
 
+@keys_app.command("copy")
+def keys_copy(
+    key_id: str,
+    new_id: Annotated[str, typer.Option("--as", help="The new id, e.g. CloudFront's key id.")],
+    activate: Annotated[bool, typer.Option(help="Sign with the new id from now on.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The same key pair under another id: CloudFront checks CloudFront-Key-Pair-Id against
+    the id it gave the public key (terraform output cloudfront_key_ids). With --activate new
+    cookies carry the new id; cookies with the old one play until it is retired."""
+    copied = open_services().keyring.copy_as(key_id, new_id, activate=activate)
+    emit({"key_id": copied, "from": key_id, "active": activate}, as_json, copied)
+
+
 @keys_app.command("add")
 def keys_add(
     public_key: Annotated[

@@ -30,12 +30,15 @@ from vodstack.cli.common import (
 from vodstack.cli.config import config_app
 from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
+from vodstack.cli.secrets import secrets_app
 from vodstack.cli.stats import stats
 from vodstack.config import Settings
 from vodstack.config_check import SettingsInvalid, load_settings
+from vodstack.edge.disk import DiskFiles
 from vodstack.errors import ConfigError, VodstackError
 from vodstack.services import build_services, private_umask
 from vodstack.telemetry import logs
+from vodstack.telemetry.metrics import share_between_workers
 from vodstack.web.hosts import is_loopback_host
 
 log = logging.getLogger("vodstack.cli")
@@ -52,6 +55,7 @@ app.command("events")(events)
 app.add_typer(keys_app, name="keys")
 app.add_typer(report_app, name="report")
 app.add_typer(config_app, name="config")
+app.add_typer(secrets_app, name="secrets")
 app.command("token")(token)
 app.command("entitle")(entitle)
 app.command("stats")(stats)
@@ -136,6 +140,7 @@ def _serve(
     target: str = "vodstack.web.app:app_factory",
     tls: tuple[Path, Path] | None = None,
     settings: Settings | None = None,
+    workers: int = 1,
 ) -> None:
     from granian import Granian
     from granian.constants import Interfaces
@@ -153,7 +158,7 @@ def _serve(
         port=port,
         interface=Interfaces.ASGI,
         factory=True,
-        workers=1,
+        workers=workers,
         log_level=settings.log_level.lower(),  # type: ignore[arg-type]
         log_dictconfig=logs.granian_dictconfig(
             settings.log_level, fmt, settings.role, settings.instance_id
@@ -199,6 +204,17 @@ def serve(
             "(127.0.0.1); the viewer port's /metrics always needs a bearer token."
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=256,
+            help="HTTP worker processes (VODSTACK_SERVER_WORKERS). Default: one per core for "
+            "--role edge, else 1. They share the edge disk tier and collapse origin loads "
+            "through it; background jobs run in one of them.",
+        ),
+    ] = None,
 ) -> None:
     """API + delivery (edge and origin) + in-process workers, until Ctrl-C."""
     if dev_idp:
@@ -211,6 +227,8 @@ def serve(
         os.environ["VODSTACK_ROLE"] = role
     if origin:
         os.environ["VODSTACK_ORIGIN_URLS"] = json.dumps(origin)
+    if workers is not None:
+        os.environ["VODSTACK_SERVER_WORKERS"] = str(workers)
     if tls_cert or tls_key:
         if not (tls_cert and tls_key):
             raise typer.BadParameter("--tls-cert and --tls-key go together")
@@ -232,14 +250,17 @@ def serve(
     services = build_services(settings)
     _check_free(host, port)
     scheme = "https" if settings.tls_cert else "http"
+    count = settings.effective_server_workers
     log.info(
-        "vodstack %s (%s) serving on %s://%s:%s  (data: %s)",
+        "vodstack %s (%s) serving on %s://%s:%s  (data: %s; %d worker process%s)",
         __version__,
         settings.role,
         scheme,
         host,
         port,
         settings.home,
+        count,
+        "es" if count > 1 else "",
     )
     if settings.dev_idp and services.dev_idp is not None:
         console.print(
@@ -254,7 +275,18 @@ def serve(
         log.info("admin token: %s", hint)
     services.close()
     tls = (settings.tls_cert, settings.tls_key) if settings.tls_cert and settings.tls_key else None
-    _serve(host, port, tls=tls, settings=settings)
+    if count == 1:
+        _serve(host, port, tls=tls, settings=settings)
+        return
+    # What the workers share lives in a directory this process owns (and locks) while it
+    # serves: removed on exit, reaped by the next start after a crash (edge/shared.py).
+    shared = DiskFiles(settings.effective_edge_disk_dir)
+    os.environ["VODSTACK_WORKER_SHARED_DIR"] = str(shared.root)
+    share_between_workers(shared.root / "metrics")
+    try:
+        _serve(host, port, tls=tls, settings=settings, workers=count)
+    finally:
+        shared.close()
 
 
 def _admin_token_hint(settings: Settings, token: str) -> str:

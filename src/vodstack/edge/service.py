@@ -24,6 +24,7 @@ from vodstack.edge.cache import EdgeCache
 from vodstack.edge.entry import CacheEntry, Fetched, ResultType
 from vodstack.edge.hot import HotCopies
 from vodstack.edge.purge import ASSET, PurgeScope
+from vodstack.edge.shared import SharedTier
 from vodstack.jobs.bus import ASSET_READY, ASSET_UPDATED, DomainEvent
 from vodstack.telemetry.metrics import Metrics
 
@@ -62,8 +63,10 @@ class Edge:
         policy: TtlPolicy,
         metrics: Metrics,
         hot: HotCopies | None = None,
+        shared: SharedTier | None = None,
     ) -> None:
         self.cache = cache
+        self.shared = shared  # the disk tier of the other workers of this server, if any
         self._load = load
         self.policy = policy
         self.metrics = metrics
@@ -79,6 +82,11 @@ class Edge:
             ttl, stale = IMMUTABLE_TTL_S, self.policy.immutable_stale_s
 
         async def loader(etag: str | None) -> Fetched:
+            if self.shared is not None and kind != "manifest":
+                return await self.shared.load(key, origin, etag, ttl)
+            return await origin(etag)
+
+        async def origin(etag: str | None) -> Fetched:
             self.metrics.origin_requests.labels(kind).inc()
             return await self._load(key, etag)
 
@@ -104,6 +112,8 @@ class Edge:
             return 0
         covers = None if scope.everything else scope.covers
         count = self.cache.purge(f"{asset_id}/", covers)
+        if self.shared is not None:
+            self.shared.purge(asset_id, covers)
         self.metrics.edge_purges.labels(scope.scope.value).inc()
         return count
 

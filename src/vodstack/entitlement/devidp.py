@@ -86,7 +86,10 @@ class DevIdentityProvider:
             key = store.load(_STORE_NAME)
         else:
             key = generate_private_key("ecdsa" if algorithm == "ES256" else "rsa")
-            store.save(_STORE_NAME, key)
+            try:
+                store.save(_STORE_NAME, key)
+            except InvalidInput:  # another node (shared secret store) saved one first
+                key = store.load(_STORE_NAME)
         return cls(key, issuer=issuer, audience=audience, clock=clock)
 
     @property

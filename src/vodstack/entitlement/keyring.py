@@ -25,13 +25,18 @@ from vodstack.entitlement.keys import (
     public_key_pem,
 )
 from vodstack.entitlement.keystore import PrivateKeyStore
-from vodstack.errors import ConfigError, InvalidInput
+from vodstack.errors import ConfigError, Conflict, InvalidInput
 
 
 def _kind(pem: str) -> str:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     return "ecdsa" if isinstance(load_public_key(pem), ec.EllipticCurvePublicKey) else "rsa"
+
+
+def _check_id(key_id: str) -> None:
+    if not key_id.isascii() or not key_id.isalnum() or len(key_id) > 32:
+        raise InvalidInput("key id must be 1-32 ASCII letters and digits")
 
 
 class KeyRing:
@@ -133,12 +138,41 @@ class KeyRing:
         self.invalidate()
         self._audit("key.retired", {"key_id": key_id})
 
+    def copy_as(self, key_id: str, new_id: str, *, activate: bool = False) -> str:
+        """The same key pair under another id, e.g. the id CloudFront gave its public key:
+        a CloudFront edge checks ``CloudFront-Key-Pair-Id`` against *its* key ids, which it
+        assigns itself (deploy/terraform outputs them as ``cloudfront_key_ids``). The old id
+        keeps verifying until retired, so switching ids is a rotation without a new key."""
+        _check_id(new_id)
+        keys = {k.key_id: k for k in self.grants.signing_keys()}
+        if new_id in keys:
+            raise Conflict(f"key {new_id} already exists")
+        source = keys.get(key_id)
+        if source is None:
+            raise InvalidInput(f"no key {key_id}")
+        if not source.has_private:
+            raise InvalidInput(f"key {key_id} has no private key here: nothing to sign with")
+        self.store.save(self._store_name(new_id), self.store.load(self._store_name(key_id)))
+        self.grants.add_key(
+            SigningKey(
+                key_id=new_id,
+                algorithm=source.algorithm,
+                public_key_pem=source.public_key_pem,
+                status="trusted",
+                has_private=True,
+            )
+        )
+        if activate:
+            self.grants.activate_key(new_id)
+        self.invalidate()
+        self._audit("key.copied", {"key_id": new_id, "from_key_id": key_id, "active": activate})
+        return new_id
+
     def add_public(self, pem: str, key_id: str | None = None) -> str:
         """Trust an outside public key (verification only), like registering a CloudFront
         public key whose private half signs elsewhere."""
         key_id = key_id or new_key_id()
-        if not key_id.isascii() or not key_id.isalnum() or len(key_id) > 32:
-            raise InvalidInput("key id must be 1-32 ASCII letters and digits")
+        _check_id(key_id)
         public_key_pem(load_public_key(pem))  # vets: RSA ≥ 2048 or P-256
         self.grants.add_key(
             SigningKey(

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from vodstack.entitlement.keys import PrivateKey, load_private_key, private_key_pem
 from vodstack.errors import ConfigError, InvalidInput, NotFound
+from vodstack.secretstore import SecretStore
 
-__all__ = ["PrivateKeyStore"]
+__all__ = ["PrivateKeyStore", "SecretKeyStore"]
 
 log = logging.getLogger(__name__)
 
@@ -128,3 +129,56 @@ def _is_encrypted(pem: bytes) -> bool:
     """PKCS#8 ``ENCRYPTED PRIVATE KEY`` or a legacy OpenSSL ``Proc-Type: 4,ENCRYPTED`` PEM."""
     head = pem[:256]
     return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in head or b"Proc-Type: 4,ENCRYPTED" in head
+
+
+class SecretKeyStore(PrivateKeyStore):
+    """Private keys as secrets named ``key.<name>`` of a shared :class:`SecretStore`
+    (``VODSTACK_SECRETS_URL`` db or AWS): every node loads the key another node created or
+    rotated in, with no file copied by hand. The passphrase, when set, still encrypts each
+    PEM (defence in depth on top of the backend's own encryption)."""
+
+    _PREFIX = "key."
+
+    def __init__(self, store: SecretStore, passphrase: bytes | None = None) -> None:
+        super().__init__(Path("."), passphrase)
+        self._store = store
+
+    def __repr__(self) -> str:
+        encrypted = "encrypted" if self._passphrase else "plain"
+        return f"SecretKeyStore({self._store!r}, {encrypted})"
+
+    def _secret(self, name: str) -> str:
+        self._path(name)  # vets the name
+        return f"{self._PREFIX}{name}"
+
+    def save(self, name: str, key: PrivateKey) -> Path:
+        if not self._store.create(self._secret(name), private_key_pem(key, self._passphrase)):
+            raise InvalidInput(f"a private key named {name!r} already exists")
+        return Path(self._secret(name))
+
+    def load(self, name: str) -> PrivateKey:
+        data = self._store.read(self._secret(name))
+        if data is None:
+            raise NotFound(f"no private key named {name!r} in {self._store!r}")
+        if self._passphrase is not None and not _is_encrypted(data):
+            key = load_private_key(data)
+            self._store.write(self._secret(name), private_key_pem(key, self._passphrase))
+            log.warning("private key %r was stored in clear; re-encrypted at rest", name)
+            return key
+        return load_private_key(data, self._passphrase)
+
+    def exists(self, name: str) -> bool:
+        return self._store.read(self._secret(name)) is not None
+
+    def delete(self, name: str) -> None:
+        self._store.delete(self._secret(name))
+
+    def names(self) -> list[str]:
+        return sorted(
+            n.removeprefix(self._PREFIX)
+            for n in self._store.names(self._PREFIX)
+            if _NAME.fullmatch(n.removeprefix(self._PREFIX))
+        )
+
+    def is_encrypted(self, name: str) -> bool:
+        return _is_encrypted(self._store.read(self._secret(name)) or b"")

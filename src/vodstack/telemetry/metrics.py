@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
@@ -16,11 +18,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    # Collectors computed from this process's state at scrape time (not shared by workers).
+    own: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         r = self.registry
-        # process_cpu_seconds_total, process_resident_memory_bytes, open fds, start time
-        ProcessCollector(registry=r)
+        # process_cpu_seconds_total, process_resident_memory_bytes, open fds, start time; also
+        # among this process's own collectors, which a multi-worker /metrics adds per worker
+        self.own.append(ProcessCollector(registry=r))
         self.gate_denied = Counter(
             "vodstack_gate_denied",
             "Delivery requests refused by the signature gate",
@@ -78,11 +83,16 @@ class Metrics:
             ["status", "reason"],
             registry=r,
         )
-        self.jobs = Gauge("vodstack_jobs", "Jobs by state", ["state"], registry=r)
+        # Catalogue-wide, set at each scrape: with several worker processes the most recent
+        # scrape's value is the one to show (multiprocess_mode is ignored in one process).
+        self.jobs = Gauge(
+            "vodstack_jobs", "Jobs by state", ["state"], registry=r, multiprocess_mode="mostrecent"
+        )
         self.jobs_queued = Gauge(
             "vodstack_jobs_queued",
             "Jobs waiting for a worker, by queue (retries waiting out their backoff included)",
             ["queue"],
+            multiprocess_mode="mostrecent",
             registry=r,
         )
         self.play_latency = Histogram(
@@ -227,10 +237,12 @@ class Exposition:
         registries: Sequence[CollectorRegistry],
         info: dict[str, str],
         refresh: Callable[[], None] | None = None,
+        own: Sequence[object] = (),
     ) -> None:
         self.registries = registries
         self.info = info
         self.refresh = refresh
+        self.own = own
 
     def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import InfoMetricFamily
@@ -239,8 +251,21 @@ class Exposition:
             self.refresh()
         # "target" + "_info" suffix: exposed as the gauge target_info
         yield InfoMetricFamily("target", "Process metadata: role and instance", value=self.info)
-        for registry in self.registries:
-            yield from registry.collect()
+        directory = os.environ.get(MULTIPROC_ENV)
+        if not directory:
+            for registry in self.registries:
+                yield from registry.collect()
+            return
+        # Worker processes of one `serve --workers N` share a directory: counters and
+        # histograms of every worker summed (job gauges: the most recent), plus this
+        # worker's own collectors (its edge cache's tiers and counters).
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        shared = CollectorRegistry()
+        MultiProcessCollector(shared, path=directory)
+        yield from shared.collect()
+        for collector in self.own:
+            yield from collector.collect()  # type: ignore[attr-defined]
 
 
 def start_listener(exposition: Exposition, host: str, port: int) -> Any | None:
@@ -261,3 +286,20 @@ def start_listener(exposition: Exposition, host: str, port: int) -> Any | None:
 
 def register_cache_collector(metrics: Metrics, cache: object) -> None:
     metrics.registry.register(_CacheCollector(cache))
+    metrics.own.append(_CacheCollector(cache))
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def share_between_workers(directory: Path) -> None:
+    """Make metrics created from now on (in worker processes forked or spawned later) write
+    their values to ``directory``, so any worker's ``/metrics`` shows the sum of all workers
+    (prometheus_client's multiprocess mode). Called by ``serve --workers N`` before it starts
+    the workers; the choice of value class is made here because the parent process imported
+    prometheus_client before it knew how many workers there would be."""
+    from prometheus_client import values
+
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(directory)
+    values.ValueClass = values.get_value_class()

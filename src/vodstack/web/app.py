@@ -25,8 +25,10 @@ from vodstack.edge.gate import SignatureGate
 from vodstack.edge.hot import HotCopies
 from vodstack.edge.loaders import HttpOrigins, InProcessOrigin
 from vodstack.edge.service import PURGING_EVENTS, Edge, PurgeFollower, TtlPolicy
+from vodstack.edge.shared import SharedTier
 from vodstack.errors import NotFound
 from vodstack.jobs.bus import DomainEvent
+from vodstack.jobs.leader import Leader
 from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.protection.service import build_protection
@@ -108,7 +110,11 @@ def build_edge(services: Services, origin: Origin | None) -> Edge:
         manifest_ttl_s=settings.manifest_max_age_s, immutable_stale_s=settings.edge_stale_if_error_s
     )
     hot = HotCopies(hot_bytes) if hot_bytes else None
-    return Edge(cache, loader, policy, services.metrics, hot)
+    shared = None
+    if settings.worker_shared_dir is not None and settings.edge_disk_bytes:
+        # The other workers of this `serve --workers N`: one origin load per segment for all.
+        shared = SharedTier(settings.worker_shared_dir, staging, wait_s=settings.origin_timeout_s)
+    return Edge(cache, loader, policy, services.metrics, hot, shared)
 
 
 def _duration_of(services: Services) -> Callable[[str], float | None]:
@@ -176,6 +182,7 @@ def create_app(
             "version": __version__,
         },
         refresh_job_gauges,
+        services.metrics.own,
     )
 
     @asynccontextmanager
@@ -190,7 +197,12 @@ def create_app(
                 target=_clean_partial, args=(services,), name="vodstack-clean", daemon=True
             ).start()
         pool = services.pipeline.pool() if run_workers and not remote else None
-        if pool is not None:
+        leader = None
+        if pool is not None and settings.worker_shared_dir is not None:
+            # One of the server's worker processes runs the jobs (jobs/leader.py says why).
+            leader = Leader(settings.worker_shared_dir / "jobs.lock", pool.start, pool.stop)
+            leader.begin()
+        elif pool is not None:
             pool.start()
         if follower is not None:
             follower.start()
@@ -199,7 +211,9 @@ def create_app(
         finally:
             if follower is not None:
                 await follower.stop()
-            if pool is not None:
+            if leader is not None:
+                leader.end()
+            elif pool is not None:
                 pool.stop()
             if edge is not None:
                 edge.cache.close()
