@@ -40,28 +40,12 @@ RULES: dict[str, Callable[[Presentation], list[str]]] = {
     "key-frames": lambda p: [v for pl in p[1].values() for v in rules.keyframe_rule(pl)],
 }
 
-_ISSUE_14_ITEM_2 = pytest.mark.xfail(strict=False, reason="issue 14 item 2, fixed on branch mpd")
-
-
-_SUBTITLES_NOT_COUNTED = pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "issue 14: BANDWIDTH counts the video and the largest audio rendition but not the "
-        "subtitle renditions' WebVTT segments (~0.6 kb/s here); RFC 8216 §4.3.4.2 counts "
-        "every playable combination of renditions. Left for the served-bytes rate work of "
-        "item 2 (branch mpd)."
-    ),
-)
-
 
 def _cases() -> list:
     cases = []
     for mode in MODES:
         for rule in RULES:
-            marks = [_ISSUE_14_ITEM_2] if rule.startswith("bandwidth") and mode != "clear" else []
-            if rule == "bandwidth-with-subtitles" and mode == "clear":
-                marks = [_SUBTITLES_NOT_COUNTED]
-            cases.append(pytest.param(mode, rule, marks=marks, id=f"{mode}-{rule}"))
+            cases.append(pytest.param(mode, rule, id=f"{mode}-{rule}"))
     return cases
 
 

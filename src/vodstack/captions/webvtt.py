@@ -10,6 +10,7 @@ Errors name the line and say what is wrong, because an uploader has to fix the f
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -249,6 +250,22 @@ def cues_between(cues: list[Cue], start_ms: int, end_ms: int) -> list[Cue]:
     belongs to both segments, unchanged, so a player that joins in either segment shows it and
     one that plays both sees the same cue twice and keeps one [RFC 8216 §3.5]."""
     return [c for c in cues if c.start_ms < end_ms and c.end_ms > start_ms]
+
+
+def hls_segment_rates(
+    cues: list[Cue], windows: list[tuple[int, int]], mpegts: int = 0
+) -> tuple[int, int]:
+    """(peak, average) bit rate of the HLS WebVTT segments cut on ``windows``: a subtitle
+    rendition is part of every playable combination it can join, so the variant's
+    BANDWIDTH and AVERAGE-BANDWIDTH count it [RFC 8216 §4.3.4.2]."""
+    sizes = [len(hls_segment(cues, s, e, mpegts).encode()) * 8 for s, e in windows]
+    spans = [(e - s) / 1000 for s, e in windows]
+    peak = max(
+        (math.ceil(bits / span) for bits, span in zip(sizes, spans, strict=True) if span > 0),
+        default=0,
+    )
+    total = sum(spans)
+    return peak, math.ceil(sum(sizes) / total) if total > 0 else 0
 
 
 def hls_segment(cues: list[Cue], start_ms: int, end_ms: int, mpegts: int = 0) -> str:

@@ -18,10 +18,11 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 from vodstack.captions.service import read_cues
-from vodstack.captions.webvtt import hls_segment, write_webvtt
+from vodstack.captions.webvtt import hls_segment, hls_segment_rates, write_webvtt
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import Asset
 from vodstack.catalogue.repository import Catalogue
@@ -101,6 +102,8 @@ class Origin:
         self._segments: OrderedDict[tuple[str, int, str, int], tuple[Segment, ...]] = OrderedDict()
         self._lock = threading.Lock()
         self.cuts = CutSlots(settings.thumbnail_concurrency, settings.thumbnail_wait_s)
+        # Stored text files are immutable (a new caption is a new key): rates per file and grid.
+        self._text_rates = lru_cache(maxsize=4096)(self._text_rates_of)
 
     def forget(self, asset_id: str) -> None:
         """Drop cached packaging state of an asset (after re-transcode, delete, …)."""
@@ -372,6 +375,19 @@ class Origin:
             _etag(hashlib.sha256(body.encode()).hexdigest()),
         )
 
+    def text_rates(self, p: Presentation, tag: VariantTag) -> tuple[int, int]:
+        """(peak, average) bit rate of the largest subtitle rendition as served in HLS."""
+        rates = [
+            self._text_rates(t.file_key, p.duration_s, tag.segment_s, _mpegts(p)) for t in p.texts
+        ]
+        return max((r[0] for r in rates), default=0), max((r[1] for r in rates), default=0)
+
+    def _text_rates_of(
+        self, file_key: str, duration_s: float, segment_s: int, mpegts: int
+    ) -> tuple[int, int]:
+        cues = read_cues(self.store, file_key)
+        return hls_segment_rates(cues, hls.text_segments(duration_s, segment_s), mpegts)
+
     def _asset_file(self, asset: Asset, parsed: DeliveryPath) -> Resource:
         p = self.presentation(asset.id, asset.revision)
         if p.windowed:
@@ -429,13 +445,16 @@ class Origin:
             self._require_clear(asset)
             tag, protection = self.current_tag(asset), None
             if parsed.kind == "multivariant":
-                return self._text(hls.multivariant_playlist(p, tag), "m3u8", immutable=False)
+                master = hls.multivariant_playlist(p, tag, text_rates=self.text_rates(p, tag))
+                return self._text(master, "m3u8", immutable=False)
             trick = self.settings.dash_trick_mode
             return self._text(dash.mpd(p, tag, trick_mode=trick), "mpd", immutable=False)
         if parsed.kind == "multivariant":
             tag = self.protection.hls_tag(asset, segment_s)
             served = self.protection.served_sizes(p, tag, self._read_track, self._growth)
-            master = hls.multivariant_playlist(p, tag, served=served)
+            master = hls.multivariant_playlist(
+                p, tag, served=served, text_rates=self.text_rates(p, tag)
+            )
             return self._text(master, "m3u8", immutable=False)
         tag, protection = self.protection.dash_tag(asset, segment_s)
         served = self.protection.served_sizes(p, tag, self._read_track, self._growth)

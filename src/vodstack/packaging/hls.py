@@ -105,7 +105,12 @@ def _subtitle_media(p: Presentation, tag: VariantTag) -> list[str]:
 
 
 def multivariant_playlist(
-    p: Presentation, tag: VariantTag, *, iframes: bool = True, served: ServedSizes | None = None
+    p: Presentation,
+    tag: VariantTag,
+    *,
+    iframes: bool = True,
+    served: ServedSizes | None = None,
+    text_rates: tuple[int, int] = (0, 0),
 ) -> str:
     """Master playlist: one STREAM-INF per video track (H.264 first, then HEVC and AV1 with
     their own CODECS, so a player picks what it decodes), audio and subtitles as EXT-X-MEDIA
@@ -113,7 +118,8 @@ def multivariant_playlist(
 
     ``served``: the bytes each segment is served as, per track, when protection makes them
     differ from the stored ones (encrypted segments are larger): BANDWIDTH must cover the
-    bytes a player actually downloads [§4.3.4.2]."""
+    bytes a player actually downloads [§4.3.4.2]. ``text_rates``: (peak, average) bit rate of
+    the largest subtitle rendition's WebVTT segments, which join every variant too."""
     served = served or {}
 
     def peak(track: Track) -> int:
@@ -127,13 +133,15 @@ def multivariant_playlist(
     audios = p.audios
     audio_peak = max((peak(a) for a in audios), default=0)
     audio_avg = max((average(a) for a in audios), default=0)
+    text_peak, text_avg = text_rates if p.texts else (0, 0)
     audio_codecs = list(dict.fromkeys(a.codec for a in audios))
     lines += _audio_media(p, tag)
     lines += _subtitle_media(p, tag)
     for video in p.videos:
-        # BANDWIDTH is the peak of the variant *with* its audio; CODECS lists both [§4.3.4.2].
-        peak_bps = peak(video) + audio_peak
-        avg = average(video) + audio_avg
+        # BANDWIDTH is the peak of the variant *with* its audio and subtitles; CODECS lists
+        # the codecs of its media [§4.3.4.2].
+        peak_bps = peak(video) + audio_peak + text_peak
+        avg = average(video) + audio_avg + text_avg
         codecs = ",".join([video.codec, *audio_codecs])
         attrs = [f"BANDWIDTH={peak_bps}", f"AVERAGE-BANDWIDTH={avg}", f"CODECS={_quoted(codecs)}"]
         if video.width and video.height:
