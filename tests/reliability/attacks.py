@@ -28,7 +28,7 @@ from vodstack.entitlement.keys import generate_private_key, load_private_key
 from vodstack.entitlement.policy import Policy
 from vodstack.entitlement.signing import signed_cookies, signed_url
 
-#: Path tricks tried by the security suite, reused here (tests/reliability/test_security.py).
+#: Path tricks, shared with the security suite (tests/reliability/test_security.py).
 TRAVERSALS = [
     "..",
     "../../../../../../etc/passwd",

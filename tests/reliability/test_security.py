@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import make_clip_file
 from tests.e2e.conftest import ADMIN_TOKEN, LiveServer, free_port
 from tests.reliability import rawhttp
+from tests.reliability.attacks import TRAVERSALS as attack_traversals
 from tests.secrets_scan import leaks, secret_forms, secrets_of
 from vodstack.entitlement.keys import load_private_key
 from vodstack.entitlement.policy import Policy
@@ -31,23 +32,8 @@ from vodstack.web.auth import is_admin_path
 
 pytestmark = pytest.mark.slow
 
-TRAVERSALS = [
-    "..",
-    "../../../../../../etc/passwd",
-    "..%2f..%2f..%2f..%2fetc%2fpasswd",
-    "%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-    "%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-    "..%5c..%5c..%5cetc%5cpasswd",
-    "....//....//....//etc/passwd",
-    "%252e%252e%252f%252e%252e%252fetc%252fpasswd",
-    "..;/..;/..;/etc/passwd",
-    "/etc/passwd",
-    "%00",
-    "x%00.mp4",
-    "../../secrets/admin-token",
-    "../../../secrets/keys",
-    "..%2f..%2fsecrets%2fadmin-token",
-]
+#: The path tricks of the attack suite (tests/reliability/attacks.py), plus a rooted path.
+TRAVERSALS = [*attack_traversals, "/etc/passwd"]
 SAMPLE_VALUES = {
     "asset_id": None,  # the fixture's asset
     "subscription_id": "1",
