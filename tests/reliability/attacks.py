@@ -333,6 +333,27 @@ class Attacks:
             held = r.status_code == 200 and "attacker.example" not in r.text
             yield Attempt("forged Host", target, held, f"{r.status_code}")
 
+    # --- item 4: a non-canonical spelling of a real object never becomes a cache entry
+    def cache_keys(self) -> Iterator[Attempt]:
+        spellings = ("index.m3u8%3Fnonce=1", "index.m3u8%23x", "%69ndex.m3u8", "index.m3u8;x")
+        for spelling in spellings:
+            r = self._get(f"/v1/{self.asset}/{spelling}", self.cookie)
+            held = r.status in (400, 403, 404)  # refused before the cache, never the object
+            yield Attempt("cache key", spelling, held, f"{r.status}")
+
+    # --- item 5: times past the end and odd widths are one cut, not one FFmpeg run each
+    def thumbnails(self) -> Iterator[Attempt]:
+        etags: set[str | None] = set()
+        for time_s, width in ((3600, 201), (7200.5, 233), (99999, 239), (10**9, 221)):
+            target = f"/v1/{self.asset}/thumbnail.jpg?time={time_s}&width={width}"
+            r = self._get(target, self.cookie)
+            if r.status == 200:
+                etags.add(r.header("etag"))
+            # a (clamped) picture, a 400 for an absurd time, or refused for load: never a 5xx
+            held = r.status in (200, 400, 429, 503)
+            yield Attempt("thumbnail", f"time={time_s} width={width}", held, f"{r.status}")
+        yield Attempt("thumbnail", "all share one cache key", len(etags) <= 1, f"{len(etags)}")
+
     def all_kinds(self) -> list[Callable[[], Iterator[Attempt]]]:
         return [
             self.forgeries,
@@ -341,6 +362,8 @@ class Attacks:
             self.admin_without_token,
             self.bodies,
             self.headers,
+            self.cache_keys,
+            self.thumbnails,
         ]
 
 

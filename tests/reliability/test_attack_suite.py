@@ -4,7 +4,9 @@ Forged and replayed grants, path tricks, the development sign-in behind a same-h
 admin enumeration, hostile bodies (declared, chunked, slow, echoed) and a 2 × 150 MB body
 flood, missing ``nosniff`` and a forged ``Host``: each attempt must be refused, every
 legitimate signed request made meanwhile must succeed, the server must stay up, and the flood
-must not grow its memory by more than a small fraction of what it sends (it grew by 725 MB).
+must not grow its memory by more than a small fraction of what it sends (it grew by 725 MB);
+non-canonical spellings of a segment and thumbnails past the end or at odd widths must not
+make new cache entries (issue 20 items 4 and 5).
 ``python -m bench.attacks`` prints the same numbers for BENCHMARKS.md.
 """
 
@@ -46,7 +48,16 @@ def test_every_attack_is_refused_while_legitimate_viewers_keep_playing(target: A
     assert report.alive
     assert not report.broken, report.lines()
     kinds = {a.kind for a in report.attempts}
-    assert {"forgery", "path trick", "dev sign-in", "body", "body flood", "nosniff"} <= kinds
+    assert {
+        "forgery",
+        "path trick",
+        "dev sign-in",
+        "body",
+        "body flood",
+        "nosniff",
+        "cache key",
+        "thumbnail",
+    } <= kinds
     assert len(report.attempts) >= 100
     assert report.legit_ok > 20 and not report.legit_failed, report.legit_failed[:10]
     # 2 × 150 MB sent: the server may hold a few buffers of it, never the bodies
