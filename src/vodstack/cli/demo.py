@@ -1,8 +1,12 @@
 """``vodstack demo``: from nothing to a playable stream on one machine.
 
 Makes a sample master with FFmpeg's synthetic sources (a 20 s 1080p test pattern with a
-tone), ingests it, transcodes it here with a progress bar, and returns the lines to print.
-A demo asset that is already ready for the same master is reused, so a second run is instant.
+tone), ingests it, transcodes it here with a progress bar, and returns the lines to print as
+soon as the asset is playable: with the default progressive mode that is after its first
+window, seconds after the upload. The transcode (the rest of the ladder, then the extras)
+goes on in this process's pool while the server runs; windows a viewer asks for first are
+made on request. A demo asset that is already ready for the same master is reused, so a
+second run is instant.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from vodstack.cli.common import wait_for_asset
+from vodstack.cli.common import watch_asset
 from vodstack.errors import NotFound, VodstackError
+from vodstack.jobs.worker import WorkerPool
 from vodstack.services import Services
 from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 
@@ -67,8 +72,12 @@ def make_sample(directory: Path) -> Path:
     return out
 
 
-def prepare_demo(services: Services, file: Path | None, console: Console) -> list[str]:
+def prepare_demo(
+    services: Services, file: Path | None, console: Console
+) -> tuple[list[str], WorkerPool | None]:
+    """The lines to print, and the pool still transcoding the asset (stop it after serving)."""
     settings = services.settings
+    pool = None
     marker = settings.home / "demo-asset"
     asset_id = None
     if file is None and marker.exists():
@@ -83,8 +92,11 @@ def prepare_demo(services: Services, file: Path | None, console: Console) -> lis
         source = file or make_sample(settings.home / "samples")
         console.print(f"ingesting {source}")
         asset_id = services.ingestor.ingest_file(source, "vodstack demo" if file is None else None)
-        status = wait_for_asset(services, asset_id)
+        pool = services.pipeline.pool(workers=1, only_asset=asset_id)
+        pool.start()
+        status = watch_asset(services, asset_id, until_ready=True)
         if status != "ready":
+            pool.stop()
             error = services.catalogue.get_asset(asset_id).error
             raise VodstackError(f"the demo asset failed: {error}")
         if file is None:
@@ -107,7 +119,7 @@ def prepare_demo(services: Services, file: Path | None, console: Console) -> lis
         f"| paste -sd ';')\" {base}/v1/{asset_id}/index.m3u8",
         "",
         f"serving on {base}  (Ctrl-C to stop)",
-    ]
+    ], pool
 
 
 DEMO_VIEWER = "demo-viewer"

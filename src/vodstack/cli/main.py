@@ -60,7 +60,12 @@ def ingest(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     title: Annotated[str | None, typer.Option(help="Display title (default: file name).")] = None,
     wait: Annotated[
-        bool, typer.Option("--wait", help="Transcode now; exit 0 if ready, 1 if failed.")
+        bool,
+        typer.Option(
+            "--wait",
+            help="Transcode the ladder now; exit 0 if ready, 1 if failed. The extras (poster, "
+            "storyboard, download, VMAF) are queued for `serve` or `worker`.",
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -225,7 +230,8 @@ def demo(
         typer.Option(exists=True, dir_okay=False, help="Use this master instead of a sample."),
     ] = None,
 ) -> None:
-    """Embedded stack: make a sample clip, ingest, transcode, print playback URLs, serve."""
+    """Embedded stack: make a sample clip, ingest, print playback URLs as soon as it plays
+    (the rest of the ladder and the extras follow while it serves), serve."""
     from vodstack.cli.demo import prepare_demo
 
     settings = Settings()
@@ -233,11 +239,15 @@ def demo(
     os.environ["VODSTACK_PORT"] = str(port)
     settings = Settings()
     services = build_services(settings)
-    info = prepare_demo(services, file, console)
-    services.close()
+    info, pool = prepare_demo(services, file, console)
     for line in info:
         typer.echo(line)
-    _serve(settings.host, port)
+    try:
+        _serve(settings.host, port)
+    finally:  # the rest of the ladder and the extras ran here meanwhile
+        if pool is not None:
+            pool.stop()
+        services.close()
 
 
 def main() -> None:

@@ -21,14 +21,15 @@ from vodstack.catalogue.repository import Catalogue
 from vodstack.edge.cache import EdgeCache
 from vodstack.edge.entry import CacheEntry, Fetched, ResultType
 from vodstack.edge.hot import HotCopies
-from vodstack.jobs.bus import ASSET_READY, ASSET_UPDATED
+from vodstack.jobs.bus import ASSET_EXTRAS_READY, ASSET_READY, ASSET_UPDATED
 from vodstack.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 IMMUTABLE_TTL_S = 7 * 24 * 3600
 _WINDOW = 50
-PURGING_EVENTS = (ASSET_UPDATED, ASSET_READY)
+# Extras change what manifests and the player page name (storyboard, poster, download).
+PURGING_EVENTS = (ASSET_UPDATED, ASSET_READY, ASSET_EXTRAS_READY)
 
 LoadFn = Callable[[str, str | None], Awaitable[Fetched]]
 

@@ -195,11 +195,13 @@ class WorkerPool:
         config: PoolConfig,
         *,
         only_asset: str | None = None,
+        only_kind: str | None = None,
         on_end: EndHook | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.config = config
         self.only_asset = only_asset
+        self.only_kind = only_kind
         self.runner = JobRunner(catalogue, handlers, on_final_failure, config, on_end=on_end)
         self.wake = threading.Event()
         self._stop = threading.Event()
@@ -225,7 +227,9 @@ class WorkerPool:
         while not self._stop.is_set():
             try:
                 self.catalogue.requeue_expired()
-                job = self.catalogue.claim_job(owner, self.config.lease_s, asset_id=self.only_asset)
+                job = self.catalogue.claim_job(
+                    owner, self.config.lease_s, asset_id=self.only_asset, kind=self.only_kind
+                )
             except Exception:
                 log.exception("worker %s could not reach the catalogue", owner)
                 job = None
