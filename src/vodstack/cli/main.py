@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Annotated
@@ -232,21 +234,30 @@ def demo(
 ) -> None:
     """Embedded stack: make a sample clip, ingest, print playback URLs as soon as it plays
     (the rest of the ladder and the extras follow while it serves), serve."""
-    from vodstack.cli.demo import prepare_demo
+    from vodstack.cli.demo import announce_demo, ingest_demo
 
     settings = Settings()
     port = port or settings.port
     os.environ["VODSTACK_PORT"] = str(port)
     settings = Settings()
     services = build_services(settings)
-    info, pool = prepare_demo(services, file, console)
-    for line in info:
-        typer.echo(line)
+    asset_id, _ = ingest_demo(services, file, console)
+
+    def announce() -> None:
+        """The server's workers transcode the asset; the URLs are printed once it plays."""
+        try:
+            lines = announce_demo(services, asset_id, sample=file is None)
+        except VodstackError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            os.kill(os.getpid(), signal.SIGTERM)  # stop serving: there is nothing to show
+            return
+        for line in lines:
+            typer.echo(line)
+
+    threading.Thread(target=announce, name="vodstack-demo", daemon=True).start()
     try:
         _serve(settings.host, port)
-    finally:  # the rest of the ladder and the extras ran here meanwhile
-        if pool is not None:
-            pool.stop()
+    finally:
         services.close()
 
 
