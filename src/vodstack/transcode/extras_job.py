@@ -116,6 +116,8 @@ class ExtrasStage:
         if path is not None and path.is_file():
             target.symlink_to(path)
             return
+        if not self.store.exists(row.file_key):  # not NotFound: that means the asset is gone
+            raise TranscodeError(f"track {row.track_id} of revision {row.revision} is missing")
         with self.store.open(row.file_key) as src, open(target, "wb") as dst:
             shutil.copyfileobj(src, dst, 8 * 1024 * 1024)
 
