@@ -87,7 +87,7 @@ def test_playable_before_the_ladder_exists_then_joined_in_place(progressive: Any
     r = server.upload(source, title="Progressive")
     assert r.status_code == 202, r.text
     asset_id = r.json()["id"]
-    asset = server.wait(asset_id)
+    asset = server.wait(asset_id, settled=False)  # playable: the first window exists
     assert asset["status"] == "ready", asset
     viewer = server.viewer(asset_id)
 
