@@ -180,7 +180,7 @@ def test_hls_js_plays_from_the_start_while_the_job_runs(tmp_path: Any) -> None:
     try:
         with Chromium() as browser:
             asset_id = server.upload(source, title="Fresh").json()["id"]
-            assert server.wait(asset_id)["status"] == "ready"
+            assert server.wait(asset_id, settled=False)["status"] == "ready"
             server.subscribe("early")
             page = browser.page("early")
             token = server.token("early")
