@@ -33,6 +33,7 @@ ROOT = BENCH.parent
 # name → (modest default arguments, --quick arguments); run in this order, others after.
 PLAN: dict[str, tuple[list[str], list[str]]] = {
     "transcode": (["--seconds", "10", "--repeat", "2"], ["--seconds", "4", "--repeat", "1"]),
+    "ready": (["--seconds", "10", "--repeat", "2"], ["--seconds", "4", "--repeat", "1"]),
     "time_to_playable": (["--repeat", "2"], ["--quick", "--size", "640x360"]),
     "accelerated": (["--seconds", "60"], ["--seconds", "30"]),
     "origin": (["--seconds", "5", "--rounds", "3"], ["--seconds", "3", "--rounds", "1"]),

@@ -86,6 +86,7 @@ NON_SETTINGS_VARIABLES: dict[str, str] = {
     "VODSTACK_TEST_REDIS": "tests: Redis URL",
     "VODSTACK_API_FUZZ_EXAMPLES": "tests: examples per endpoint of the API fuzzer",
     "VODSTACK_BENCH_REDIS": "benchmarks: Redis URL",
+    "VODSTACK_SERVICE": "deploy/entrypoint.sh: which process a container runs",
 }
 
 
@@ -306,11 +307,13 @@ class Settings(BaseSettings):
 
     # -- windowed and progressive transcoding ----------------------------------------------
     transcode_mode: Literal["single", "windowed", "progressive"] = Field(
-        default="single",
-        description="single: one FFmpeg run makes the whole ladder. windowed (accelerated): "
-        "the title is cut into keyframe-aligned windows encoded in parallel and joined. "
-        "progressive: like windowed, but the asset is ready once its first window is encoded; "
-        "later windows are made on first request or by the background job.",
+        default="progressive",
+        description="progressive (default): the title is cut into keyframe-aligned windows; "
+        "the asset is ready once its first window is encoded (seconds after the upload), "
+        "later windows are made on first request or by the background job, then joined. "
+        "windowed (accelerated): the windows are encoded in parallel and joined before the "
+        "asset is ready. single: one FFmpeg run makes the whole ladder. AV1/HEVC ladders and "
+        "assets with uploaded audio tracks always use single.",
     )
     window_s: int = Field(
         default=4, ge=1, le=60, description="Window length (a multiple of fragment_s)."

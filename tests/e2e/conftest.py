@@ -190,14 +190,25 @@ class LiveServer:
         r.raise_for_status()
         return Viewer(client, r)
 
-    def wait(self, asset_id: str, timeout: float = 120) -> dict[str, Any]:
+    def wait(self, asset_id: str, timeout: float = 120, *, settled: bool = True) -> dict[str, Any]:
+        """The asset once it is ready or failed. ``settled`` (default): also once its
+        transcode job has ended (a progressive asset is ready after its first window) and its
+        extras (poster, storyboard, download, VMAF: a background job) are made or failed, so
+        a test sees the finished asset and no encode runs on behind it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             asset = self.asset(asset_id)
-            if asset["status"] in ("ready", "failed"):
+            if asset["status"] in ("ready", "failed") and (not settled or _settled(asset)):
                 return asset
             time.sleep(0.2)
         raise AssertionError(f"asset {asset_id} still {asset['status']} after {timeout} s")
+
+
+def _settled(asset: dict[str, Any]) -> bool:
+    job, extras = asset.get("job"), asset.get("extras")
+    if job is not None and job["state"] in ("queued", "running"):
+        return False
+    return asset["status"] == "failed" or extras is None or extras["state"] in ("ready", "failed")
 
 
 @pytest.fixture

@@ -85,6 +85,14 @@ def test_demo_serves_an_entitled_stream(tmp_path) -> None:
         )
         assert decoded.returncode == 0, decoded.stderr[-2000:]
         assert "frame=  600" in decoded.stderr  # 20 s × 30 fps sample
+        # issue #16: the sample went the progressive way (the URLs come once it plays, then
+        # the server's workers make the rest of the ladder)
+        admin = re.search(r"admin token:\s+(\S+)", text).group(1)
+        shown = httpx.get(
+            f"{base}/api/assets/{asset}", headers={"Authorization": f"Bearer {admin}"}
+        ).json()
+        stages = shown["job"]["stages"]
+        assert "first_window" in stages["stages"] and stages["ready_s"] > 0, stages
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)

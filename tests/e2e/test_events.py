@@ -1,6 +1,8 @@
-"""One upload's events through the local bus (issue #2): ``source.created`` →
-``transcode.completed`` → ``asset.ready``, each once, in that order, with payloads that tie
-them together — read back with ``vodstack events --asset ID --json`` as an operator would."""
+"""One upload's events through the local bus (issue #2): ``source.created`` → ``asset.ready``
+(progressive, the default: playable after the first window) → ``transcode.completed`` →
+``asset.ready`` (the whole ladder) → ``asset.extras_ready`` (issue #16: poster, storyboard,
+download and VMAF after ready), in that order, with payloads that tie them together — read
+back with ``vodstack events --asset ID --json`` as an operator would."""
 
 from __future__ import annotations
 
@@ -13,7 +15,13 @@ from tests.e2e.conftest import LiveServer
 
 pytestmark = pytest.mark.slow
 
-PIPELINE = ("source.created", "transcode.completed", "asset.ready")
+PIPELINE = (
+    "source.created",
+    "asset.ready",
+    "transcode.completed",
+    "asset.ready",
+    "asset.extras_ready",
+)
 
 
 def test_one_upload_emits_created_completed_ready_in_order(server: LiveServer, make_clip) -> None:
@@ -28,15 +36,23 @@ def test_one_upload_emits_created_completed_ready_in_order(server: LiveServer, m
     # newest first, and for this asset exactly the pipeline, once each: nothing failed
     assert [e["type"] for e in events] == list(reversed(PIPELINE))
     assert all(e["asset_id"] == asset_id for e in events)
-    created, completed, ready = reversed(events)
-    assert created["id"] < completed["id"] < ready["id"]
-    times = [datetime.fromisoformat(e["created_at"]) for e in (created, completed, ready)]
+    created, early, completed, ready, extras = reversed(events)
+    assert created["id"] < early["id"] < completed["id"] < ready["id"] < extras["id"]
+    times = [datetime.fromisoformat(e["created_at"]) for e in reversed(events)]
     assert times == sorted(times)
+    assert early["payload"] == {
+        "revision": 1,
+        "progressive": True,
+        "purge": {"scope": "revision", "revision": 1},
+    }
     assert created["payload"]["size"] == master.stat().st_size
     assert created["payload"]["source_key"].startswith(f"masters/{asset_id}/")
     assert completed["payload"]["job_id"] == asset["job"]["id"]
     assert completed["payload"]["revision"] == 1 and completed["payload"]["attempt"] == 1
-    assert ready["payload"] == {"revision": 1}  # the whole ladder, not an early progressive one
+    # the whole ladder, not an early progressive one; edges forget manifests and untagged files
+    assert ready["payload"] == {"revision": 1, "purge": {"scope": "revision", "revision": 1}}
+    assert extras["payload"]["revision"] == 1
+    assert {e["state"] for e in extras["payload"]["extras"].values()} == {"ready"}
     # --type narrows by prefix
     only = json.loads(server.cli("events", "--asset", asset_id, "--type", "transcode.", "--json"))
     assert [e["id"] for e in only] == [completed["id"]]

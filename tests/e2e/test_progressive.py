@@ -87,7 +87,7 @@ def test_playable_before_the_ladder_exists_then_joined_in_place(progressive: Any
     r = server.upload(source, title="Progressive")
     assert r.status_code == 202, r.text
     asset_id = r.json()["id"]
-    asset = server.wait(asset_id)
+    asset = server.wait(asset_id, settled=False)  # playable: the first window exists
     assert asset["status"] == "ready", asset
     viewer = server.viewer(asset_id)
 
@@ -180,7 +180,7 @@ def test_hls_js_plays_from_the_start_while_the_job_runs(tmp_path: Any) -> None:
     try:
         with Chromium() as browser:
             asset_id = server.upload(source, title="Fresh").json()["id"]
-            assert server.wait(asset_id)["status"] == "ready"
+            assert server.wait(asset_id, settled=False)["status"] == "ready"
             server.subscribe("early")
             page = browser.page("early")
             token = server.token("early")

@@ -14,8 +14,15 @@ pytestmark = pytest.mark.slow
 
 def test_transcode_survives_kill_9(tmp_path) -> None:
     source = make_clip_file(tmp_path / "long.mp4", seconds=30, size="1280x720")
+    # single pass: nothing is served before the whole revision is committed (a progressive
+    # revision is served from its first window; test_progressive covers its failures)
     server = LiveServer(
-        tmp_path / "home", {"VODSTACK_X264_PRESET": "medium", "VODSTACK_JOB_LEASE_S": "5"}
+        tmp_path / "home",
+        {
+            "VODSTACK_X264_PRESET": "medium",
+            "VODSTACK_JOB_LEASE_S": "5",
+            "VODSTACK_TRANSCODE_MODE": "single",
+        },
     )
     server.start()
     try:

@@ -47,7 +47,10 @@ def test_changing_segment_duration_needs_no_retranscode(
     assert old.target_duration == 4 and len(old.segments) == 2
     old_segment = viewer.get(old.segments[0].absolute_uri).content
     jobs_before = _jobs(first, asset_id)
-    assert [(j["kind"], j["state"]) for j in jobs_before] == [("transcode", "succeeded")]
+    assert [(j["kind"], j["state"]) for j in jobs_before] == [
+        ("extras", "succeeded"),  # poster, storyboard, download, VMAF: after ready (issue #16)
+        ("transcode", "succeeded"),
+    ]
     first.stop()
 
     second: LiveServer = server_factory({"VODSTACK_SEGMENT_S": "2"}, home=home)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -82,6 +83,23 @@ def test_asset_reports_ladder_and_playback(ready_asset: tuple[LiveServer, str, P
     assert [r["codec"] for r in asset["renditions"] if r["kind"] == "audio"] == ["mp4a.40.2"]
     assert asset["playback"]["hls"].endswith(f"/v1/{asset_id}/index.m3u8")
     assert asset["job"]["state"] == "succeeded"
+
+
+def test_asset_and_assets_show_report_stage_timings_and_extras(ready_asset) -> None:
+    """Issue #16: where the job's time went (probe, first window, ladder, join, commit: wall
+    and CPU), and the extras made after ready in their own job, in the API and the CLI."""
+    server, asset_id, _ = ready_asset
+    asset = server.asset(asset_id)
+    stages = asset["job"]["stages"]
+    assert {"probe", "ladder", "commit"} <= set(stages["stages"])
+    assert all(s["seconds"] >= 0 and s["cpu_s"] >= 0 for s in stages["stages"].values())
+    assert stages["cpu_s_per_media_min"] > 0 and stages["ready_s"] <= stages["seconds"]
+    extras = asset["extras"]
+    assert extras["state"] == "ready" and extras["revision"] == 1
+    assert extras["items"]["pictures"] == {"state": "ready"}
+    assert {"pictures", "download", "quality"} <= set(extras["timings"]["stages"])
+    shown = json.loads(server.cli("assets", "show", asset_id, "--json"))
+    assert shown["job"]["stages"] == stages and shown["extras"]["state"] == "ready"
 
 
 def test_hls_parses_with_m3u8_and_lists_every_rung(ready_asset) -> None:

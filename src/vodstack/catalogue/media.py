@@ -140,6 +140,20 @@ class MediaCatalogue:
             return asset
 
     # -- quality ------------------------------------------------------------------------------
+    def set_quality(self, asset_id: str, revision: int, vmaf: dict[str, float]) -> None:
+        """Store the measured VMAF of a revision's renditions (the extras job's result)."""
+        with self.db.session() as session:
+            for track_id, score in vmaf.items():
+                session.execute(
+                    update(Rendition)
+                    .where(
+                        Rendition.asset_id == asset_id,
+                        Rendition.revision == revision,
+                        Rendition.track_id == track_id,
+                    )
+                    .values(vmaf=score)
+                )
+
     def quality(self, asset_id: str, revision: int) -> dict[str, float | None]:
         """VMAF per rendition track of a revision (None where not measured)."""
         with self.db.session() as session:

@@ -114,6 +114,9 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    # Wall and CPU seconds per stage (probe, ladder, commit; each extra), media seconds and
+    # CPU-seconds per media-minute; extras jobs add each extra's status (transcode.timing).
+    stages: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class Rendition(Base):

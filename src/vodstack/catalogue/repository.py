@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import ColumnElement, case, or_, select, update
 
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.models import Asset, Event, Job, Rendition, utcnow
@@ -30,6 +30,20 @@ ACTIVE_JOB_STATES = ("queued", "running")
 FINAL_JOB_STATES = ("succeeded", "failed", "dead")
 # Claim order across queues: new uploads before bulk work (a backfill never delays an upload).
 QUEUE_PRIORITY = ("ondemand", "backfill")
+# Job kinds are ``base`` or ``base:param`` (jobs.worker.split_kind). ``transcode`` makes and
+# commits the ladder; ``extras`` derives the poster, storyboard, download and quality scores
+# of the committed revision afterwards, so an asset is ready without waiting for them.
+TRANSCODE_KIND = "transcode"
+EXTRAS_KIND = "extras"
+
+
+def kind_is(base: str) -> ColumnElement[bool]:
+    """SQL condition: the job's kind is ``base`` or ``base:…``."""
+    return or_(Job.kind == base, Job.kind.startswith(f"{base}:"))
+
+
+def _serves_nothing() -> ColumnElement[bool]:
+    return or_(Asset.revision == 0, Asset.status == "failed")
 
 
 def new_id(length: int = ASSET_ID_LENGTH) -> str:
@@ -177,10 +191,16 @@ class Catalogue:
     def enqueue_job(
         self, asset_id: str, *, kind: str = "transcode", queue: str = "ondemand", max_attempts: int
     ) -> Job:
-        """Queue a job unless one is already queued/running for the asset (idempotent)."""
+        """Queue a job unless one of the same base kind is already queued/running for the
+        asset (idempotent): one transcode and one extras job per asset at most."""
+        base = kind.partition(":")[0]
         with self.db.session() as session:
             existing = session.scalars(
-                select(Job).where(Job.asset_id == asset_id, Job.state.in_(ACTIVE_JOB_STATES))
+                select(Job).where(
+                    Job.asset_id == asset_id,
+                    Job.state.in_(ACTIVE_JOB_STATES),
+                    kind_is(base),
+                )
             ).first()
             if existing is not None:
                 return existing
@@ -193,31 +213,53 @@ class Catalogue:
                 max_attempts=max_attempts,
             )
             session.add(job)
-            # A ready asset keeps serving its current revision while it is re-transcoded.
-            session.execute(
-                update(Asset)
-                .where(Asset.id == asset_id, Asset.revision == 0)
-                .values(status="queued", error=None)
-            )
+            if base == TRANSCODE_KIND:
+                # A ready asset keeps serving its current revision while it is re-transcoded;
+                # one that serves nothing (never committed, or a progressive revision that
+                # failed) is queued again.
+                session.execute(
+                    update(Asset)
+                    .where(Asset.id == asset_id, _serves_nothing())
+                    .values(status="queued", error=None)
+                )
             return job
 
-    def latest_job(self, asset_id: str) -> Job | None:
+    def latest_job(self, asset_id: str, kind: str = TRANSCODE_KIND) -> Job | None:
+        """The newest job of the asset whose kind is ``kind`` or ``kind:…`` (the transcode
+        job by default: the one that decides the asset's state)."""
         with self.db.session() as session:
             stmt = (
-                select(Job).where(Job.asset_id == asset_id).order_by(Job.created_at.desc()).limit(1)
+                select(Job)
+                .where(Job.asset_id == asset_id, kind_is(kind))
+                .order_by(Job.created_at.desc())
+                .limit(1)
             )
             return session.scalars(stmt).first()
 
+    def set_job_stages(self, job_id: str, stages: dict[str, Any]) -> None:
+        """Per-stage timings (and, for extras, per-extra status) of a job, for the API."""
+        with self.db.session() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(stages=stages))
+
     def claim_job(
-        self, owner: str, lease_s: int, *, asset_id: str | None = None, now: datetime | None = None
+        self,
+        owner: str,
+        lease_s: int,
+        *,
+        asset_id: str | None = None,
+        kind: str | None = None,
+        now: datetime | None = None,
     ) -> ClaimedJob | None:
-        """Take the oldest runnable queued job, or None. Safe against concurrent claimers."""
+        """Take the oldest runnable queued job (of the asset, of base kind ``kind``, when
+        given), or None. Safe against concurrent claimers."""
         now = now or utcnow()
         with self.db.session() as session:
             stmt = select(Job.id).where(Job.state == "queued")
             stmt = stmt.where((Job.not_before.is_(None)) | (Job.not_before <= now))
             if asset_id is not None:
                 stmt = stmt.where(Job.asset_id == asset_id)
+            if kind is not None:
+                stmt = stmt.where(kind_is(kind))
             priority = case(
                 *((Job.queue == q, n) for n, q in enumerate(QUEUE_PRIORITY)),
                 else_=len(QUEUE_PRIORITY),
@@ -377,6 +419,7 @@ class Catalogue:
                     Job.asset_id == job.asset_id,
                     Job.state.in_(ACTIVE_JOB_STATES),
                     Job.id != job_id,
+                    kind_is(job.kind.partition(":")[0]),
                 )
             ).first()
             if active is not None:
@@ -397,11 +440,12 @@ class Catalogue:
             )
             if result.rowcount != 1:
                 raise Conflict(f"job {job_id} was re-driven concurrently")
-            session.execute(
-                update(Asset)
-                .where(Asset.id == job.asset_id, Asset.revision == 0)
-                .values(status="queued", error=None)
-            )
+            if job.kind.partition(":")[0] == TRANSCODE_KIND:
+                session.execute(
+                    update(Asset)
+                    .where(Asset.id == job.asset_id, _serves_nothing())
+                    .values(status="queued", error=None)
+                )
         return self.get_job(job_id)
 
     def job_counts(self) -> dict[str, int]:

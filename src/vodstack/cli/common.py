@@ -11,8 +11,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vodstack.catalogue.repository import TRANSCODE_KIND
 from vodstack.config import Settings
+from vodstack.jobs.worker import WorkerPool
 from vodstack.services import Services, build_services
+from vodstack.transcode.extras_job import extras_status
 
 console = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
@@ -66,45 +69,64 @@ def asset_dict(services: Services, asset_id: str) -> dict[str, Any]:
             "id": job.id,
             "state": job.state,
             "attempts": job.attempts,
+            "progress": round(job.progress, 4),
             "error": job.error,
+            "stages": job.stages,
         },
+        "extras": extras_status(services.catalogue, asset),
     }
 
 
 def wait_for_asset(services: Services, asset_id: str, *, quiet: bool = False) -> str:
-    """Run an in-process worker for this asset (alongside any other worker) until it ends.
+    """Run an in-process worker for this asset's transcode (alongside any other worker) until
+    the job ends: the whole ladder is committed (a progressive asset is ready sooner). The
+    extras (poster, storyboard, download, VMAF) are left queued for ``serve``/``worker``.
 
     Returns the final status. The bar follows FFmpeg's ``-progress`` via the catalogue, so it
     shows the truth whichever worker process actually runs the job.
     """
-    pool = services.pipeline.pool(workers=1, only_asset=asset_id)
-    pool.start()
-    show_bar = not quiet and sys.stderr.isatty()
+    pool = transcode_pool(services, asset_id)
     try:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=console,
-            disable=not show_bar,
-            transient=False,
-        ) as progress:
-            task = progress.add_task("transcoding", total=1.0)
-            last_state = None
-            while True:
-                asset = services.catalogue.get_asset(asset_id)
-                job = services.catalogue.latest_job(asset_id)
-                if job is not None:
-                    progress.update(task, completed=job.progress, description=asset.status)
-                    if not show_bar and not quiet and asset.status != last_state:
-                        console.print(f"{asset_id}: {asset.status}")
-                    last_state = asset.status
-                if asset.status in ("ready", "failed") and (
-                    job is None or job.state in ("succeeded", "failed", "dead")
-                ):
-                    progress.update(task, completed=1.0, description=asset.status)
-                    return asset.status
-                time.sleep(0.25)
+        return watch_asset(services, asset_id, quiet=quiet)
     finally:
         pool.stop()
+
+
+def transcode_pool(services: Services, asset_id: str) -> WorkerPool:
+    """A started one-thread pool that runs only this asset's transcode job."""
+    pool = services.pipeline.pool(workers=1, only_asset=asset_id, only_kind=TRANSCODE_KIND)
+    pool.start()
+    return pool
+
+
+def watch_asset(
+    services: Services, asset_id: str, *, quiet: bool = False, until_ready: bool = False
+) -> str:
+    """Follow the asset until its transcode job ends (``until_ready``: until it is playable,
+    or failed) and return its status."""
+    show_bar = not quiet and sys.stderr.isatty()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show_bar,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("transcoding", total=1.0)
+        last_state = None
+        while True:
+            asset = services.catalogue.get_asset(asset_id)
+            job = services.catalogue.latest_job(asset_id)
+            if job is not None:
+                progress.update(task, completed=job.progress, description=asset.status)
+                if not show_bar and not quiet and asset.status != last_state:
+                    console.print(f"{asset_id}: {asset.status}")
+                last_state = asset.status
+            if asset.status in ("ready", "failed") and (
+                until_ready or job is None or job.state in ("succeeded", "failed", "dead")
+            ):
+                progress.update(task, completed=1.0, description=asset.status)
+                return asset.status
+            time.sleep(0.25)

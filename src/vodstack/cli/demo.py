@@ -1,7 +1,10 @@
 """``vodstack demo``: from nothing to a playable stream on one machine.
 
 Makes a sample master with FFmpeg's synthetic sources (a 20 s 1080p test pattern with a
-tone), ingests it, transcodes it here with a progress bar, and returns the lines to print.
+tone) and ingests it; the server (started at once) transcodes it, and the lines to print come
+as soon as the asset is playable: with the default progressive mode that is after its first
+window, seconds after the upload. The rest of the ladder, then the extras, follow in the
+server's own worker pool, which pauses them while a viewer waits for a window not encoded yet.
 A demo asset that is already ready for the same master is reused, so a second run is instant.
 """
 
@@ -11,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from vodstack.cli.common import wait_for_asset
+from vodstack.cli.common import watch_asset
 from vodstack.errors import NotFound, VodstackError
 from vodstack.services import Services
 from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
@@ -67,28 +70,38 @@ def make_sample(directory: Path) -> Path:
     return out
 
 
-def prepare_demo(services: Services, file: Path | None, console: Console) -> list[str]:
+def ingest_demo(services: Services, file: Path | None, console: Console) -> tuple[str, bool]:
+    """The demo asset's id and whether it still has to become ready (a ready demo asset of
+    the sample is reused)."""
     settings = services.settings
     marker = settings.home / "demo-asset"
-    asset_id = None
     if file is None and marker.exists():
         candidate = marker.read_text().strip()
         try:
             if services.catalogue.get_asset(candidate).status == "ready":
-                asset_id = candidate
-                console.print(f"reusing demo asset {asset_id}")
+                console.print(f"reusing demo asset {candidate}")
+                return candidate, False
         except NotFound:
             pass
-    if asset_id is None:
-        source = file or make_sample(settings.home / "samples")
-        console.print(f"ingesting {source}")
-        asset_id = services.ingestor.ingest_file(source, "vodstack demo" if file is None else None)
-        status = wait_for_asset(services, asset_id)
-        if status != "ready":
-            error = services.catalogue.get_asset(asset_id).error
-            raise VodstackError(f"the demo asset failed: {error}")
-        if file is None:
-            marker.write_text(asset_id)
+    source = file or make_sample(settings.home / "samples")
+    console.print(f"ingesting {source}")
+    return services.ingestor.ingest_file(source, "vodstack demo" if file is None else None), True
+
+
+def announce_demo(services: Services, asset_id: str, *, sample: bool) -> list[str]:
+    """Wait until the asset plays (the server's workers transcode it), then the lines to
+    print; raises when it failed."""
+    status = watch_asset(services, asset_id, until_ready=True)
+    if status != "ready":
+        error = services.catalogue.get_asset(asset_id).error
+        raise VodstackError(f"the demo asset failed: {error}")
+    if sample:
+        (services.settings.home / "demo-asset").write_text(asset_id)
+    return demo_lines(services, asset_id)
+
+
+def demo_lines(services: Services, asset_id: str) -> list[str]:
+    settings = services.settings
     token = demo_viewer_token(services)
     base = settings.base_url()
     return [

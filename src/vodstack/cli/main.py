@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Annotated
@@ -72,7 +74,12 @@ def ingest(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     title: Annotated[str | None, typer.Option(help="Display title (default: file name).")] = None,
     wait: Annotated[
-        bool, typer.Option("--wait", help="Transcode now; exit 0 if ready, 1 if failed.")
+        bool,
+        typer.Option(
+            "--wait",
+            help="Transcode the ladder now; exit 0 if ready, 1 if failed. The extras (poster, "
+            "storyboard, download, VMAF) are queued for `serve` or `worker`.",
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -319,8 +326,9 @@ def demo(
         typer.Option(exists=True, dir_okay=False, help="Use this master instead of a sample."),
     ] = None,
 ) -> None:
-    """Embedded stack: make a sample clip, ingest, transcode, print playback URLs, serve."""
-    from vodstack.cli.demo import prepare_demo
+    """Embedded stack: make a sample clip, ingest, print playback URLs as soon as it plays
+    (the rest of the ladder and the extras follow while it serves), serve."""
+    from vodstack.cli.demo import announce_demo, ingest_demo
 
     settings = load_settings()
     port = port or settings.port
@@ -333,11 +341,24 @@ def demo(
     settings = load_settings()
     _configure_logging(settings, settings.role, demo=True)
     services = build_services(settings)
-    info = prepare_demo(services, file, console)
-    services.close()
-    for line in info:
-        typer.echo(line)
-    _serve(settings.host, port, settings=settings)
+    asset_id, _ = ingest_demo(services, file, console)
+
+    def announce() -> None:
+        """The server's workers transcode the asset; the URLs are printed once it plays."""
+        try:
+            lines = announce_demo(services, asset_id, sample=file is None)
+        except VodstackError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            os.kill(os.getpid(), signal.SIGTERM)  # stop serving: there is nothing to show
+            return
+        for line in lines:
+            typer.echo(line)
+
+    threading.Thread(target=announce, name="vodstack-demo", daemon=True).start()
+    try:
+        _serve(settings.host, port, settings=settings)
+    finally:
+        services.close()
 
 
 def _check_free(host: str, port: int) -> None:

@@ -25,14 +25,15 @@ from vodstack.edge.entry import CacheEntry, Fetched, ResultType
 from vodstack.edge.hot import HotCopies
 from vodstack.edge.purge import ASSET, PurgeScope
 from vodstack.edge.shared import SharedTier
-from vodstack.jobs.bus import ASSET_READY, ASSET_UPDATED, DomainEvent
+from vodstack.jobs.bus import ASSET_EXTRAS_READY, ASSET_READY, ASSET_UPDATED, DomainEvent
 from vodstack.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 IMMUTABLE_TTL_S = 7 * 24 * 3600
 _WINDOW = 50
-PURGING_EVENTS = (ASSET_UPDATED, ASSET_READY)
+# Extras change what manifests and the player page name (storyboard, poster, download).
+PURGING_EVENTS = (ASSET_UPDATED, ASSET_READY, ASSET_EXTRAS_READY)
 
 LoadFn = Callable[[str, str | None], Awaitable[Fetched]]
 

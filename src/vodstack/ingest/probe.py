@@ -94,6 +94,21 @@ class SourceInfo:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SourceInfo:
+        """The inverse of :meth:`to_json` (the catalogue keeps it: background steps plan
+        from it without probing the master again)."""
+        audio = data.get("audio")
+        return cls(
+            container=data["container"],
+            duration=data["duration"],
+            video=VideoInfo(**data["video"]),
+            audio=AudioInfo(**audio) if audio else None,
+            audios=tuple(AudioInfo(**a) for a in data.get("audios") or ()),
+            subtitles=tuple(SubtitleInfo(**t) for t in data.get("subtitles") or ()),
+            video_streams=data.get("video_streams", 1),
+        )
+
     @property
     def fps(self) -> Fraction:
         return Fraction(self.video.frame_rate)

@@ -26,6 +26,10 @@ TRANSCODE_FAILED = "transcode.failed"
 ASSET_READY = "asset.ready"
 ASSET_FAILED = "asset.failed"
 ASSET_UPDATED = "asset.updated"  # payload "purge": what caches must forget (edge.purge)
+# The extras of a ready revision (poster, storyboard, download, VMAF) were made, each with its
+# state (ready, skipped, failed + reason); ``extras_failed``: their job itself gave up.
+ASSET_EXTRAS_READY = "asset.extras_ready"
+ASSET_EXTRAS_FAILED = "asset.extras_failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Orchestration of the prepare path: ``source.created`` → transcode job → ``asset.ready``.
+"""Orchestration of the prepare path: ``source.created`` → transcode job → ``asset.ready`` →
+extras job → ``asset.extras_ready``.
 
 Stages do not call each other: ingest announces a source, this module turns that event into a
 persisted job, and the job's outcome into asset state and further events.
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 from vodstack.catalogue.models import Job
 from vodstack.catalogue.repository import (
     ACTIVE_JOB_STATES,
+    EXTRAS_KIND,
     FINAL_JOB_STATES,
     QUEUE_PRIORITY,
     Catalogue,
@@ -30,6 +32,8 @@ from vodstack.config import Settings
 from vodstack.edge.purge import PurgeScope, Scope
 from vodstack.errors import ConfigError, NotFound, StorageError
 from vodstack.jobs.bus import (
+    ASSET_EXTRAS_FAILED,
+    ASSET_EXTRAS_READY,
     ASSET_FAILED,
     ASSET_READY,
     SOURCE_CREATED,
@@ -41,7 +45,9 @@ from vodstack.jobs.bus import (
 from vodstack.jobs.worker import JobRunner, PoolConfig, ProgressFn, WorkerPool, split_kind
 from vodstack.storage.base import PACKAGED, packaged_prefix, windows_prefix
 from vodstack.telemetry.metrics import JobMetrics
+from vodstack.transcode.extras_job import ExtrasStage
 from vodstack.transcode.stage import TranscodeStage
+from vodstack.transcode.timing import StageTimer
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +81,7 @@ class Pipeline:
         self.catalogue = catalogue
         self.bus = bus
         self.stage = stage
+        self.extras = ExtrasStage(stage)
         self.dispatcher = dispatcher
         self.metrics = JobMetrics()  # jobs that ended in this process (see JobMetrics)
         self._pools: list[WorkerPool] = []
@@ -102,6 +109,18 @@ class Pipeline:
             max_attempts=self.settings.job_max_attempts,
         )
         # Also for a job that already existed: a duplicate nudge is a no-op, a lost one is not.
+        self.dispatch(job.id, job.queue)
+        return job.id
+
+    def enqueue_extras(self, asset_id: str) -> str:
+        """Queue the extras of the asset's committed revision, on the backfill queue: the
+        ladder of a new upload always comes before them."""
+        job = self.catalogue.enqueue_job(
+            asset_id,
+            kind=EXTRAS_KIND,
+            queue="backfill",
+            max_attempts=self.settings.job_max_attempts,
+        )
         self.dispatch(job.id, job.queue)
         return job.id
 
@@ -152,6 +171,13 @@ class Pipeline:
         return job
 
     # -- handlers -------------------------------------------------------------------------------
+    def _timer(self, job: ClaimedJob) -> StageTimer:
+        """Stage timings saved in the job row (the API shows them) and fed to /metrics."""
+        return StageTimer(
+            save=lambda data: self.catalogue.set_job_stages(job.id, data),
+            on_stage=self.metrics.stage_ended,
+        )
+
     def _transcode(self, job: ClaimedJob, progress: ProgressFn, cancel: threading.Event) -> None:
         _, ladder = split_kind(job.kind)
         try:
@@ -169,6 +195,7 @@ class Pipeline:
                     progressive=True,
                     purge=_revision_purge(rev),
                 ),
+                timer=self._timer(job),
             )
         except NotFound:
             self._clean_deleted(job.asset_id)
@@ -185,6 +212,35 @@ class Pipeline:
         self.bus.publish(
             ASSET_READY, job.asset_id, revision=revision, purge=_revision_purge(revision)
         )
+        self.enqueue_extras(job.asset_id)
+
+    def _extras(self, job: ClaimedJob, progress: ProgressFn, cancel: threading.Event) -> None:
+        """Make the extras of the current revision; a revision committed meanwhile (a
+        re-transcode while this job ran) gets its own turn in the same job."""
+        done: int | None = None
+        while True:
+            try:
+                asset = self.catalogue.get_asset(job.asset_id)
+            except NotFound:
+                return  # deleted: nothing to make
+            if asset.revision in (done, 0):
+                return
+            timer = self._timer(job)
+            try:
+                revision = self.extras.run(job.asset_id, job.id, progress, cancel, timer)
+            except NotFound:
+                return  # deleted or replaced meanwhile
+            if revision is None:
+                return
+            # new poster, storyboard and download: what lives outside the tags, and playlists
+            self.bus.publish(
+                ASSET_EXTRAS_READY,
+                job.asset_id,
+                revision=revision,
+                extras=timer.extras,
+                purge=PurgeScope(Scope.REVISION).to_payload(),
+            )
+            done = revision
 
     def _refresh_master(self, asset_id: str) -> None:
         """Forget cached metadata of the master: an operator may have replaced it in the bucket
@@ -215,6 +271,9 @@ class Pipeline:
             log.warning("could not reclaim revision %d of %s", revision, asset_id)
 
     def _failed(self, job: ClaimedJob, reason: str) -> None:
+        if split_kind(job.kind)[0] == EXTRAS_KIND:  # extras never fail the asset
+            self.bus.publish(ASSET_EXTRAS_FAILED, job.asset_id, job_id=job.id, error=reason)
+            return
         try:
             asset = self.catalogue.get_asset(job.asset_id)
         except NotFound:
@@ -261,15 +320,22 @@ class Pipeline:
 
         return JobRunner(
             self.catalogue,
-            {TRANSCODE: self._transcode},
+            {TRANSCODE: self._transcode, EXTRAS_KIND: self._extras},
             self._failed,
             self._config(1),
             on_retry=on_retry,
             on_end=self._job_ended,
         )
 
-    def pool(self, *, workers: int | None = None, only_asset: str | None = None) -> WorkerPool:
-        """A worker pool running this pipeline's jobs (not started).
+    def pool(
+        self,
+        *,
+        workers: int | None = None,
+        only_asset: str | None = None,
+        only_kind: str | None = None,
+    ) -> WorkerPool:
+        """A worker pool running this pipeline's jobs (of one base kind: ``only_kind``) (not
+        started).
 
         With a broker the pool has no threads: jobs run in ``vodstack worker`` processes, so
         ``serve`` and ``ingest --wait`` only watch the catalogue.
@@ -277,10 +343,11 @@ class Pipeline:
         count = (workers or self.settings.workers) if self.runs_locally else 0
         pool = WorkerPool(
             self.catalogue,
-            {TRANSCODE: self._transcode},
+            {TRANSCODE: self._transcode, EXTRAS_KIND: self._extras},
             self._failed,
             self._config(count),
             only_asset=only_asset,
+            only_kind=only_kind,
             on_end=self._job_ended,
         )
         self._pools.append(pool)

@@ -221,11 +221,13 @@ class WorkerPool:
         config: PoolConfig,
         *,
         only_asset: str | None = None,
+        only_kind: str | None = None,
         on_end: EndHook | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.config = config
         self.only_asset = only_asset
+        self.only_kind = only_kind
         self.runner = JobRunner(catalogue, handlers, on_final_failure, config, on_end=on_end)
         self.wake = threading.Event()
         self._stop = threading.Event()
@@ -260,7 +262,9 @@ class WorkerPool:
                 if n == 0 and time.monotonic() >= next_reclaim:
                     next_reclaim = time.monotonic() + _RECLAIM_EVERY_S
                     reclaim_dead_local(self.catalogue)  # a sibling process died
-                job = self.catalogue.claim_job(owner, self.config.lease_s, asset_id=self.only_asset)
+                job = self.catalogue.claim_job(
+                    owner, self.config.lease_s, asset_id=self.only_asset, kind=self.only_kind
+                )
             except Exception:
                 log.exception("worker %s could not reach the catalogue", owner)
                 job = None

@@ -99,7 +99,9 @@ class Origin:
         self.media = MediaCatalogue(catalogue.db)
         self._presentations: OrderedDict[tuple[str, int], Presentation] = OrderedDict()
         self._loaded: dict[tuple[str, int], float] = {}
-        self._segments: OrderedDict[tuple[str, int, str, int], tuple[Segment, ...]] = OrderedDict()
+        self._segments: OrderedDict[tuple[str, int, str, int, bool], tuple[Segment, ...]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
         self.cuts = CutSlots(settings.thumbnail_concurrency, settings.thumbnail_wait_s)
         # Stored text files are immutable (a new caption is a new key): rates per file and grid.
@@ -129,10 +131,12 @@ class Origin:
         key = (asset_id, revision)
         with self._lock:
             cached = self._presentations.get(key)
-            # A windowed revision is joined in place (same revision, new rows); origins in
-            # other processes see no event for it, so they re-read such rows every few seconds.
+            # A windowed revision is joined in place (same revision, new rows), and the
+            # extras (poster, storyboard, download) of a ready revision are added later by
+            # their job; origins in other processes see no event for either, so they re-read
+            # such rows every few seconds.
             if cached is not None and (
-                not cached.windowed
+                (not cached.windowed and cached.files)
                 or time.monotonic() - self._loaded.get(key, 0.0) < _WINDOWED_RECHECK_S
             ):
                 self._presentations.move_to_end(key)
@@ -180,7 +184,9 @@ class Origin:
         return presentation
 
     def segments(self, p: Presentation, track: Track, segment_s: int) -> tuple[Segment, ...]:
-        key = (p.asset_id, p.revision, track.track_id, segment_s)
+        # windowed: a joined track (same revision and id, real byte offsets) must not reuse
+        # the segments computed from the windowed rows' planned sizes
+        key = (p.asset_id, p.revision, track.track_id, segment_s, track.windowed)
         with self._lock:
             if key in self._segments:
                 return self._segments[key]

@@ -171,6 +171,25 @@ class JobMetrics:
         )
         # Both series exist from the start: rate() over a missing series is no data, not 0.
         self._by_outcome = {o: self.transcode_seconds.labels(o) for o in JOB_OUTCOMES}
+        self.stage_seconds = Histogram(
+            "vodstack_job_stage_seconds",
+            "Wall time of job stages (probe, per_title, first_window, ladder, join, commit; "
+            "extras: fetch, pictures, download, quality, publish)",
+            ["stage"],
+            registry=self.registry,
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600),
+        )
+        self.stage_cpu = Counter(
+            "vodstack_job_stage_cpu_seconds",
+            "CPU seconds of the FFmpeg processes of job stages (user + system)",
+            ["stage"],
+            registry=self.registry,
+        )
+
+    def stage_ended(self, stage: str, seconds: float, cpu_s: float) -> None:
+        """Record one job stage (transcode.timing.StageTimer calls this)."""
+        self.stage_seconds.labels(stage).observe(seconds)
+        self.stage_cpu.labels(stage).inc(cpu_s)
 
     def transcode_ended(self, outcome: str, seconds: float) -> None:
         """Record one finished transcode job; ``outcome`` is one of ``JOB_OUTCOMES``."""

@@ -1,9 +1,9 @@
-"""What a transcode derives from its encoded rungs, before the revision is published: the
-poster and storyboard, the MP4 download, sampled VMAF per rung, and the WebVTT files of
-embedded subtitles.
+"""What is derived from the encoded rungs: the WebVTT files of embedded subtitles (with the
+ladder, they are playback tracks), and the extras made after the revision is committed — the
+poster and storyboard, the MP4 download and sampled VMAF per rung (``transcode.extras_job``).
 
-None of these may cost the viewer the video: when one fails (an odd source, a full disk of
-scratch space) it is logged and left out, and the revision still commits with its ladder.
+None of the extras may cost the viewer the video: when one fails (an odd source, a full disk
+of scratch space) it is logged, its status says why, and the revision keeps serving.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,11 @@ from vodstack.captions.webvtt import CaptionInvalid, parse_webvtt
 from vodstack.config import Settings
 from vodstack.errors import TranscodeError
 from vodstack.ingest.probe import SourceInfo
-from vodstack.packaging.track_index import TrackIndex
 from vodstack.thumbnails.storyboard import Storyboard, plan_storyboard
 from vodstack.transcode.extras import download_command, pictures_command
 from vodstack.transcode.ladder import LadderPlan, Rung, TextExtraction
 from vodstack.transcode.quality import parse_vmaf_log, sample_windows, vmaf_command
+from vodstack.transcode.timing import StageTimer
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,13 @@ def make_pictures(
     ffmpeg: str,
     out: Path,
     plan: LadderPlan,
-    tracks: dict[str, TrackIndex],
+    keyframes: Mapping[str, int],
     info: SourceInfo,
     settings: Settings,
     run: Runner,
     derived: Derived,
 ) -> None:
+    """``keyframes``: fragments (each starts with a keyframe) per track."""
     h264 = plan.rungs_for("h264")
     poster_rung = _pick(h264, settings.poster_max_height)
     board_rung = min(
@@ -66,10 +67,9 @@ def make_pictures(
         key=lambda r: r.p,
         default=max(h264, key=lambda r: r.p),
     )
-    keyframes = len(tracks[board_rung.track_id].fragments)
     board = plan_storyboard(
         duration_s=info.duration,
-        keyframes=keyframes,
+        keyframes=keyframes[board_rung.track_id],
         fragment_s=settings.fragment_s,
         width=board_rung.width,
         height=board_rung.height,
@@ -84,7 +84,7 @@ def make_pictures(
             ffmpeg,
             poster_source=out / f"{poster_rung.track_id}.mp4",
             poster_height=settings.poster_max_height,
-            keyframes=len(tracks[poster_rung.track_id].fragments),
+            keyframes=keyframes[poster_rung.track_id],
             poster_out=out / POSTER,
             storyboard_source=out / f"{board_rung.track_id}.mp4",
             board=board,
@@ -111,9 +111,10 @@ def make_download(
     run: Runner,
     derived: Derived,
     title: str | None,
-) -> None:
+) -> bool:
+    """False when the settings ask for no download."""
     if settings.download_max_height <= 0:
-        return
+        return False
     rung = _pick(plan.rungs_for("h264"), settings.download_max_height)
     default_audio = next((a for a in plan.audio_outputs if a.default), None)
     audio = out / f"{default_audio.track_id}.mp4" if default_audio else None
@@ -121,6 +122,7 @@ def make_download(
     run(download_command(ffmpeg, out / f"{rung.track_id}.mp4", audio, target, title=title))
     meta = {"track": rung.track_id, "width": rung.width, "height": rung.height}
     derived.files["download"] = (DOWNLOAD, target.stat().st_size, meta)
+    return True
 
 
 def measure_quality(
@@ -183,43 +185,58 @@ def collect_captions(out: Path, plan: LadderPlan, derived: Derived) -> None:
         derived.captions.append((text, path.name, len(cues)))
 
 
+# The extras, in the order they are made (cheapest first: the poster comes soonest).
+EXTRAS = ("pictures", "download", "quality")
+
+
 def derive(
     ffmpeg: str,
-    source: Path,
+    source: Callable[[], Path],
     out: Path,
     plan: LadderPlan,
-    tracks: dict[str, TrackIndex],
+    keyframes: Mapping[str, int],
     info: SourceInfo,
     settings: Settings,
     run: Runner,
+    timer: StageTimer,
     *,
     title: str | None = None,
     on_step: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> Derived:
+    """Make every extra from the rung files in ``out``; each one's state (``ready``,
+    ``skipped``, ``failed`` with the reason) and time go to ``timer``. ``source`` gives the
+    master's local path, fetched only when quality scores need it."""
     derived = Derived()
-    collect_captions(out, plan, derived)
-    steps: list[tuple[str, Callable[[], None]]] = [
-        (
-            "poster and storyboard",
-            lambda: make_pictures(ffmpeg, out, plan, tracks, info, settings, run, derived),
-        ),
-        ("download", lambda: make_download(ffmpeg, out, plan, settings, run, derived, title)),
-    ]
-    if settings.quality_scores:
-        steps.append(
-            (
-                "quality scores",
-                lambda: measure_quality(ffmpeg, source, out, plan, info, settings, run, derived),
-            )
-        )
-    for done, (what, step) in enumerate(steps):
+
+    def pictures() -> bool:
+        make_pictures(ffmpeg, out, plan, keyframes, info, settings, run, derived)
+        return True
+
+    def quality() -> bool:
+        if not settings.quality_scores:
+            return False
+        measure_quality(ffmpeg, source(), out, plan, info, settings, run, derived)
+        return True
+
+    steps: dict[str, Callable[[], bool]] = {
+        "pictures": pictures,
+        "download": lambda: make_download(ffmpeg, out, plan, settings, run, derived, title),
+        "quality": quality,
+    }
+    for name in EXTRAS:
+        timer.set_extra(name, "running")
+    for done, name in enumerate(EXTRAS):
         try:
-            step()
+            with timer.stage(name):
+                made = steps[name]()
+            timer.set_extra(name, "ready" if made else "skipped")
         except (TranscodeError, OSError, KeyError, ValueError) as exc:
             if cancel is not None and cancel.is_set():
                 raise
-            log.warning("could not make the %s: %s", what, exc)
+            log.warning("could not make the %s: %s", name, exc)
+            reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            timer.set_extra(name, "failed", reason)
         if on_step:
-            on_step((done + 1) / len(steps))
+            on_step((done + 1) / len(EXTRAS))
     return derived

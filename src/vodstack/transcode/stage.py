@@ -7,8 +7,10 @@ an asset. Re-running the stage after a crash redoes the work from the retained m
 
 Issue #8 steps, in order: the ladder template (the job's, else the one chosen at upload,
 else the default) with its mode and codecs; separately uploaded audio tracks as extra
-inputs; a per-title probe when the template asks for one; after the ladder, the files
-derived from the rungs (poster, storyboard, download, VMAF, embedded subtitles).
+inputs; a per-title probe when the template asks for one. The asset is ready when its
+ladder (and the embedded subtitles) is committed; the extras derived from the rungs (poster,
+storyboard, download, VMAF) are a job of their own afterwards (``transcode.extras_job``).
+Each step's wall and CPU time goes to the job's :class:`StageTimer`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from vodstack.catalogue.media import MediaCatalogue
-from vodstack.catalogue.models import AssetFile, AudioUpload, Caption, Rendition
+from vodstack.catalogue.models import AudioUpload, Caption, Rendition
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import LadderTemplate, RungTemplate, Settings
 from vodstack.errors import (
@@ -51,7 +53,7 @@ from vodstack.storage import ObjectStore
 from vodstack.storage.base import packaged_prefix, windows_prefix
 from vodstack.transcode.bounds import MediaBound
 from vodstack.transcode.command import ladder_command, subtitles_command
-from vodstack.transcode.derive import Derived, derive
+from vodstack.transcode.derive import Derived, collect_captions
 from vodstack.transcode.ladder import (
     AudioRendition,
     AudioSource,
@@ -66,6 +68,7 @@ from vodstack.transcode.pertitle import run_probe
 from vodstack.transcode.progressive import WindowScheduler
 from vodstack.transcode.quality import sample_windows
 from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg, run_ffmpeg_capture
+from vodstack.transcode.timing import StageTimer
 from vodstack.transcode.windowed import LAYOUT_FILE, Layout, chunk_key, init_key, join_track
 
 log = logging.getLogger(__name__)
@@ -127,12 +130,14 @@ class TranscodeStage:
         cancel: threading.Event,
         ladder: str | None = None,
         on_ready: Callable[[int], None] | None = None,
+        timer: StageTimer | None = None,
     ) -> int:
         """Transcode the asset's master with the named ladder template (default: the one
         chosen at upload, else the configured ladder); returns the committed revision.
 
         ``on_ready`` is called when a progressive revision becomes playable, before the job
         ends (the pipeline announces the asset then)."""
+        timer = timer or StageTimer()
         asset = self.catalogue.get_asset(asset_id)
         name = ladder or asset.ladder or "default"
         profile = self.profile(name)
@@ -151,16 +156,18 @@ class TranscodeStage:
             run_ffmpeg(argv, cancel=cancel, timeout_s=watchdog.get("s"))
 
         try:
-            source = self._local_source(asset.source_key, work)
-            info = probe(source, max_duration_s=self.settings.max_source_duration_s)
-            bound = MediaBound(info.duration, self.settings.ffmpeg_timeout_factor)
-            watchdog["s"] = bound.watchdog_s
-            check_length(source, info, bound)
-            self.catalogue.update_asset(
-                asset_id, source_info=info.to_json(), duration=info.duration
-            )
-            uploads = self._audio_inputs(asset_id, work)
-            plan = self.plan(info, profile=profile, uploads=[u for u, _ in uploads])
+            with timer.stage("probe"):
+                source = self._local_source(asset.source_key, work)
+                info = probe(source, max_duration_s=self.settings.max_source_duration_s)
+                bound = MediaBound(info.duration, self.settings.ffmpeg_timeout_factor)
+                watchdog["s"] = bound.watchdog_s
+                check_length(source, info, bound)
+                self.catalogue.update_asset(
+                    asset_id, source_info=info.to_json(), duration=info.duration
+                )
+                uploads = self._audio_inputs(asset_id, work)
+                plan = self.plan(info, profile=profile, uploads=[u for u, _ in uploads])
+            timer.media_s = info.duration
             ladder_info: dict[str, Any] = {
                 "template": name,
                 "version": profile.version,
@@ -169,27 +176,38 @@ class TranscodeStage:
                 "max_height": self._max_height(profile),
             }
             if profile.mode == "per_title":
-                plan, decision = run_probe(
-                    ffmpeg_exe(),
-                    source,
-                    work / "probe",
-                    plan,
-                    windows=sample_windows(
-                        info.duration,
-                        count=self.settings.vmaf_windows,
-                        length_s=self.settings.vmaf_window_s,
-                        fragment_s=self.settings.fragment_s,
-                    ),
-                    preset=self.settings.x264_preset,
-                    slack=self.settings.per_title_vmaf_slack,
-                    tuning=self._tuning(),
-                    run=run,
-                )
+                with timer.stage("per_title"):
+                    plan, decision = run_probe(
+                        ffmpeg_exe(),
+                        source,
+                        work / "probe",
+                        plan,
+                        windows=sample_windows(
+                            info.duration,
+                            count=self.settings.vmaf_windows,
+                            length_s=self.settings.vmaf_window_s,
+                            fragment_s=self.settings.fragment_s,
+                        ),
+                        preset=self.settings.x264_preset,
+                        slack=self.settings.per_title_vmaf_slack,
+                        tuning=self._tuning(),
+                        run=run,
+                    )
                 ladder_info["per_title"] = decision.to_json()
             on_progress(_PROBE_SHARE)
             if self._windowable(plan, uploads):
                 return self._run_windowed(
-                    asset, source, info, plan, ladder_info, out, run, on_progress, cancel, on_ready
+                    asset,
+                    source,
+                    info,
+                    plan,
+                    ladder_info,
+                    out,
+                    run,
+                    on_progress,
+                    cancel,
+                    on_ready,
+                    timer,
                 )
             argv = ladder_command(
                 ffmpeg_exe(),
@@ -204,31 +222,24 @@ class TranscodeStage:
                 hevc_preset=self.settings.hevc_preset,
                 input_args=bound.input_args(),
             )
-            run_ffmpeg(
-                argv,
-                duration_s=info.duration,
-                on_progress=lambda f: on_progress(_PROBE_SHARE + _LADDER_SHARE * f),
-                cancel=cancel,
-                timeout_s=bound.watchdog_s,
-            )
-            tracks = self._index_outputs(out, info, plan)
-            revision = asset.revision + 1
-            # A prefix for an uncommitted revision can only be a crashed attempt's leftovers.
-            self.store.delete_prefix(packaged_prefix(asset_id, revision))
-            rows, duration = self._publish_outputs(
-                asset,
-                source,
-                info,
-                plan,
-                ladder_info,
-                out,
-                tracks,
-                revision,
-                run,
-                on_progress,
-                cancel,
-            )
-            self.catalogue.commit_revision(asset_id, revision, rows, duration)
+            with timer.stage("ladder"):
+                run_ffmpeg(
+                    argv,
+                    duration_s=info.duration,
+                    on_progress=lambda f: on_progress(_PROBE_SHARE + _LADDER_SHARE * f),
+                    cancel=cancel,
+                    timeout_s=bound.watchdog_s,
+                )
+            with timer.stage("commit"):
+                tracks = self._index_outputs(out, info, plan)
+                revision = asset.revision + 1
+                # A prefix for an uncommitted revision can only be a crashed attempt's leftovers.
+                self.store.delete_prefix(packaged_prefix(asset_id, revision))
+                rows, duration = self._publish_outputs(
+                    asset, plan, ladder_info, out, tracks, revision
+                )
+                self.catalogue.commit_revision(asset_id, revision, rows, duration)
+            timer.mark_ready()
             self._drop_old_revisions(asset_id, revision)
             return revision
         finally:
@@ -237,32 +248,16 @@ class TranscodeStage:
     def _publish_outputs(
         self,
         asset: Any,
-        source: Path,
-        info: SourceInfo,
         plan: LadderPlan,
         ladder_info: dict[str, Any],
         out: Path,
         tracks: dict[str, TrackIndex],
         revision: int,
-        run: Callable[[list[str]], None],
-        on_progress: Callable[[float], None],
-        cancel: threading.Event,
     ) -> tuple[list[Rendition], float]:
-        """Derive the extras from the finished tracks, store everything under the revision's
-        prefix and record the extras; returns the rendition rows to commit."""
-        derived = derive(
-            ffmpeg_exe(),
-            source,
-            out,
-            plan,
-            tracks,
-            info,
-            self.settings,
-            run,
-            title=asset.title,
-            on_step=lambda f: on_progress(_PROBE_SHARE + _LADDER_SHARE + 0.15 * f),
-            cancel=cancel,
-        )
+        """Store the tracks and subtitles under the revision's prefix and record the
+        subtitles; returns the rendition rows to commit. The extras come later (their job)."""
+        derived = Derived()
+        collect_captions(out, plan, derived)
         ladder_info["rungs"] = [
             {"track": r.track_id, "codec": r.codec, "crf": r.crf, "cap_kbps": r.maxrate_kbps,
              "rate_control": r.rate_control}
@@ -303,6 +298,7 @@ class TranscodeStage:
         on_progress: Callable[[float], None],
         cancel: threading.Event,
         on_ready: Callable[[int], None] | None,
+        timer: StageTimer,
     ) -> int:
         """Accelerated (windows in parallel, joined, committed) or progressive (ready after the
         first window, the rest on demand and in the background, then joined in place)."""
@@ -324,47 +320,55 @@ class TranscodeStage:
             with self.store.writer(f"{windows_prefix(asset.id, revision)}/{LAYOUT_FILE}") as fh:
                 fh.write(layout.to_json().encode())
             if progressive:
-                self.windows.fill_window(asset.id, revision, 0, cancel=cancel)
-                rows = self._windowed_renditions(asset.id, revision, plan)
-                self.catalogue.commit_revision(asset.id, revision, rows, round(info.duration, 6))
+                with timer.stage("first_window"):
+                    self.windows.fill_window(asset.id, revision, 0, cancel=cancel)
+                    rows = self._windowed_renditions(asset.id, revision, plan)
+                    self.catalogue.commit_revision(
+                        asset.id, revision, rows, round(info.duration, 6)
+                    )
+                timer.mark_ready()
                 self._drop_old_revisions(asset.id, revision)
                 if on_ready is not None:
                     on_ready(revision)
         layout = self.windows.layout(asset.id, revision)
+        # accelerated: one long run per worker; progressive: the opening minutes first
         workers = self.settings.window_workers
-        self.windows.fill(
-            asset.id,
-            revision,
-            cancel=cancel,
-            on_progress=lambda f: on_progress(_PROBE_SHARE + _LADDER_SHARE * f),
-            # accelerated: one long run per worker; progressive: the opening minutes first
-            batch=self.settings.window_batch if progressive else -(-layout.window_count // workers),
-            lowest_first=progressive,
-        )
-        chunks = windows_prefix(asset.id, revision)
-        for track_id in layout.track_ids():
-            keys = [chunk_key(chunks, track_id, w) for w in range(layout.window_count)]
-            join_track(
-                self._read(init_key(chunks, track_id)),
-                map(self._read, keys),
-                out / f"{track_id}.mp4",
+        batch = self.settings.window_batch if progressive else -(-layout.window_count // workers)
+        with timer.stage("ladder"):
+            self.windows.fill(
+                asset.id,
+                revision,
+                cancel=cancel,
+                on_progress=lambda f: on_progress(_PROBE_SHARE + _LADDER_SHARE * f),
+                batch=batch,
+                lowest_first=progressive,
             )
-        if plan.texts:
-            bound = MediaBound(info.duration)
-            run(subtitles_command(ffmpeg_exe(), source, out, plan, bound.input_args()))
-        tracks = self._index_outputs(out, info, plan)
-        if progressive:
-            self.store.delete_prefix(packaged_prefix(asset.id, revision))  # a crashed join
-        rows, duration = self._publish_outputs(
-            asset, source, info, plan, ladder_info, out, tracks, revision, run, on_progress, cancel
-        )
+        with timer.stage("join"):
+            chunks = windows_prefix(asset.id, revision)
+            for track_id in layout.track_ids():
+                keys = [chunk_key(chunks, track_id, w) for w in range(layout.window_count)]
+                join_track(
+                    self._read(init_key(chunks, track_id)),
+                    map(self._read, keys),
+                    out / f"{track_id}.mp4",
+                )
+            if plan.texts:
+                bound = MediaBound(info.duration)
+                run(subtitles_command(ffmpeg_exe(), source, out, plan, bound.input_args()))
+        with timer.stage("commit"):
+            tracks = self._index_outputs(out, info, plan)
+            if progressive:
+                self.store.delete_prefix(packaged_prefix(asset.id, revision))  # a crashed join
+            rows, duration = self._publish_outputs(asset, plan, ladder_info, out, tracks, revision)
+            if not progressive:
+                self.catalogue.commit_revision(asset.id, revision, rows, duration)
+            elif not self.catalogue.replace_renditions(asset.id, revision, rows, duration):
+                raise TranscodeError("the asset moved to another revision while it was joined")
         if not progressive:
-            self.catalogue.commit_revision(asset.id, revision, rows, duration)
+            timer.mark_ready()
             self._drop_old_revisions(asset.id, revision)
             self.store.delete_prefix(chunks)  # never served: the joined files are
             return revision
-        if not self.catalogue.replace_renditions(asset.id, revision, rows, duration):
-            raise TranscodeError("the asset moved to another revision while it was joined")
         self._forget_chunks_later(chunks)
         return revision
 
@@ -642,8 +646,8 @@ class TranscodeStage:
         derived: Derived,
         ladder_info: dict[str, Any],
     ) -> None:
-        """Catalogue rows of the revision's captions and files, written before the revision
-        is committed: once it is served, everything it names exists."""
+        """Catalogue rows of the revision's captions, written before the revision is
+        committed: once it is served, everything it names exists."""
         captions = [
             Caption(
                 track_id=text.track_id,
@@ -660,11 +664,8 @@ class TranscodeStage:
             for text, name, cues in derived.captions
         ]
         self.media.replace_embedded_captions(asset_id, revision, captions)
-        files = [
-            AssetFile(kind=kind, file_key=f"{prefix}/{rel}", size=size, meta=meta)
-            for kind, (rel, size, meta) in derived.files.items()
-        ]
-        self.media.set_files(asset_id, revision, files)
+        # The revision's files (poster, storyboard, download) are the extras job's: none yet.
+        self.media.set_files(asset_id, revision, [])
         self.media.set_asset_options(asset_id, ladder_info=ladder_info)
 
     def _drop_old_revisions(self, asset_id: str, current: int) -> None:

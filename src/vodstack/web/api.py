@@ -12,6 +12,7 @@ from vodstack.catalogue.models import Asset
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
 from vodstack.ingest.upload import Ingestor, Upload
 from vodstack.protection import admin as protection_admin
+from vodstack.transcode.extras_job import extras_status
 from vodstack.web.api_media import router as media_router
 from vodstack.web.auth import require_admin
 from vodstack.web.uploads import receive_multipart, receive_raw
@@ -73,7 +74,19 @@ class AssetOut(BaseModel):
     playback: Playback
     drm: str
     published: bool
-    job: dict[str, Any] | None = None
+    job: dict[str, Any] | None = Field(
+        default=None,
+        description="the latest transcode job: id, state, attempts, progress, error, and "
+        "`stages`: wall and CPU seconds per stage (probe, per_title, first_window, ladder, "
+        "join, commit), `ready_s` (job start to playable), `media_s`, `cpu_s_per_media_min`",
+    )
+    extras: dict[str, Any] | None = Field(
+        default=None,
+        description="poster/storyboard (`pictures`), `download` and `quality` (VMAF) of the "
+        "served revision, made in the background after the asset is ready: `state` (pending, "
+        "queued, running, ready, failed), per-extra `items` (ready, skipped, failed + error), "
+        "`timings`. A failed extra never fails the asset.",
+    )
     created_at: str
     ladder: dict[str, Any] | None = Field(
         default=None, description="template, version, mode, codecs and per-title decision"
@@ -151,7 +164,9 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
             "attempts": job.attempts,
             "progress": round(job.progress, 4),
             "error": job.error,
+            "stages": job.stages,
         },
+        extras=extras_status(services.catalogue, asset) if detail else None,
         created_at=asset.created_at.isoformat(),
         ladder=asset.ladder_info if detail else None,
         allow_download=asset.allow_download,

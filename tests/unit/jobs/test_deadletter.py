@@ -53,6 +53,11 @@ def test_exhausted_job_is_dead_with_its_reason_and_redrive_completes_it(
     pool.start()
     try:
         _wait_state(services, job_id, "dead")
+        # the job row says dead before the failure hook has marked the asset and announced it
+        deadline = time.monotonic() + 30
+        while not services.catalogue.events(asset_id, types=["transcode.failed"]):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
         job = services.catalogue.get_job(job_id)
         assert job.attempts == 2 and "covers" in (job.error or "")
         asset = services.catalogue.get_asset(asset_id)
