@@ -20,6 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vodstack import __version__
 from vodstack.config import Settings
+from vodstack.costs.flusher import LedgerFlusher, hot_class
+from vodstack.costs.ledger import UsageLedger
+from vodstack.costs.prices import Prices
 from vodstack.edge.cache import EdgeCache
 from vodstack.edge.gate import SignatureGate
 from vodstack.edge.hot import HotCopies
@@ -127,6 +130,22 @@ def create_app(
     )
     edge = build_edge(services, origin) if role != "origin" else None
     follower = PurgeFollower(services.catalogue, edge) if edge is not None else None
+    # Usage ledger (issue #21): viewer-facing roles only, so bytes an origin or shield sends
+    # to edges are not counted again as egress.
+    ledger = UsageLedger() if settings.costs_ledger and role in ("all", "edge") else None
+    flusher = (
+        LedgerFlusher(
+            ledger,
+            services.db,
+            interval_s=settings.costs_flush_s,
+            retention_days=settings.costs_retention_days,
+            prices=Prices.from_settings(settings),
+            hot_class=hot_class(services.store),
+            registry=services.metrics.registry,
+        )
+        if ledger is not None
+        else None
+    )
 
     def forget(event: DomainEvent) -> None:  # events of this process: purge at once
         if event.asset_id is None:
@@ -150,9 +169,13 @@ def create_app(
             pool.start()
         if follower is not None:
             follower.start()
+        if flusher is not None:
+            flusher.start()
         try:
             yield
         finally:
+            if flusher is not None:
+                await flusher.stop()
             if follower is not None:
                 await follower.stop()
             if pool is not None:
@@ -171,6 +194,7 @@ def create_app(
     app.state.role = role
     app.state.origin = origin
     app.state.edge = edge
+    app.state.ledger_flusher = flusher
     app.state.origin_secret_header = settings.origin_secret_header.lower()
     app.state.origin_secrets = origin_secrets(services) if role in ("origin", "shield") else ()
     app.state.gate = gate or SignatureGate(
@@ -235,7 +259,9 @@ def create_app(
         security_headers.append((b"strict-transport-security", b"max-age=31536000"))  # RFC 6797
     layers.append(lambda inner: ResponseHeaders(inner, security_headers))
     sink = accesslog.open_sink(settings.access_log)
-    layers.append(lambda inner: accesslog.AccessLog(inner, metrics=services.metrics, sink=sink))
+    layers.append(
+        lambda inner: accesslog.AccessLog(inner, metrics=services.metrics, sink=sink, ledger=ledger)
+    )
     app.wrap_outside(layers)
     return app
 
