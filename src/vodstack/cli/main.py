@@ -26,6 +26,7 @@ from vodstack.cli.common import (
     open_services,
     wait_for_asset,
 )
+from vodstack.cli.costs import costs_app
 from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
 from vodstack.cli.stats import stats
@@ -45,6 +46,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.command("events")(events)
 app.add_typer(keys_app, name="keys")
 app.add_typer(report_app, name="report")
+app.add_typer(costs_app, name="costs")
 app.command("token")(token)
 app.command("entitle")(entitle)
 app.command("stats")(stats)

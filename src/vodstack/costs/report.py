@@ -16,8 +16,9 @@ Definitions (docs/costs.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vodstack.costs.prices import (
@@ -29,6 +30,7 @@ from vodstack.costs.prices import (
 )
 from vodstack.costs.rungs import RungShare, SessionRungs, shares
 from vodstack.costs.store import UsageRow
+from vodstack.errors import InvalidInput
 
 CACHED = frozenset({"Hit", "RefreshHit", "StaleHit"})
 
@@ -69,6 +71,7 @@ class RungCost:
     bytes_share: float
     watch_s: float
     watch_share: float
+    large_screen_s: float = 0.0
 
 
 @dataclass(slots=True)
@@ -173,6 +176,7 @@ def _rung_costs(
                 sent / video_bytes if video_bytes else 0.0,
                 share.watch_s if share else 0.0,
                 share.watch_share if share else 0.0,
+                share.large_screen_s if share else 0.0,
             )
         )
     return out
@@ -263,5 +267,17 @@ def build(
     )
 
 
-def money_by_asset(report: CostReport) -> Mapping[str, float]:
-    return {a.asset_id: a.money["total"] for a in report.assets}
+def parse_since(text: str | None, now: datetime) -> datetime | None:
+    """``7d``, ``24h``, ``30m`` (ago), or an ISO 8601 date/time (UTC when no zone)."""
+    if not text:
+        return None
+    units = {"d": 86400, "h": 3600, "m": 60}
+    if text[-1:] in units and text[:-1].isdigit():
+        return now - timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"--since {text!r}: give a duration ago (7d, 24h, 30m) or an ISO date (2026-12-01)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

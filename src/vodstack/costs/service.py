@@ -22,14 +22,12 @@ from vodstack.catalogue.models import (
 )
 from vodstack.costs import report, store
 from vodstack.costs.flusher import hot_class
+from vodstack.costs.lifecycle import MASTER_COLD, MASTER_RESTORED
 from vodstack.costs.prices import Prices
 from vodstack.costs.rungs import SessionRungs, fold
 from vodstack.errors import NotFound
 from vodstack.services import Services
 
-#: Events the storage lifecycle writes (lifecycle.py); the latest says where the master is.
-MASTER_COLD = "master.cold"
-MASTER_RESTORED = "master.restored"
 _RUNG_EVENTS = ("start", "first_frame", "playing", "pause", "stall_start", "seek", "switch")
 _RUNG_EVENTS += ("ended", "end", "error")
 

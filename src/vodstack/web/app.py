@@ -38,6 +38,7 @@ from vodstack.telemetry.service import PlaybackTelemetry
 from vodstack.web import (
     accesslog,
     api,
+    api_costs,
     api_entitlement,
     api_uploads,
     delivery,
@@ -206,6 +207,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_uploads.router)
     app.include_router(api_entitlement.router)
+    app.include_router(api_costs.router)
     app.include_router(play.router)
     app.include_router(license.router)
     app.include_router(delivery.router)
