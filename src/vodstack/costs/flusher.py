@@ -69,12 +69,12 @@ class LedgerCollector:
             sent.add_metric([result], n)
         yield sent
         yield GaugeMetricFamily(
-            "vodstack_costs_egress_30d_bytes",
+            "vodstack_costs_egress_month_bytes",
             "Bytes all edges delivered in the last 30 days (catalogue ledger)",
             value=self.egress_30d,
         )
         yield GaugeMetricFamily(
-            "vodstack_costs_origin_offload_30d_ratio",
+            "vodstack_costs_origin_offload_ratio",
             "Bytes served from edge caches / all bytes delivered, last 30 days",
             value=self.cached_30d / self.egress_30d if self.egress_30d else 0.0,
         )
