@@ -47,6 +47,7 @@ PLAN: dict[str, tuple[list[str], list[str]]] = {
     "startup": (["--runs", "20"], ["--runs", "5"]),
     "ladder": ([], ["--quick"]),
     "backfill": ([], ["--assets", "3", "--repeat", "1"]),
+    "costs": (["--seconds", "5", "--rounds", "3"], ["--seconds", "3", "--rounds", "1"]),
 }
 NOT_BENCHMARKS = {"__init__", "__main__", "common", "nginx", "_apps"}
 

@@ -120,7 +120,9 @@ def server(
 ) -> Iterator[str]:
     """A server process: `vodstack serve`, or granian on another ASGI factory ``target``."""
     port = port or free_port()
-    env = {**env, "VODSTACK_PORT": str(port), "VODSTACK_HOST": "127.0.0.1", "PYTHONPATH": str(ROOT)}
+    # src first: the server runs this tree's code, not whatever the venv has installed
+    path = f"{ROOT / 'src'}{os.pathsep}{ROOT}"
+    env = {**env, "VODSTACK_PORT": str(port), "VODSTACK_HOST": "127.0.0.1", "PYTHONPATH": path}
     if target is None:
         argv = [sys.executable, "-m", "vodstack.cli", "serve", "--port", str(port), *(args or [])]
     else:

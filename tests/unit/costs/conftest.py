@@ -1,0 +1,2 @@
+from tests.fixtures.moto import moto_s3  # noqa: F401 - re-exported fixture
+from tests.unit.storage.conftest import bucket, make_s3_store, s3_client  # noqa: F401
