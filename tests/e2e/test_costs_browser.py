@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import make_clip_file
 from tests.e2e.browser import Chromium, Page, missing_requirements
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import ADMIN_TOKEN, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -136,6 +136,19 @@ def test_ledger_and_watch_time_match_the_browser(
     assert dropped["stored_bytes"] == slow_rungs[720]["stored_bytes"] > 0
     text = server.cli("costs", "recommend")
     assert f"asset {ids['slow']}: drop 720p" in text, text
+
+    # The admin page draws the three plots (bytes per day, watch time per rung, cost per title).
+    page = browser.page("admin")
+    page.goto(f"{server.base_url}/admin")
+    page.eval(
+        f"document.getElementById('token').value = {json.dumps(ADMIN_TOKEN)};"
+        "document.getElementById('login').requestSubmit()"
+    )
+    page.click("#costs-button")
+    page.wait_for("document.querySelectorAll('#costs svg').length === 3", 15)
+    bars = page.eval("document.querySelectorAll('#costs svg rect').length")
+    assert bars >= 2 + 2 + 1, bars  # two titles, two watched rungs at least, one day
+    page.close()
 
 
 def report_of(server: LiveServer, asset_id: str) -> dict:
