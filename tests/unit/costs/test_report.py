@@ -65,3 +65,34 @@ def test_report_splits_egress_storage_transcode_and_rungs() -> None:
     assert by_track["v720"].watch_share == 1.0 and by_track["v360"].watch_share == 0.0
     assert by_track["v720"].bytes_share == pytest.approx(0.75)
     assert report.bytes_per_day == {"2026-12-01": 4 * GB}
+
+
+def _asset(asset_id: str, seconds: dict[int, float], screen: int | None = None):
+    tracks = tuple(TrackFacts(f"v{h}", "video", h, h * 1000, h * 10**6) for h in (240, 480, 720))
+    facts = AssetFacts(asset_id, asset_id, "default", 60.0, GB, "STANDARD", tracks)
+    events = [(0, "start", 0.0, {"screen_h": screen} if screen else {})]
+    t = 0.0
+    for i, (height, sec) in enumerate(seconds.items()):
+        events += [(2 * i + 1, "switch", t, {"height": height}), (2 * i + 2, "playing", t, {})]
+        t += sec
+    events.append((99, "end", t, {}))
+    return facts, fold(asset_id, events)
+
+
+def test_recommendations_drop_unwatched_rungs_and_add_one_for_large_screens() -> None:
+    from vodstack.costs.recommend import recommend
+
+    a, sa = _asset("a", {480: 99.5, 720: 0.5})  # 240 unwatched, 720 under 1 %
+    b, sb = _asset("b", {720: 100.0}, screen=2160)  # all on the top rung, on a 4K screen
+    report = build([a, b], [], [sa, sb], PRICES)
+    recs = recommend(report, 0.01, {"default": [240, 480, 720], "small": [480]})
+    drops = {(r.scope, r.name, r.height) for r in recs if r.action == "drop"}
+    assert ("asset", "a", 240) in drops and ("asset", "a", 720) in drops
+    assert ("asset", "a", 480) not in drops
+    a240 = next(r for r in recs if r.name == "a" and r.height == 240)
+    assert a240.floor and a240.stored_bytes == 240 * 10**6
+    assert a240.apply_ladder == "small"  # a's ladder without 240 and 720
+    adds = [(r.scope, r.name, r.height) for r in recs if r.action == "add"]
+    assert ("asset", "b", 1080) in adds
+    assert ("ladder", "default", 1080) in adds  # b's 4K screen is half the template's time
+    assert recommend(build([a], [], [], PRICES), 0.01) == []  # no watch time, no verdict
