@@ -272,11 +272,11 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
     if not text:
         return None
     units = {"d": 86400, "h": 3600, "m": 60}
-    if text[-1:] in units and text[:-1].isdigit():
-        return now - timedelta(seconds=int(text[:-1]) * units[text[-1]])
     try:
+        if text[-1:] in units and text[:-1].isdigit() and len(text) <= 7:
+            return now - timedelta(seconds=int(text[:-1]) * units[text[-1]])
         value = datetime.fromisoformat(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InvalidInput(
             f"--since {text!r}: give a duration ago (7d, 24h, 30m) or an ISO date (2026-12-01)"
         ) from None

@@ -96,3 +96,21 @@ def test_recommendations_drop_unwatched_rungs_and_add_one_for_large_screens() ->
     assert ("asset", "b", 1080) in adds
     assert ("ladder", "default", 1080) in adds  # b's 4K screen is half the template's time
     assert recommend(build([a], [], [], PRICES), 0.01) == []  # no watch time, no verdict
+
+
+@pytest.mark.parametrize("text", ["soon", "99999999999d", "7x", "d", "2026-13-01"])
+def test_since_refuses_what_it_cannot_read(text: str) -> None:
+    from vodstack.costs.report import parse_since
+    from vodstack.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="--since"):
+        parse_since(text, datetime(2026, 12, 6, tzinfo=UTC))
+
+
+def test_since_reads_durations_and_dates() -> None:
+    from vodstack.costs.report import parse_since
+
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    assert parse_since("7d", now) == datetime(2026, 11, 29, 12, tzinfo=UTC)
+    assert parse_since("2026-12-01", now) == datetime(2026, 12, 1, tzinfo=UTC)
+    assert parse_since(None, now) is None
