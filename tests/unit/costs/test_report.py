@@ -114,3 +114,13 @@ def test_since_reads_durations_and_dates() -> None:
     assert parse_since("7d", now) == datetime(2026, 11, 29, 12, tzinfo=UTC)
     assert parse_since("2026-12-01", now) == datetime(2026, 12, 1, tzinfo=UTC)
     assert parse_since(None, now) is None
+
+
+def test_start_beacon_keeps_the_screen_size() -> None:
+    from vodstack.web.telemetry import BeaconEventIn
+
+    event = BeaconEventIn.model_validate(
+        {"seq": 0, "type": "start", "t": 0, "pos": 0, "screen_w": 3840, "screen_h": 2160}
+    ).beacon()
+    assert event.data == {"screen_w": 3840, "screen_h": 2160}
+    assert fold("a", [(event.seq, event.type, event.t, event.data)]).screen_height == 2160
