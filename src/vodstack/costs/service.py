@@ -66,13 +66,24 @@ class CostService:
                 query = query.where(Asset.id.in_(asset_ids))
             assets = list(session.scalars(query))
             ids = [a.id for a in assets]
-            renditions = session.scalars(select(Rendition).where(Rendition.asset_id.in_(ids)))
+            # Columns, not rows: a rendition row carries its whole fragment index.
+            renditions = session.execute(
+                select(
+                    Rendition.asset_id,
+                    Rendition.revision,
+                    Rendition.track_id,
+                    Rendition.kind,
+                    Rendition.height,
+                    Rendition.bitrate_avg,
+                    Rendition.file_size,
+                ).where(Rendition.asset_id.in_(ids))
+            )
             tracks: dict[str, list[report.TrackFacts]] = {}
             revision = {a.id: a.revision for a in assets}
-            for r in renditions:
-                if r.revision == revision[r.asset_id]:
-                    tracks.setdefault(r.asset_id, []).append(
-                        report.TrackFacts(r.track_id, r.kind, r.height, r.bitrate_avg, r.file_size)
+            for asset_id, rev, track_id, kind, height, bitrate, size in renditions:
+                if rev == revision[asset_id]:
+                    tracks.setdefault(asset_id, []).append(
+                        report.TrackFacts(track_id, kind, height, bitrate, size)
                     )
             other: dict[str, int] = {}
             for f in session.scalars(select(AssetFile).where(AssetFile.asset_id.in_(ids))):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.fixtures.databases import postgres_available, postgres_database
 
 from vodstack.catalogue.db import Database
 from vodstack.costs import store
@@ -47,9 +49,25 @@ def test_ledger_aggregates_per_hour_and_key() -> None:
     assert ledger.totals == {"Hit": 3007, "Miss": 500}
 
 
-def test_flush_adds_to_existing_rows_and_prunes(tmp_path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
-    db.migrate()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
+    """The ledger's table on both catalogue backends (same code, same migration)."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'c.db'}")
+        database.migrate()
+        yield database
+        database.dispose()
+        return
+    if not postgres_available():
+        pytest.fail("PostgreSQL is not reachable at 127.0.0.1:5432 (it runs in CI)")
+    with postgres_database() as url:
+        database = Database(url)
+        database.migrate()
+        yield database
+        database.dispose()
+
+
+def test_flush_adds_to_existing_rows_and_prunes(db: Database) -> None:
     hour = int(datetime.now(UTC).timestamp() // 3600)
     for _ in range(2):  # two edges (or two flushes) adding to the same hour
         ledger = UsageLedger(clock=lambda: hour * 3600.0 + 5)
@@ -62,4 +80,3 @@ def test_flush_adds_to_existing_rows_and_prunes(tmp_path) -> None:
     assert [(r.track, r.requests, r.bytes) for r in rows] == [("-", 1, 9), ("v360", 2, 200)]
     assert store.prune(db, retention_days=90) == 1
     assert [r.bytes for r in store.usage(db, since=datetime.now(UTC) - timedelta(days=1))] == [200]
-    db.dispose()
