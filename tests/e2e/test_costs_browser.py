@@ -49,6 +49,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             "VODSTACK_LADDER": json.dumps(LADDER),
             "VODSTACK_AUDIO_BITRATE_KBPS": "64",
             "VODSTACK_COSTS_FLUSH_S": "1",
+            # Templates a recommendation can apply: the ladder without its upper rung(s).
+            "VODSTACK_LADDERS": json.dumps({"low": LADDER[:1], "small": LADDER[:2]}),
             "VODSTACK_MINT_RATE_PER_MIN": "600",
         },
     )
@@ -136,6 +138,21 @@ def test_ledger_and_watch_time_match_the_browser(
     assert dropped["stored_bytes"] == slow_rungs[720]["stored_bytes"] > 0
     text = server.cli("costs", "recommend")
     assert f"asset {ids['slow']}: drop 720p" in text, text
+    assert "would re-transcode" in text  # a dry run first
+
+    # Applying it re-transcodes the title on the backfill lane with the fitting template.
+    applied = json.loads(
+        server.cli("costs", "recommend", "--asset", ids["slow"], "--apply", "--json")
+    )
+    job_id = applied["jobs"][ids["slow"]]
+    assert applied["retranscode"][ids["slow"]] in ("low", "small")
+    jobs = json.loads(server.cli("jobs", "list", "--json"))
+    assert next(j for j in jobs if j["id"] == job_id)["queue"] == "backfill"
+    deadline = time.monotonic() + 180
+    while 720 in (heights := {r["height"] for r in server.asset(ids["slow"])["renditions"]}):
+        assert time.monotonic() < deadline, heights
+        time.sleep(1)
+    assert 180 in heights
 
     # The admin page draws the three plots (bytes per day, watch time per rung, cost per title).
     page = browser.page("admin")
