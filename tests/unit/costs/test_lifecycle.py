@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from tests.conftest import make_clip_file, make_settings
 
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.repository import Catalogue
 from vodstack.costs.lifecycle import Lifecycle, ensure_hot, require_hot, storage_class
 from vodstack.errors import Conflict, InvalidInput
+from vodstack.services import build_services
 from vodstack.storage.local import LocalStore
 
 ASSET = "c" * 20
@@ -69,3 +71,22 @@ def test_local_store_has_no_cold_class(tmp_path) -> None:
     with pytest.raises(InvalidInput, match="no storage classes"):
         Lifecycle(world).move([ASSET])
     world.db.dispose()
+
+
+@pytest.mark.usefixtures("s3_env")
+def test_retranscode_brings_a_cold_master_back_first(tmp_path, bucket: str) -> None:
+    services = build_services(make_settings(tmp_path / "home", storage_url=f"s3://{bucket}/vod"))
+    try:
+        clip = make_clip_file(tmp_path / "m.mp4", seconds=1, size="160x90", audio=False)
+        asset_id = services.ingestor.ingest_file(clip, "cold")
+        key = services.catalogue.get_asset(asset_id).source_key
+        Lifecycle(services).move([asset_id])
+        assert storage_class(services.store, key)[0] == "GLACIER_IR"
+        services.assets.retranscode(asset_id, queue="backfill")
+        assert storage_class(services.store, key)[0] == "STANDARD"
+        types = [
+            e.type for e in services.catalogue.events_after(0, ("master.cold", "master.restored"))
+        ]
+        assert types == ["master.cold", "master.restored"]
+    finally:
+        services.close()
