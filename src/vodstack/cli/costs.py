@@ -101,17 +101,8 @@ def costs_recommend(
     services = open_services()
     service = CostService(services)
     report = service.report(asset, parse_since(since, datetime.now(UTC)))
-    templates = {
-        name: [
-            r.height
-            for r in profile.rungs
-            if not profile.max_height or r.height <= profile.max_height
-        ]
-        for name, profile in services.settings.ladder_profiles.items()
-    }
-    recs = recommend(
-        report, min_share if min_share is not None else services.settings.costs_min_share, templates
-    )
+    share = min_share if min_share is not None else services.settings.costs_min_share
+    recs = recommend(report, share, service.template_heights())
     jobs: dict[str, str] = {}
     planned: dict[str, str] = {}
     for r in recs:

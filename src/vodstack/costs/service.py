@@ -58,6 +58,13 @@ class CostService:
         self.settings = services.settings
         self.prices = Prices.from_settings(self.settings)
 
+    def template_heights(self) -> dict[str, list[int]]:
+        """Each configured ladder template's rung heights (capped by its ``max_height``)."""
+        return {
+            name: [r.height for r in p.rungs if not p.max_height or r.height <= p.max_height]
+            for name, p in self.settings.ladder_profiles.items()
+        }
+
     def facts(self, asset_ids: Sequence[str] | None = None) -> list[report.AssetFacts]:
         hot = hot_class(self.services.store)
         with self.db.session() as session:

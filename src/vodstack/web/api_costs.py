@@ -57,7 +57,7 @@ def recommendations(
     report = service.report(None, parse_since(since, datetime.now(UTC)))
     settings = service.settings
     share = min_share if min_share is not None else settings.costs_min_share
-    return [asdict(r) for r in recommend(report, share)]
+    return [asdict(r) for r in recommend(report, share, service.template_heights())]
 
 
 @router.get("/{asset_id}", summary="One title's costs, rung by rung", description=_ABOUT.strip())
