@@ -49,6 +49,7 @@ PLAN: dict[str, tuple[list[str], list[str]]] = {
     "ladder": ([], ["--quick"]),
     "backfill": ([], ["--assets", "3", "--repeat", "1"]),
     "workers": (["--seconds", "5", "--rounds", "3"], ["--seconds", "2", "--rounds", "1"]),
+    "costs": (["--seconds", "5", "--rounds", "3"], ["--seconds", "3", "--rounds", "1"]),
 }
 NOT_BENCHMARKS = {"__init__", "__main__", "common", "nginx", "_apps"}
 
@@ -129,7 +130,7 @@ def main() -> int:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"},
             )
             assert proc.stdout is not None
             for line in proc.stdout:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from vodstack.catalogue.models import Asset
 from vodstack.catalogue.repository import Catalogue, is_valid_id
+from vodstack.costs.lifecycle import require_hot
 from vodstack.edge.purge import ASSET, PurgeScope, Scope
 from vodstack.errors import Conflict, NotFound
 from vodstack.jobs.bus import ASSET_UPDATED, EventBus
@@ -80,6 +81,7 @@ class AssetManager:
         asset = self.get(asset_id)
         if not self.store.exists(asset.source_key):
             raise Conflict(f"the master of {asset_id} is missing; it cannot be re-transcoded")
+        require_hot(self.store, self.catalogue, asset_id, asset.source_key)  # cold master?
         job_id = self.pipeline.enqueue_transcode(asset_id, queue=queue, ladder=ladder)
         self.bus.publish(
             ASSET_RETRANSCODE, asset_id, job_id=job_id, queue=queue, ladder=ladder or "default"

@@ -360,3 +360,23 @@ class WindowPart(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     on_demand: Mapped[bool] = mapped_column(Boolean, default=False)  # made for a waiting viewer
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class UsageHour(Base):
+    """Bytes the edges delivered in one hour, per asset, track, object kind and cache result
+    (issue #21: the usage ledger). Edges aggregate in memory and add to these rows in batches;
+    rows older than ``costs_retention_days`` are pruned, so storage stays bounded by
+    hours × assets × tracks × kinds × results. Not a foreign key to ``assets``: the bytes of a
+    deleted title were still delivered (and paid for)."""
+
+    __tablename__ = "usage_hours"
+    __table_args__ = (UniqueConstraint("hour", "asset_id", "track", "kind", "result"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)  # start of the UTC hour
+    asset_id: Mapped[str] = mapped_column(String(32), index=True)
+    track: Mapped[str] = mapped_column(String(32))  # "v720", "a0", … or "-" (asset-level)
+    kind: Mapped[str] = mapped_column(String(16))  # manifest|playlist|init|segment|key|…
+    result: Mapped[str] = mapped_column(String(16))  # Hit|Miss|RefreshHit|StaleHit|origin
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)

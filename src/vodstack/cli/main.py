@@ -30,6 +30,7 @@ from vodstack.cli.common import (
     wait_for_asset,
 )
 from vodstack.cli.config import config_app
+from vodstack.cli.costs import costs_app
 from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
 from vodstack.cli.secrets import secrets_app
@@ -58,6 +59,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(report_app, name="report")
 app.add_typer(config_app, name="config")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(costs_app, name="costs")
 app.command("token")(token)
 app.command("entitle")(entitle)
 app.command("stats")(stats)

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vodstack.costs.ledger import UsageLedger
 from vodstack.edge.errors import OriginTimeout, OriginUnavailable
 from vodstack.edge.service import object_kind
 from vodstack.errors import (
@@ -90,11 +91,13 @@ class AccessLog:
         metrics: Metrics,
         sink: TextIO | None,
         process: dict[str, str] | None = None,
+        ledger: UsageLedger | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.sink = sink
         self.process = process or {}  # role and instance, as in the process's own logs
+        self.ledger = ledger  # the usage ledger (costs/ledger.py): one dict update per answer
         self._bytes: dict[str, Any] = {}
         self._errors: dict[tuple[int, str], Any] = {}
 
@@ -136,6 +139,8 @@ class AccessLog:
                 if counter is None:  # resolve each label once: labels() is not free
                     counter = self._bytes[kind] = self.metrics.edge_bytes.labels(kind)
                 counter.inc(state["bytes"])
+                if self.ledger is not None and len(parts) > 3:
+                    self.ledger.add(asset_id, parts[3], state["result"], state["bytes"])
         else:
             asset_id = "-"
         reason = None

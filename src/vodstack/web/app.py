@@ -20,6 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vodstack import __version__
 from vodstack.config import Settings
+from vodstack.costs.flusher import LedgerFlusher, hot_class
+from vodstack.costs.ledger import UsageLedger
+from vodstack.costs.prices import Prices
 from vodstack.edge.cache import EdgeCache
 from vodstack.edge.gate import SignatureGate
 from vodstack.edge.hot import HotCopies
@@ -40,6 +43,7 @@ from vodstack.thumbnails.guard import ThumbnailAdmission
 from vodstack.web import (
     accesslog,
     api,
+    api_costs,
     api_entitlement,
     api_uploads,
     delivery,
@@ -152,6 +156,22 @@ def create_app(
     )
     edge = build_edge(services, origin) if role != "origin" else None
     follower = PurgeFollower(services.catalogue, edge) if edge is not None else None
+    # Usage ledger (issue #21): viewer-facing roles only, so bytes an origin or shield sends
+    # to edges are not counted again as egress.
+    ledger = UsageLedger() if settings.costs_ledger and role in ("all", "edge") else None
+    flusher = (
+        LedgerFlusher(
+            ledger,
+            services.db,
+            interval_s=settings.costs_flush_s,
+            retention_days=settings.costs_retention_days,
+            prices=Prices.from_settings(settings),
+            hot_class=hot_class(services.store),
+            registry=services.metrics.registry,
+        )
+        if ledger is not None
+        else None
+    )
 
     def forget(event: DomainEvent) -> None:  # events of this process: purge at once, once
         if event.asset_id is None:
@@ -206,9 +226,13 @@ def create_app(
             pool.start()
         if follower is not None:
             follower.start()
+        if flusher is not None:
+            flusher.start()
         try:
             yield
         finally:
+            if flusher is not None:
+                await flusher.stop()
             if follower is not None:
                 await follower.stop()
             if leader is not None:
@@ -232,6 +256,7 @@ def create_app(
     app.state.role = role
     app.state.origin = origin
     app.state.edge = edge
+    app.state.ledger_flusher = flusher
     app.state.origin_secret_header = settings.origin_secret_header.lower()
     app.state.origin_secrets = origin_secrets(services) if role in ("origin", "shield") else ()
     app.state.gate = gate or SignatureGate(
@@ -246,6 +271,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api_uploads.router)
     app.include_router(api_entitlement.router)
+    app.include_router(api_costs.router)
     app.include_router(play.router)
     app.include_router(license.router)
     app.include_router(delivery.router)
@@ -298,7 +324,7 @@ def create_app(
     layers.append(lambda inner: ResponseHeaders(inner, security_headers))
     sink = accesslog.open_sink(settings.access_log)
     process = {"role": role, "instance": logs.instance_name(settings.instance_id)}
-    layers.append(lambda inner: accesslog.AccessLog(inner, services.metrics, sink, process))
+    layers.append(lambda inner: accesslog.AccessLog(inner, services.metrics, sink, process, ledger))
     layers.append(RequestId)  # outermost: the access log and every layer see the id
     app.wrap_outside(layers)
     return app

@@ -26,6 +26,7 @@ admin_router = APIRouter(prefix="/api", tags=["telemetry"], dependencies=[Depend
 
 MAX_BATCH_BYTES = 256 * 1024
 _DATA_FIELDS = ("ms", "bitrate", "height", "width", "track", "fatal", "code", "message", "to")
+_DATA_FIELDS += ("screen_w", "screen_h")
 
 
 class BeaconEventIn(BaseModel):
@@ -44,6 +45,12 @@ class BeaconEventIn(BaseModel):
     height: int | None = Field(default=None, ge=0, le=100_000)
     width: int | None = Field(default=None, ge=0, le=100_000)
     track: str | None = Field(default=None, max_length=64)
+    screen_w: int | None = Field(
+        default=None, ge=0, le=100_000, description="start: screen width in device pixels."
+    )
+    screen_h: int | None = Field(
+        default=None, ge=0, le=100_000, description="start: screen height in device pixels."
+    )
     from_: float | None = Field(default=None, alias="from", ge=0, le=10**6)
     to: float | None = Field(default=None, ge=0, le=10**6)
     fatal: bool | None = None

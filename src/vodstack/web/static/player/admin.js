@@ -1,6 +1,8 @@
 // /admin: the admin token (kept in this tab only), the assets with their pipeline state and
 // progress (refreshed every 2 s), an upload form, and per-asset viewer analytics.
 
+import { showCosts } from "./costs.js";
+
 const KEY = "vodstack.adminToken";
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem(KEY);
@@ -98,6 +100,10 @@ $("login").addEventListener("submit", (e) => {
   token = $("token").value.trim();
   sessionStorage.setItem(KEY, token);
   show(true);
+});
+
+$("costs-button").addEventListener("click", () => {
+  showCosts(api, el, $("panel")).catch((err) => { $("status").textContent = err.message; });
 });
 
 $("logout").addEventListener("click", () => {

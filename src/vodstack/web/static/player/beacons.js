@@ -22,7 +22,11 @@ export class Beacons {
   start(t0 = performance.now()) {
     if (this.started) return;
     this.t0 = t0;
-    this.push("start", { pos: 0 });
+    // The screen in device pixels: which rungs this device could use (vodstack costs).
+    const dpr = window.devicePixelRatio || 1;
+    const screen_w = Math.round((window.screen?.width || 0) * dpr);
+    const screen_h = Math.round((window.screen?.height || 0) * dpr);
+    this.push("start", { pos: 0, screen_w, screen_h });
     this.timer = setInterval(() => this.tick(), this.session.heartbeat_s * 1000);
   }
 
