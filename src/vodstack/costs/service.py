@@ -35,17 +35,13 @@ _RUNG_EVENTS += ("ended", "end", "error")
 def _job_cpu(job: Job, cpus: int) -> tuple[float, bool]:
     """CPU-seconds of one finished transcode job, and whether they were measured.
 
-    A job that recorded its CPU time (``cpu_s``, or per-stage ``timings``/``stages`` with
-    ``cpu_s``) is read as is; otherwise wall time × the worker's CPUs is an upper bound."""
-    measured = getattr(job, "cpu_s", None)
+    A job records ``{"stages": {name: {"seconds", "cpu_s"}}, "cpu_s": …}`` in ``Job.stages``
+    (transcode/timing.py): its ``cpu_s`` is read as is; a job from before that (no record)
+    gets wall time × the worker's CPUs, an upper bound."""
+    record = job.stages if isinstance(job.stages, dict) else {}
+    measured = record.get("cpu_s")
     if isinstance(measured, int | float):
         return float(measured), True
-    for name in ("timings", "stages"):
-        stages = getattr(job, name, None)
-        if isinstance(stages, dict):
-            values = [s.get("cpu_s") for s in stages.values() if isinstance(s, dict)]
-            if values and all(isinstance(v, int | float) for v in values):
-                return float(sum(values)), True  # type: ignore[arg-type]
     if job.started_at is None or job.finished_at is None:
         return 0.0, False
     return max(0.0, (job.finished_at - job.started_at).total_seconds()) * cpus, False

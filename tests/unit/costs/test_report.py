@@ -124,3 +124,18 @@ def test_start_beacon_keeps_the_screen_size() -> None:
     ).beacon()
     assert event.data == {"screen_w": 3840, "screen_h": 2160}
     assert fold("a", [(event.seq, event.type, event.t, event.data)]).screen_height == 2160
+
+
+def test_transcode_cpu_is_read_from_the_jobs_stage_record() -> None:
+    """The job's own record (transcode/timing.py) wins over the wall-time upper bound."""
+    from datetime import UTC, datetime, timedelta
+
+    from vodstack.catalogue.models import Job
+    from vodstack.costs.service import _job_cpu
+
+    start = datetime(2026, 12, 6, tzinfo=UTC)
+    timed = {"stages": {"ladder": {"seconds": 9.0, "cpu_s": 15.5}}, "seconds": 10.0, "cpu_s": 16.0}
+    job = Job(stages=timed, started_at=start, finished_at=start + timedelta(seconds=10))
+    assert _job_cpu(job, cpus=2) == (16.0, True)
+    old = Job(stages=None, started_at=start, finished_at=start + timedelta(seconds=10))
+    assert _job_cpu(old, cpus=2) == (20.0, False)
