@@ -172,6 +172,8 @@ def create_app(
         if ledger is not None
         else None
     )
+    if flusher is not None:  # a multi-worker /metrics shows it per worker (Exposition.own)
+        services.metrics.own.append(flusher.collector)
 
     def forget(event: DomainEvent) -> None:  # events of this process: purge at once, once
         if event.asset_id is None:
