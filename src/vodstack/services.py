@@ -25,7 +25,7 @@ from vodstack.errors import ConfigError
 from vodstack.ingest.upload import Ingestor
 from vodstack.jobs.bus import LocalEventBus
 from vodstack.jobs.pipeline import JobDispatcher, Pipeline
-from vodstack.jobs.webhooks import Webhooks, webhook_secret
+from vodstack.jobs.webhooks import Webhooks, webhook_secret_source
 from vodstack.secretstore import SecretStore, open_secret_store
 from vodstack.storage import ObjectStore, open_store
 from vodstack.telemetry.metrics import Metrics
@@ -80,7 +80,7 @@ def build_services(settings: Settings) -> Services:
         webhooks = Webhooks(
             settings,
             catalogue,
-            webhook_secret(settings, secret_store),
+            webhook_secret_source(settings, secret_store),
             transport=dispatcher,  # type: ignore[arg-type]  # the broker's, or None: a thread
         )
         webhooks.attach(bus)

@@ -195,3 +195,56 @@ def test_a_file_install_moves_its_secrets_into_the_shared_store(tmp_path: Path) 
     listed = json.loads(_cli(second, "secrets", "list", "--json"))
     assert f"key.signing-{key_id}" in listed["names"]
     assert "moving day" not in json.dumps(listed)
+
+
+def _origin_secret_values(origin: LiveServer) -> tuple[str, str | None]:
+    """The store's origin secret and its previous value, read as the nodes read them."""
+    from vodstack.config import Settings
+    from vodstack.secretstore import PREVIOUS, open_secret_store
+
+    env = {
+        k[len("VODSTACK_") :].lower(): v
+        for k, v in origin.env.items()
+        if k == "VODSTACK_SECRETS_URL"
+    }
+    saved = {k: os.environ.get(k) for k in origin.env if k.startswith("AWS_")}
+    os.environ.update({k: v for k, v in origin.env.items() if k.startswith("AWS_")})
+    try:
+        store = open_secret_store(Settings(**env))
+        previous = store.read("origin-secret" + PREVIOUS)
+        return store.read("origin-secret").decode(), previous.decode() if previous else None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_an_origin_secret_rotation_reaches_the_running_nodes(nodes: Nodes) -> None:
+    """`vodstack secrets rotate origin-secret` on one node: the origin accepts the new and the
+    previous value, the edge sends the new one within seconds, nothing restarts, and after a
+    second rotation the first value is refused."""
+    viewer = nodes.edge.viewer(nodes.asset_id, "secret-rotation")
+    manifest = f"/v1/{nodes.asset_id}/index.m3u8"
+    first, _ = _origin_secret_values(nodes.origin)
+    nodes.origin.cli("secrets", "rotate", "origin-secret")
+    second, previous = _origin_secret_values(nodes.origin)
+    assert second != first and previous == first
+
+    def origin_answers(secret: str) -> int:
+        return httpx.get(
+            nodes.origin.base_url + manifest, headers={"X-Vodstack-Origin-Secret": secret}
+        ).status_code
+
+    _eventually(lambda: origin_answers(second) == 200)
+    assert origin_answers(first) == 200  # the previous value: edges not yet caught up
+    # Manifests live 2 s at the edge: every refetch after the rotation carries the new secret.
+    for _ in range(4):
+        time.sleep(2.5)
+        assert _plays(nodes.edge, viewer, nodes.asset_id) == 200
+    nodes.origin.cli("secrets", "rotate", "origin-secret")
+    _eventually(lambda: origin_answers(first) == 403)
+    time.sleep(6)  # past the edge's re-read: it sends the newest value
+    assert _plays(nodes.edge, viewer, nodes.asset_id) == 200
+    assert nodes.origin.proc.poll() is None and nodes.edge.proc.poll() is None  # type: ignore[union-attr]

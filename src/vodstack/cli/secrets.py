@@ -10,7 +10,14 @@ import typer
 
 from vodstack.cli.common import JsonOpt, emit
 from vodstack.config import Settings
-from vodstack.secretstore import SecretStore, open_secret_store
+from vodstack.jobs.webhooks import generate_webhook_secret
+from vodstack.secretstore import (
+    LIVE_SECRET_TTL_S,
+    SecretStore,
+    open_secret_store,
+    random_token,
+    rotate_secret,
+)
 
 secrets_app = typer.Typer(
     help="The secret store (VODSTACK_SECRETS_URL): names, and importing a secrets directory.",
@@ -60,4 +67,31 @@ def secrets_import(
         as_json,
         f"imported {len(imported)} secret(s) into {store.backend.description}"
         + (f"; kept {len(kept)} already there: {', '.join(kept)}" if kept else ""),
+    )
+
+
+#: Generated shared secrets that rotate live (secretstore.LiveSecret), with their value makers.
+ROTATABLE = {"origin-secret": random_token, "webhook-secret": generate_webhook_secret}
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    name: Annotated[str, typer.Argument(help="origin-secret or webhook-secret.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Give a generated shared secret a new value; the old one is kept as NAME.previous.
+
+    Every node reads it again within a few seconds, with no restart: origins and shields
+    accept the new and the previous origin secret, edges send the new one; webhooks are
+    signed with the new one (receivers should accept both for a while). Secrets set in the
+    settings (origin_secrets, webhook_secret) are not in the store: change those there."""
+    if name not in ROTATABLE:
+        raise typer.BadParameter(f"one of {', '.join(ROTATABLE)}")
+    store = open_secret_store(Settings())
+    rotate_secret(store, name, ROTATABLE[name])
+    emit(
+        {"store": store.backend.description, "rotated": name, "within_s": LIVE_SECRET_TTL_S},
+        as_json,
+        f"rotated {name} in {store.backend.description}; every node uses it within "
+        f"{LIVE_SECRET_TTL_S:g} s (the previous value stays accepted until the next rotation)",
     )

@@ -12,7 +12,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import anyio
@@ -129,7 +129,7 @@ class HttpOrigins:
         self,
         urls: Sequence[str],
         secret_header: str,
-        secret: str,
+        secret: str | Callable[[], str],
         staging: Path,
         metrics: Metrics,
         *,
@@ -140,7 +140,10 @@ class HttpOrigins:
         if not urls:
             raise ValueError("an edge needs at least one origin URL")
         self.urls = [u.rstrip("/") for u in urls]
-        self.headers = {secret_header: secret}
+        # a callable is read per request: a rotated secret (secretstore.LiveSecret) is sent
+        # as soon as this node has read it
+        self.secret_header = secret_header
+        self.secret = secret if callable(secret) else (lambda: secret)
         self.staging = staging
         self.metrics = metrics
         self.memory_threshold = memory_threshold
@@ -171,7 +174,7 @@ class HttpOrigins:
         raise OriginError(last_error)
 
     async def _get(self, url: str, etag: str | None) -> Fetched:
-        headers = dict(self.headers)
+        headers = {self.secret_header: self.secret()}
         rid = request_id.get()
         if rid is not None:  # the viewer request that caused this fetch, for the logs upstream
             headers["x-request-id"] = rid

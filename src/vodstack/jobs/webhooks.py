@@ -23,6 +23,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -34,7 +35,7 @@ from vodstack import __version__
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import Settings
 from vodstack.jobs.bus import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
-from vodstack.secretstore import SecretStore
+from vodstack.secretstore import LiveSecret, SecretStore
 
 log = logging.getLogger(__name__)
 
@@ -163,14 +164,16 @@ class Webhooks:
         self,
         settings: Settings,
         catalogue: Catalogue,
-        secret: bytes,
+        secret: bytes | Callable[[], bytes],
         *,
         transport: WebhookTransport | None = None,
         client: httpx.Client | None = None,
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
-        self.secret = secret
+        # a callable is read per delivery: a rotated secret (secretstore.LiveSecret) is used
+        # as soon as this node has read it
+        self.secret = secret if callable(secret) else (lambda: secret)
         self.transport = transport
         self.client = client or httpx.Client(
             timeout=settings.webhook_timeout_s,
@@ -205,7 +208,7 @@ class Webhooks:
         timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(self.secret, timestamp, delivery.body),
+            SIGNATURE_HEADER: sign(self.secret(), timestamp, delivery.body),
             DELIVERY_HEADER: delivery.id,
             EVENT_HEADER: delivery.event_type,
             ATTEMPT_HEADER: str(attempt),
@@ -310,13 +313,19 @@ class _BackgroundSender:
                 log.exception("webhook delivery %s crashed", delivery.id)
 
 
+def generate_webhook_secret() -> bytes:
+    return f"whsec_{secrets.token_urlsafe(32)}".encode()
+
+
 def webhook_secret(settings: Settings, store: SecretStore) -> bytes:
     """The configured secret, else one generated on first run (0600 in the secrets store)."""
+    return webhook_secret_source(settings, store)()
+
+
+def webhook_secret_source(settings: Settings, store: SecretStore) -> Callable[[], bytes]:
+    """The secret deliveries are signed with, read again every few seconds when it is the
+    generated one (``vodstack secrets rotate webhook-secret`` reaches every node)."""
     if settings.webhook_secret:
-        return settings.webhook_secret.encode()
-
-    def generate() -> bytes:
-        return f"whsec_{secrets.token_urlsafe(32)}".encode()
-
-    raw = store.get_or_create(SECRET_NAME, generate)
-    return raw.strip()
+        configured = settings.webhook_secret.encode()
+        return lambda: configured
+    return LiveSecret(store, SECRET_NAME, generate_webhook_secret).current

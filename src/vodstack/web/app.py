@@ -35,6 +35,7 @@ from vodstack.jobs.leader import Leader
 from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.protection.service import build_protection
+from vodstack.secretstore import LiveSecret
 from vodstack.services import Services, build_services, private_umask
 from vodstack.telemetry import logs
 from vodstack.telemetry.metrics import Exposition, register_cache_collector, start_listener
@@ -70,15 +71,15 @@ class OpenGate:
         return None
 
 
-def origin_secrets(services: Services) -> tuple[str, ...]:
-    """Configured secrets, else the one generated on first run (shared through ``home``)."""
+def origin_secrets(services: Services) -> Callable[[], tuple[str, ...]]:
+    """The origin secrets, current first: the configured ones, else the generated one from
+    the secret store, read again every few seconds (``vodstack secrets rotate
+    origin-secret`` reaches every node without a restart; the previous value stays valid)."""
     configured = services.settings.origin_secrets
     if configured:
-        return configured
-    raw = services.secrets.get_or_create(
-        "origin-secret", lambda: secrets.token_urlsafe(32).encode()
-    )
-    return (raw.decode().strip(),)
+        return lambda: configured
+    live = LiveSecret(services.secrets, "origin-secret", lambda: secrets.token_urlsafe(32).encode())
+    return lambda: tuple(v.decode() for v in live.values())
 
 
 def build_edge(services: Services, origin: Origin | None) -> Edge:
@@ -100,10 +101,11 @@ def build_edge(services: Services, origin: Origin | None) -> Edge:
             origin, services.store, staging, services.metrics, settings.edge_disk_threshold
         ).load
     else:
+        secrets_now = origin_secrets(services)
         loader = HttpOrigins(
             settings.origin_urls,
             settings.origin_secret_header,
-            origin_secrets(services)[0],
+            lambda: secrets_now()[0],  # read again every few seconds: rotations reach it
             staging,
             services.metrics,
             memory_threshold=settings.edge_disk_threshold,
@@ -260,7 +262,9 @@ def create_app(
     app.state.edge = edge
     app.state.ledger_flusher = flusher
     app.state.origin_secret_header = settings.origin_secret_header.lower()
-    app.state.origin_secrets = origin_secrets(services) if role in ("origin", "shield") else ()
+    app.state.origin_secrets = (
+        origin_secrets(services) if role in ("origin", "shield") else lambda: ()
+    )
     app.state.gate = gate or SignatureGate(
         settings, services.signature_verifier, services.locator, services.metrics
     )

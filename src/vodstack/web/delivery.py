@@ -42,7 +42,7 @@ def check_origin_secret(state: Any, request: Request) -> None:
     any of the configured ones (two are valid during a rotation)."""
     presented = request.headers.get(state.origin_secret_header, "").encode()
     valid = False
-    for secret in state.origin_secrets:  # no early exit: time does not reveal which matched
+    for secret in state.origin_secrets():  # no early exit: time does not reveal which matched
         valid |= hmac.compare_digest(presented, secret.encode())
     if not valid:  # counted by the access log, reason "origin_secret"
         raise Forbidden("access denied", rule="origin_secret", public=False)
