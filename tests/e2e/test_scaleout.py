@@ -266,8 +266,8 @@ def _lease_holder(stack: Stack, asset_id: str) -> str | None:
         ).fetchone()
     if row is None or not row[0]:
         return None
-    _, pid, lane, _ = row[0].split(":")
-    return f"{lane}-{pid}@"
+    _, tag, lane, _ = row[0].split(":")  # HOST:PID.START:LANE:THREAD (jobs/owner.py)
+    return f"{lane}-{tag.partition('.')[0]}@"
 
 
 def test_corrupt_source_ends_in_the_dead_letter_queue_and_redrive_fixes_it(stack: Stack) -> None:

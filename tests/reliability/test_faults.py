@@ -120,7 +120,8 @@ def test_disk_full_during_transcode_fails_cleanly_and_reclaims_space(tmp_path: P
             assert "Traceback" not in asset["error"]
             assert list((home / "work").iterdir()) == []  # scratch space reclaimed
             assert shutil.disk_usage(home / "work").used < 64 * 1024
-            assert not (home / "objects" / "packaged" / asset["id"]).exists()
+            left = home / "objects" / "packaged" / asset["id"]
+            assert not left.exists(), sorted(str(p.relative_to(left)) for p in left.rglob("*"))
             assert server.client.get("/healthz").status_code == 200
             # the server keeps working: a small upload still passes probing
             assert server.client.get("/api/assets", headers=server.admin).status_code == 200

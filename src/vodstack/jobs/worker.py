@@ -7,6 +7,7 @@ for any worker — this process after a restart, or another one sharing the data
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -53,6 +54,9 @@ class PoolConfig:
 def describe_error(exc: BaseException) -> str:
     if isinstance(exc, VodstackError):
         return exc.message
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        # any stage that writes (window chunks, joins, indexes) can meet a full disk
+        return f"the disk is full: {exc.strerror} (free space in the work or media directory)"
     return f"internal error ({type(exc).__name__}); see the server log"
 
 

@@ -138,4 +138,19 @@ class LocalStore:
             shutil.rmtree(base)
         else:
             base.unlink()
+        self._prune_empty_parents(base.parent)
         return count
+
+    def _prune_empty_parents(self, directory: Path) -> None:
+        """Empty directories left above a deleted prefix (an asset's folder once its last
+        revision went) are removed too: S3 has no directories, and the local store should
+        not show an asset that holds nothing. Stops at the first non-empty one, or the
+        namespace folder under the store's root (``packaged``, ``masters``, …)."""
+        root = self.root.resolve()
+        current = directory.resolve()
+        while current.parent != root and root in current.parents:
+            try:
+                current.rmdir()  # only when empty
+            except OSError:
+                return
+            current = current.parent
