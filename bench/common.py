@@ -39,9 +39,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: /metrics needs a bearer token on the viewer port: benchmarks read it with this one.
+METRICS_TOKEN = "bench-metrics-token"
+
+
 def bench_env(home: Path, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
+        "VODSTACK_METRICS_TOKEN": METRICS_TOKEN,
         "VODSTACK_HOME": str(home),
         "VODSTACK_LADDER": json.dumps([r.model_dump() for r in SMALL_LADDER]),
         "VODSTACK_X264_PRESET": "veryfast",

@@ -22,7 +22,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import WrkResult, median_of, play_cookies, prepare_asset, server, wrk
+from bench.common import (
+    METRICS_TOKEN,
+    WrkResult,
+    median_of,
+    play_cookies,
+    prepare_asset,
+    server,
+    wrk,
+)
 from vodstack.costs.ledger import UsageLedger
 
 
@@ -60,7 +68,9 @@ def main() -> None:
                         kw = {"seconds": args.seconds, "connections": args.connections}
                         results.setdefault((name, on), []).append(wrk(url, headers=headers, **kw))
                     if on:
-                        metrics = httpx.get(base + "/metrics").text
+                        metrics = httpx.get(
+                            base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+                        ).text
     assert 'vodstack_costs_delivered_bytes_total{result="Hit"}' in metrics
     for name, path in paths.items():
         off, on = median_of(results[(name, False)]), median_of(results[(name, True)])

@@ -35,7 +35,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import bench_env, free_port, prepare_asset, server
+from bench.common import METRICS_TOKEN, bench_env, free_port, prepare_asset, server
 from vodstack.captions.service import CaptionRequest, CaptionService
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.cli.stats import scrape
@@ -242,7 +242,7 @@ def edge_totals(urls: list[str]) -> tuple[float, float, float]:
     """Hits, lookups and fetches from upstream (the shield) of the edges at ``urls``."""
     hits = lookups = upstream = 0.0
     for url in urls:
-        samples = scrape(url)
+        samples = scrape(url, METRICS_TOKEN)
         for labels, value in samples.get("vodstack_edge_requests_total", {}).items():
             lookups += value
             if dict(labels)["result"] in ("Hit", "RefreshHit", "StaleHit"):
@@ -252,7 +252,7 @@ def edge_totals(urls: list[str]) -> tuple[float, float, float]:
 
 
 def origin_fetches(url: str) -> dict[str, float]:
-    samples = scrape(url).get("vodstack_origin_requests_total", {})
+    samples = scrape(url, METRICS_TOKEN).get("vodstack_origin_requests_total", {})
     return {dict(k)["kind"]: v for k, v in samples.items()}
 
 
