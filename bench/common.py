@@ -120,7 +120,9 @@ def server(
 ) -> Iterator[str]:
     """A server process: `vodstack serve`, or granian on another ASGI factory ``target``."""
     port = port or free_port()
-    env = {**env, "VODSTACK_PORT": str(port), "VODSTACK_HOST": "127.0.0.1", "PYTHONPATH": str(ROOT)}
+    # this checkout's sources first: the venv may hold an editable install of another one
+    path = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    env = {**env, "VODSTACK_PORT": str(port), "VODSTACK_HOST": "127.0.0.1", "PYTHONPATH": path}
     if target is None:
         argv = [sys.executable, "-m", "vodstack.cli", "serve", "--port", str(port), *(args or [])]
     else:

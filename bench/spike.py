@@ -1,6 +1,7 @@
 """Spike benchmark: a sports-replay surge, scaled to one 2-core machine.
 
     python bench/spike.py [--base 10] [--factor 30] [--ramp 40] [--speed 2] [--edges 2]
+                          [--calm]
 
 Topology: one origin ← one shield (mid-tier cache) ← N edge processes. Virtual viewers
 (asyncio + httpx, each with its own JWT and signed cookies) arrive from ``base`` to
@@ -8,6 +9,12 @@ Topology: one origin ← one shield (mid-tier cache) ← N edge processes. Virtu
 multivariant, a media playlist, init, then audio and video segments at ``speed`` × real time;
 one in five switches rungs half way. Reported: edge cache-hit ratio (target ≥ 97 %), origin
 fetches per unique object (target 1.0), p50/p95 time to first segment, errors (target 0).
+
+In the middle of the ramp (unless ``--calm``) the title is disturbed the way operations do:
+a caption file is added (an ``asset.updated`` event every edge and the shield follow), and
+edge 0 is restarted on its port (its viewers retry, as players do, and count as retries, not
+errors). Both must leave the hit ratio ≥ 97 % and origin fetches per object at 1.0: the
+caption purges manifests and that one track only, and the restarted edge replays no purge.
 """
 
 from __future__ import annotations
@@ -22,12 +29,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import bench_env, free_port, prepare_asset, server
+from vodstack.captions.service import CaptionRequest, CaptionService
+from vodstack.catalogue.media import MediaCatalogue
 from vodstack.cli.stats import scrape
 from vodstack.config import Settings
 from vodstack.services import build_services
@@ -43,6 +53,8 @@ class Tally:
     objects: set[str] = field(default_factory=set)
     peak: int = 0
     active: int = 0
+    retries: int = 0  # requests repeated because an edge was restarting
+    notes: list[str] = field(default_factory=list)
 
 
 def uris(playlist: str) -> list[str]:
@@ -62,9 +74,18 @@ async def viewer(
     tally.peak = max(tally.peak, tally.active)
     started = time.perf_counter()
 
+    async def send(client: httpx.AsyncClient, method: str, path: str, **kw: Any) -> httpx.Response:
+        for _ in range(99):  # a player retries while its edge restarts
+            try:
+                return await client.request(method, path, **kw)
+            except httpx.TransportError:
+                tally.retries += 1
+                await asyncio.sleep(0.2)
+        return await client.request(method, path, **kw)
+
     async def get(client: httpx.AsyncClient, path: str) -> httpx.Response:
         tally.requests += 1
-        r = await client.get(path)
+        r = await send(client, "GET", path)
         if r.status_code != 200:
             tally.errors += 1
         else:
@@ -73,7 +94,8 @@ async def viewer(
 
     try:
         async with httpx.AsyncClient(base_url=base, timeout=20) as c:
-            play = await c.post(f"/play/{asset}", headers={"Authorization": f"Bearer {token}"})
+            auth = {"Authorization": f"Bearer {token}"}
+            play = await send(c, "POST", f"/play/{asset}", headers=auth)
             tally.requests += 1
             if play.status_code != 200:
                 tally.errors += 1
@@ -110,14 +132,98 @@ async def viewer(
         tally.active -= 1
 
 
+CAPTION = b"WEBVTT\n\n00:00.000 --> 00:04.000\nReplay of the winning goal\n"
+
+
+def add_caption(asset: str) -> str:
+    """What ``POST /api/assets/{id}/captions`` does, in this process (same catalogue)."""
+    services = build_services(Settings())
+    try:
+        media = MediaCatalogue(services.db)
+        limit = services.settings.caption_max_bytes
+        captions = CaptionService(media, services.store, services.bus, limit)
+        return captions.add(asset, CAPTION, CaptionRequest("en", "English")).track_id
+    finally:
+        services.close()
+
+
+@dataclass
+class Edges:
+    """The edge processes; edge 0 can be restarted on its port (counters carried over)."""
+
+    ports: list[int]
+    env: dict[str, str]
+    shield: str
+    contexts: list[Any] = field(default_factory=list)
+    carried: tuple[float, float, float] = (0.0, 0.0, 0.0)  # totals of processes that ended
+
+    def start(self, i: int) -> str:
+        ctx = server(
+            {**self.env, "VODSTACK_PUBLIC_URL": f"http://127.0.0.1:{self.ports[i]}"},
+            port=self.ports[i],
+            args=["--role", "edge", "--origin", self.shield],
+        )
+        url = ctx.__enter__()
+        if i < len(self.contexts):
+            self.contexts[i] = ctx
+        else:
+            self.contexts.append(ctx)
+        return url
+
+    def restart(self, i: int) -> None:
+        ended = edge_totals([self.url(i)])
+        self.carried = tuple(a + b for a, b in zip(self.carried, ended, strict=True))  # type: ignore[assignment]
+        self.contexts[i].__exit__(None, None, None)
+        self.start(i)
+
+    def url(self, i: int) -> str:
+        return f"http://127.0.0.1:{self.ports[i]}"
+
+    def totals(self) -> tuple[float, float, float]:
+        now = edge_totals([self.url(i) for i in range(len(self.ports))])
+        return tuple(a + b for a, b in zip(self.carried, now, strict=True))  # type: ignore[return-value]
+
+    def stop(self) -> None:
+        for ctx in reversed(self.contexts):
+            ctx.__exit__(None, None, None)
+
+
+async def disturb(asset: str, edges: Edges, shield: str, at: float, tally: Tally) -> None:
+    """Mid-spike: a caption edit, then a restart of edge 0 a few seconds later."""
+    await asyncio.sleep(at)
+    before = origin_fetches(shield)
+    track = await asyncio.to_thread(add_caption, asset)
+    tally.notes.append(f"caption track {track} added at {at:.0f} s")
+    await asyncio.sleep(5)
+    after = origin_fetches(shield)
+    refetched = {k: after.get(k, 0) - v for k, v in before.items() if after.get(k, 0) != v}
+    tally.notes.append(
+        f"shield origin fetches in the 5 s after the caption edit: {refetched} "
+        "(objects viewers reach for the first time, and any refetch)"
+    )
+    started = time.perf_counter()
+    await asyncio.to_thread(edges.restart, 0)
+    tally.notes.append(
+        f"edge 0 restarted at {at + 5:.0f} s, down {time.perf_counter() - started:.1f} s"
+    )
+
+
 async def run_viewers(
-    edges: list[str], asset: str, tokens: list[str], args: argparse.Namespace, tally: Tally
+    edges: list[str],
+    asset: str,
+    tokens: list[str],
+    args: argparse.Namespace,
+    tally: Tally,
+    fleet: Edges | None = None,
+    shield: str = "",
 ) -> None:
     rng = random.Random(7)
     peak = args.base * args.factor
     tasks = []
     loop_start = time.perf_counter()
     stop_at = loop_start + args.ramp + args.hold
+    if fleet is not None:
+        tasks.append(asyncio.create_task(disturb(asset, fleet, shield, args.ramp / 2, tally)))
     for i in range(peak):
         # first `base` at once, the rest spread evenly over the ramp
         at = 0.0 if i < args.base else args.ramp * (i - args.base) / (peak - args.base)
@@ -132,14 +238,17 @@ async def run_viewers(
     await asyncio.gather(*tasks)
 
 
-def edge_totals(urls: list[str]) -> tuple[float, float]:
-    hits = lookups = 0.0
+def edge_totals(urls: list[str]) -> tuple[float, float, float]:
+    """Hits, lookups and fetches from upstream (the shield) of the edges at ``urls``."""
+    hits = lookups = upstream = 0.0
     for url in urls:
-        for labels, value in scrape(url).get("vodstack_edge_requests_total", {}).items():
+        samples = scrape(url)
+        for labels, value in samples.get("vodstack_edge_requests_total", {}).items():
             lookups += value
             if dict(labels)["result"] in ("Hit", "RefreshHit", "StaleHit"):
                 hits += value
-    return hits, lookups
+        upstream += sum(samples.get("vodstack_origin_requests_total", {}).values())
+    return hits, lookups, upstream
 
 
 def origin_fetches(url: str) -> dict[str, float]:
@@ -156,6 +265,9 @@ def main() -> None:
     parser.add_argument("--edges", type=int, default=2)
     parser.add_argument("--hold", type=float, default=10, help="seconds at peak")
     parser.add_argument("--seconds", type=int, default=24, help="clip length")
+    parser.add_argument(
+        "--calm", action="store_true", help="no caption edit and no edge restart mid-spike"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vodstack-spike-") as tmp:
         prep = prepare_asset(Path(tmp) / "home", seconds=args.seconds)
@@ -172,26 +284,20 @@ def main() -> None:
             server(env, args=["--role", "origin"]) as origin,
             server(env, args=["--role", "shield", "--origin", origin]) as shield,
         ):
-            edge_ports = [free_port() for _ in range(args.edges)]
-            contexts = [
-                server(
-                    {**env, "VODSTACK_PUBLIC_URL": f"http://127.0.0.1:{p}"},
-                    port=p,
-                    args=["--role", "edge", "--origin", shield],
-                )
-                for p in edge_ports
-            ]
-            edges = [ctx.__enter__() for ctx in contexts]
+            fleet = Edges([free_port() for _ in range(args.edges)], env, shield)
             try:
+                edges = [fleet.start(i) for i in range(args.edges)]
                 tally = Tally()
                 started = time.perf_counter()
-                asyncio.run(run_viewers(edges, prep.asset_id, tokens, args, tally))
+                disturbed = None if args.calm else fleet
+                asyncio.run(
+                    run_viewers(edges, prep.asset_id, tokens, args, tally, disturbed, shield)
+                )
                 wall = time.perf_counter() - started
-                hits, lookups = edge_totals(edges)
+                hits, lookups, upstream = fleet.totals()
                 fetched = origin_fetches(shield)
             finally:
-                for ctx in reversed(contexts):
-                    ctx.__exit__(None, None, None)
+                fleet.stop()
     immutable = {k: v for k, v in fetched.items() if k != "manifest"}
     unique_immutable = sum(1 for o in tally.objects if not o.endswith("index.m3u8"))
     ttfs = sorted(tally.ttfs)
@@ -201,10 +307,19 @@ def main() -> None:
         f"{args.ramp:.0f} s ramp; {args.edges} edges → 1 shield → 1 origin; "
         f"{args.seconds} s title at {args.speed}× real time; wall {wall:.0f} s"
     )
-    print(f"requests {tally.requests}, errors {tally.errors} (target 0)")
+    for note in tally.notes:
+        print(note)
+    print(
+        f"requests {tally.requests}, errors {tally.errors} (target 0), "
+        f"retries while an edge restarted {tally.retries}"
+    )
     print(
         f"edge cache-hit ratio {hits / lookups * 100:.2f} % of {lookups:.0f} lookups "
         "(target ≥ 97 %)"
+    )
+    print(
+        f"edge fetches from the shield: {upstream:.0f} = {upstream / lookups * 100:.2f} % of "
+        "lookups (a miss that joined a fetch in flight is a Miss above, but no fetch here)"
     )
     print(
         f"origin fetches: {sum(immutable.values()):.0f} for {unique_immutable} unique "

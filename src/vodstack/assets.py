@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from vodstack.catalogue.models import Asset
 from vodstack.catalogue.repository import Catalogue, is_valid_id
+from vodstack.edge.purge import ASSET, PurgeScope, Scope
 from vodstack.errors import Conflict, NotFound
 from vodstack.jobs.bus import ASSET_UPDATED, EventBus
 from vodstack.jobs.pipeline import Pipeline
@@ -46,6 +47,8 @@ class AssetManager:
             asset_id,
             published=published,
             action="publish" if published else "unpublish",
+            # publishing changes what manifests answer; unpublishing takes everything down
+            purge=(PurgeScope(Scope.MANIFESTS) if published else ASSET).to_payload(),
         )
         return self.get(asset_id)
 
@@ -67,6 +70,7 @@ class AssetManager:
             title=asset.title,
             objects_removed=removed,
             master_removed=master_removed,
+            purge=ASSET.to_payload(),
         )
 
     def retranscode(self, asset_id: str, queue: str = "ondemand", ladder: str | None = None) -> str:

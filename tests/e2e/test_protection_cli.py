@@ -104,7 +104,12 @@ def test_protect_and_rekey_from_the_cli(env) -> None:
     assert server.asset(a)["drm"] == "aes-128,cenc"  # the admin API sees the same setting
     events = protection_events(server, a)
     assert len(events) == before_events + 1
-    assert events[0]["payload"] == {"action": "protection", "drm": "aes-128,cenc"}
+    assert events[0]["payload"] == {
+        "action": "protection",
+        "drm": "aes-128,cenc",
+        # edges forget manifests and take down the clear tags; encrypted URLs are new ones
+        "purge": {"scope": "manifests", "schemes": ["aes-128", "cenc"]},
+    }
 
     # the running server switches: encrypted HLS whose key comes through the gate, decoded
     # by FFmpeg into exactly the clear frames; the old clear URLs stop resolving
@@ -122,7 +127,10 @@ def test_protect_and_rekey_from_the_cli(env) -> None:
     out = json.loads(server.cli("assets", "rekey", a, "--json"))
     assert out == {"id": a, "generations": [2, 2]}  # aes-128 and cenc, one new key each
     events = protection_events(server, a)
-    assert events[0]["payload"] == {"action": "rekey"}
+    assert events[0]["payload"] == {
+        "action": "rekey",
+        "purge": {"scope": "manifests", "generations": {"aes-128": 2, "cenc": 2}},
+    }
     assert eventually(lambda: aes_generation(viewer, a) == 2)
     assert frame_hashes(viewer.play["hls"], viewer.ffmpeg_cookies) == clear
 

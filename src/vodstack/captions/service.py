@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from vodstack.captions.webvtt import CaptionInvalid, Cue, parse_captions, write_webvtt
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import Caption
+from vodstack.edge.purge import PurgeScope, Scope
 from vodstack.jobs.bus import ASSET_UPDATED, EventBus
 from vodstack.packaging.language import is_language_tag, language_name, language_tag
 from vodstack.storage import ObjectStore
@@ -100,7 +101,9 @@ class CaptionService:
                 cue_count=len(cues),
             )
         )
-        self.bus.publish(ASSET_UPDATED, asset_id, action="captions", track=track_id)
+        self.bus.publish(
+            ASSET_UPDATED, asset_id, action="captions", track=track_id, purge=_track(track_id)
+        )
         return caption
 
     def _store(self, key: str, cues: list[Cue]) -> None:
@@ -110,7 +113,14 @@ class CaptionService:
     def delete(self, asset_id: str, track_id: str) -> None:
         caption = self.media.delete_caption(asset_id, track_id)
         self.store.delete_prefix(caption.file_key)
-        self.bus.publish(ASSET_UPDATED, asset_id, action="captions", track=track_id)
+        self.bus.publish(
+            ASSET_UPDATED, asset_id, action="captions", track=track_id, purge=_track(track_id)
+        )
+
+
+def _track(track_id: str) -> dict[str, object]:
+    """Edges forget the manifests and this track's objects in every tag; nothing else."""
+    return PurgeScope(Scope.TRACK, track=track_id).to_payload()
 
 
 def read_cues(store: ObjectStore, key: str) -> list[Cue]:

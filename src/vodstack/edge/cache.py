@@ -17,8 +17,10 @@ Policy, in RFC 9111 terms:
   does not stop playback of what is cached.
 * **Tiers**: objects of ``disk_threshold`` bytes or more go to the disk tier as one file each
   (see ``disk.py`` for why), smaller ones to memory; each tier is an LRU bounded by bytes.
-* **Purge** drops keys by prefix and detaches their in-flight loads, whose waiters then load
-  again: nobody gets, and nothing stores, bytes that may predate the purge.
+* **Purge** drops keys by prefix — all of them, or those a predicate covers plus every stored
+  404 under the prefix (see ``purge.py``) — and detaches the in-flight loads of covered keys,
+  whose waiters then load again: nobody gets, and nothing stores, bytes that may predate the
+  purge. Loads of keys the purge does not cover go on undisturbed (one origin fetch each).
 
 All of it runs on one event loop; nothing here is thread-safe, and nothing needs to be.
 """
@@ -118,13 +120,24 @@ class EdgeCache:
         entry = self._memory.peek(key)
         return entry if entry is not None else self._disk.peek(key)
 
-    def purge(self, prefix: str) -> int:
-        """Drop every key starting with ``prefix`` (pass an asset's ``/v1/{id}/`` with its
-        slash); returns how many entries went. In-flight loads of those keys are detached."""
-        gone = self._memory.pop_prefix(prefix) + self._disk.pop_prefix(prefix)
+    def purge(self, prefix: str, covers: Callable[[str], bool] | None = None) -> int:
+        """Drop keys starting with ``prefix`` (pass an asset's ``{id}/`` with its slash):
+        every one, or those whose rest ``covers(rest)`` plus every stored 404 (an event may
+        turn a "not found" into an answer). Returns how many entries went. In-flight loads
+        of the dropped keys are detached; loads of the others go on."""
+        start = len(prefix)
+        if covers is None:
+            gone = self._memory.pop_prefix(prefix) + self._disk.pop_prefix(prefix)
+            self._collapser.detach(prefix)
+        else:
+
+            def dropped(key: str, entry: CacheEntry) -> bool:
+                return entry.status != 200 or covers(key[start:])
+
+            gone = self._memory.pop_prefix(prefix, dropped) + self._disk.pop_prefix(prefix, dropped)
+            self._collapser.detach(prefix, lambda key: covers(key[start:]))
         for entry in gone:
             self._unlink(entry)
-        self._collapser.detach(prefix)
         self._purged += len(gone)
         return len(gone)
 

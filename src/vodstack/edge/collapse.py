@@ -74,9 +74,11 @@ class Collapser(Generic[T]):
                 raise  # the work's own TimeoutError
             raise OriginTimeout(f"gave up after waiting {timeout_s:g} s for {key!r}", key) from exc
 
-    def detach(self, prefix: str) -> int:
-        """Cut loose the loads of every key starting with ``prefix``; returns how many."""
-        keys = [k for k in self._flights if k.startswith(prefix)]
+    def detach(self, prefix: str, where: Callable[[str], bool] | None = None) -> int:
+        """Cut loose the loads of every key starting with ``prefix`` for which ``where(key)``
+        holds (every one without ``where``); returns how many. Loads of other keys go on
+        untouched: their waiters must not load again for a purge that does not concern them."""
+        keys = [k for k in self._flights if k.startswith(prefix) and (where is None or where(k))]
         for key in keys:
             flight = self._flights.pop(key)
             flight.detached = True

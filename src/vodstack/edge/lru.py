@@ -67,7 +67,12 @@ class ByteLru(Generic[V]):
             self.used -= self._weigh(value)
         return value
 
-    def pop_prefix(self, prefix: str) -> list[V]:
-        """Remove every key starting with ``prefix`` (a scan: purges are rare, hits are not)."""
-        keys = [k for k in self._items if k.startswith(prefix)]
+    def pop_prefix(self, prefix: str, where: Callable[[str, V], bool] | None = None) -> list[V]:
+        """Remove every key starting with ``prefix`` for which ``where(key, value)`` holds
+        (every one without ``where``); a scan: purges are rare, hits are not."""
+        keys = [
+            k
+            for k, v in self._items.items()
+            if k.startswith(prefix) and (where is None or where(k, v))
+        ]
         return [v for v in map(self.pop, keys) if v is not None]

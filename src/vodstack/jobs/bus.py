@@ -25,7 +25,7 @@ TRANSCODE_COMPLETED = "transcode.completed"
 TRANSCODE_FAILED = "transcode.failed"
 ASSET_READY = "asset.ready"
 ASSET_FAILED = "asset.failed"
-ASSET_UPDATED = "asset.updated"  # publish/unpublish/delete: caches must forget the asset
+ASSET_UPDATED = "asset.updated"  # payload "purge": what caches must forget (edge.purge)
 
 
 @dataclass(frozen=True, slots=True)

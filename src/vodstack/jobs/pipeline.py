@@ -27,6 +27,7 @@ from vodstack.catalogue.repository import (
     ClaimedJob,
 )
 from vodstack.config import Settings
+from vodstack.edge.purge import PurgeScope, Scope
 from vodstack.errors import ConfigError, NotFound, StorageError
 from vodstack.jobs.bus import (
     ASSET_FAILED,
@@ -162,7 +163,11 @@ class Pipeline:
                 cancel,
                 ladder=ladder,
                 on_ready=lambda rev: self.bus.publish(
-                    ASSET_READY, job.asset_id, revision=rev, progressive=True
+                    ASSET_READY,
+                    job.asset_id,
+                    revision=rev,
+                    progressive=True,
+                    purge=_revision_purge(rev),
                 ),
             )
         except NotFound:
@@ -177,7 +182,9 @@ class Pipeline:
             worker=job.owner,
             attempt=job.attempt,
         )
-        self.bus.publish(ASSET_READY, job.asset_id, revision=revision)
+        self.bus.publish(
+            ASSET_READY, job.asset_id, revision=revision, purge=_revision_purge(revision)
+        )
 
     def _refresh_master(self, asset_id: str) -> None:
         """Forget cached metadata of the master: an operator may have replaced it in the bucket
@@ -278,3 +285,10 @@ class Pipeline:
         )
         self._pools.append(pool)
         return pool
+
+
+def _revision_purge(revision: int) -> dict[str, object]:
+    """A new revision changes manifests, playlists and the untagged files (poster,
+    thumbnails, storyboard, download); its segments have URLs of their own, and the
+    previous revision's stay served (players finishing) — older ones are retired."""
+    return PurgeScope(Scope.REVISION, revision=revision).to_payload()

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from vodstack.edge.purge import PurgeScope, Scope
 from vodstack.jobs.bus import ASSET_UPDATED
-from vodstack.protection.service import Protection, parse_schemes, protection_setting
+from vodstack.protection.service import SCHEMES, Protection, parse_schemes, protection_setting
 
 if TYPE_CHECKING:
     from vodstack.services import Services
@@ -25,7 +26,12 @@ def set_protection(services: Services, asset_id: str, schemes: str | Sequence[st
     services.assets.get(asset_id)
     setting = protection_setting(parse_schemes(schemes))
     services.catalogue.update_asset(asset_id, drm=setting)
-    services.bus.publish(ASSET_UPDATED, asset_id, action="protection", drm=setting)
+    # Manifests name the new tags; tags of schemes no longer served are taken down (their
+    # URLs answer 404 at the origin from now on). Every other object keeps its meaning.
+    purge = PurgeScope(Scope.MANIFESTS, schemes=parse_schemes(setting))
+    services.bus.publish(
+        ASSET_UPDATED, asset_id, action="protection", drm=setting, purge=purge.to_payload()
+    )
     return setting
 
 
@@ -34,6 +40,9 @@ def rekey(services: Services, protection: Protection, asset_id: str) -> list[int
     generations (empty for a clear asset). Players holding the previous generation's URLs
     finish with it; new manifests name the new one."""
     asset = services.assets.get(asset_id)
-    generations = protection.rekey(asset_id, parse_schemes(asset.drm))
-    services.bus.publish(ASSET_UPDATED, asset_id, action="rekey")
+    schemes = [s for s in parse_schemes(asset.drm) if s in SCHEMES]
+    generations = protection.rekey(asset_id, schemes)
+    # New URLs for the new generation; the previous one stays served, older ones go.
+    purge = PurgeScope(Scope.MANIFESTS, generations=tuple(zip(schemes, generations, strict=True)))
+    services.bus.publish(ASSET_UPDATED, asset_id, action="rekey", purge=purge.to_payload())
     return generations

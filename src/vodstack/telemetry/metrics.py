@@ -58,7 +58,12 @@ class Metrics:
         self.edge_bytes = Counter(
             "vodstack_edge_bytes", "Body bytes sent by the edge", ["kind"], registry=r
         )
-        self.edge_purges = Counter("vodstack_edge_purges", "Asset purges", registry=r)
+        self.edge_purges = Counter(
+            "vodstack_edge_purges",
+            "Asset purges applied by this edge, by scope (edge/purge.py)",
+            ["scope"],
+            registry=r,
+        )
         self.responses = Counter(
             "vodstack_http_responses",
             "HTTP responses by status and reason",

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from vodstack.catalogue.models import Licence, SigningKey, Subscription
+from vodstack.edge.purge import PurgeScope, Scope
 from vodstack.jobs.bus import ASSET_UPDATED
 from vodstack.web.auth import require_admin
 
@@ -149,7 +150,10 @@ def set_access(request: Request, asset_id: str, body: AccessIn) -> AccessIn:
     services.grants.set_access(
         asset_id, plans=body.plans, geo_allow=body.geo_allow, geo_deny=body.geo_deny
     )
-    services.bus.publish(ASSET_UPDATED, asset_id, action="access")
+    # No cached object depends on access rules (the gate and /play decide per request).
+    services.bus.publish(
+        ASSET_UPDATED, asset_id, action="access", purge=PurgeScope(Scope.NONE).to_payload()
+    )
     return body
 
 

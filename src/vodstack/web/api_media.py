@@ -27,6 +27,7 @@ from vodstack.captions.webvtt import CaptionInvalid
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import AudioUpload, Caption
 from vodstack.catalogue.repository import is_valid_id
+from vodstack.edge.purge import PurgeScope, Scope
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
 from vodstack.ingest.probe import probe_audio
 from vodstack.ingest.upload import storage_extension
@@ -283,7 +284,13 @@ def set_poster(request: Request, asset_id: str, body: PosterIn) -> dict[str, Any
     if body.time is not None and asset.duration and body.time > asset.duration:
         raise InvalidInput(f"the poster time is after the end ({asset.duration:.3f} s)")
     _media(services).set_asset_options(asset_id, poster_time=body.time)
-    services.bus.publish(ASSET_UPDATED, asset_id, action="poster", time=body.time)
+    services.bus.publish(
+        ASSET_UPDATED,
+        asset_id,
+        action="poster",
+        time=body.time,
+        purge=PurgeScope(Scope.PICTURES).to_payload(),
+    )
     return {"id": asset_id, "poster_time": body.time}
 
 
@@ -294,5 +301,11 @@ def set_poster(request: Request, asset_id: str, body: PosterIn) -> dict[str, Any
 def set_downloads(request: Request, asset_id: str, body: DownloadsIn) -> dict[str, Any]:
     services = _services(request, asset_id)
     _media(services).set_asset_options(asset_id, allow_download=body.allow)
-    services.bus.publish(ASSET_UPDATED, asset_id, action="downloads", allow=body.allow)
+    services.bus.publish(
+        ASSET_UPDATED,
+        asset_id,
+        action="downloads",
+        allow=body.allow,
+        purge=PurgeScope(Scope.DOWNLOAD).to_payload(),
+    )
     return {"id": asset_id, "allow_download": body.allow}

@@ -128,13 +128,13 @@ def create_app(
     edge = build_edge(services, origin) if role != "origin" else None
     follower = PurgeFollower(services.catalogue, edge) if edge is not None else None
 
-    def forget(event: DomainEvent) -> None:  # events of this process: purge at once
+    def forget(event: DomainEvent) -> None:  # events of this process: purge at once, once
         if event.asset_id is None:
             return
         if origin is not None:
             origin.forget(event.asset_id)
-        if edge is not None:
-            edge.purge(event.asset_id)
+        if follower is not None:
+            follower.apply_threadsafe(event)
 
     for event_type in PURGING_EVENTS:
         services.bus.subscribe(event_type, forget)

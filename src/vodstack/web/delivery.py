@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vodstack.catalogue.repository import is_valid_id
 from vodstack.edge.entry import CacheEntry, ResultType
+from vodstack.edge.keys import delivery_key
 from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
 from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.packaging.layout import cache_path
@@ -105,14 +106,27 @@ async def deliver_response(state: Any, request: Request, asset_id: str, path: st
         state.gate.check(request, asset_id)
     if not is_valid_id(asset_id):
         raise NotFound("no such asset")
-    # thumbnail.jpg?time=&width= is cached per canonical query; everything else per path.
-    entry, result = await state.edge.get(asset_id, cache_path(path, request.query_params))
+    # One cache key per object: the parsed path, spelled only as the layout spells it
+    # (thumbnail.jpg?time=&width= per canonical query); anything else is refused here.
+    key = delivery_key(_raw_rest(request.scope, asset_id, path), path, request.query_params)
+    entry, result = await state.edge.get(asset_id, key)
     extra = {
         "x-cache": f"{'Hit' if result is ResultType.HIT else result.value} from vodstack",
         "x-edge-result-type": result.value,
     }
     hot = state.edge.hot_body(entry) if entry.path is not None else None
     return ResourceResponse(entry_resource(entry, hot), state.services.store, extra)
+
+
+def _raw_rest(scope: Scope, asset_id: str, path: str) -> str:
+    """The part after ``/v1/{assetId}/`` as the client sent it, before percent-decoding
+    (``""`` when the asset id itself was encoded: that spelling is refused too)."""
+    raw = scope.get("raw_path")
+    if raw is None:  # the server gave no raw path: the decoded one is all there is
+        return path
+    text = raw.decode("latin-1")
+    prefix = f"/v1/{asset_id}/"
+    return text[len(prefix) :] if text.startswith(prefix) else ""
 
 
 class DeliveryFastPath:
