@@ -2,7 +2,8 @@
 
 The grant is a CloudFront custom policy for ``{public_url}/v1/{assetId}/*`` that expires in
 minutes (optionally bound to the viewer's IP, optionally with a ``DateGreaterThan`` a little
-in the past for clock skew), delivered as the three ``CloudFront-*`` cookies. The same bytes
+in the past for clock skew), delivered as the three ``CloudFront-*`` cookies and, the same
+signed values again, as a path token for cookie-less players (``pathtoken``). The cookie bytes
 would be accepted by CloudFront with the same key pair.
 """
 
@@ -18,6 +19,7 @@ from vodstack.catalogue.models import Asset
 from vodstack.catalogue.repository import Catalogue, is_valid_id
 from vodstack.config import Settings
 from vodstack.edge.ratelimit import RateLimiter, retry_after
+from vodstack.entitlement import pathtoken
 from vodstack.entitlement.geo import ViewerLocator
 from vodstack.entitlement.keyring import KeyRing
 from vodstack.entitlement.policy import Policy
@@ -36,6 +38,13 @@ class PlayGrant:
     expires: int
     cookies: Mapping[str, str]
     cookie_path: str
+    #: The same grant as a path token (``pathtoken``): ``{base}/v1/{id}/t/{token}/…``.
+    token: str = ""
+
+    @property
+    def token_base(self) -> str:
+        """Where token URLs start: append any layout path (``index.m3u8``, ``license``…)."""
+        return f"{self.hls.rsplit('/', 1)[0]}/{pathtoken.SEGMENT}/{self.token}"
 
 
 def _tuple(values: list | None) -> tuple[str, ...] | None:  # type: ignore[type-arg]
@@ -130,14 +139,16 @@ class EntitlementService:
         )
         key_id, private = self.keyring.signer()
         base = f"{self.settings.base_url()}/v1/{asset.id}"
+        cookies = signed_cookies(policy, key_id, private, self.settings.signing_hash)
         return PlayGrant(
             asset_id=asset.id,
             subject=viewer.subject,
             hls=f"{base}/index.m3u8",
             dash=f"{base}/index.mpd",
             expires=expires,
-            cookies=signed_cookies(policy, key_id, private, self.settings.signing_hash),
+            cookies=cookies,
             cookie_path=f"/v1/{asset.id}/",
+            token=pathtoken.encode(cookies),
         )
 
     def signed_file_url(

@@ -1,6 +1,8 @@
 """Delivery: ``GET|HEAD /v1/{assetId}/{path}``.
 
-Edge roles (``all``, ``edge``): signature gate → edge cache → origin (in-process or remote).
+Edge roles (``all``, ``edge``): signature gate (cookies, signed URL or path token
+``/v1/{assetId}/t/{token}/{path}``, stripped before the cache key) → edge cache → origin
+(in-process or remote).
 Shield role: shared-secret check → cache → origin (the mid tier that collapses the misses of
 many edges into one origin fetch per object). Origin role: shared-secret check → origin.
 
@@ -20,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from vodstack.catalogue.repository import is_valid_id
 from vodstack.edge.entry import CacheEntry, ResultType
 from vodstack.edge.keys import delivery_key
+from vodstack.entitlement import pathtoken
 from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
 from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.packaging.layout import cache_path
@@ -32,7 +35,7 @@ router = APIRouter(tags=["delivery"])
 class Gate(Protocol):
     """Decides whether a delivery request may go on; raises Forbidden if not."""
 
-    def check(self, request: Request, asset_id: str) -> None: ...
+    def check(self, request: Request, asset_id: str, token: str | None = None) -> None: ...
 
 
 def check_origin_secret(state: Any, request: Request) -> None:
@@ -103,12 +106,16 @@ async def deliver_response(state: Any, request: Request, asset_id: str, path: st
     if state.role == "shield":
         check_origin_secret(state, request)  # a mid-tier cache answers edges only
     else:
-        state.gate.check(request, asset_id)
+        # A path token is split off here and checked by the gate; from then on the request
+        # is the token-less one: one cache key and one origin fetch for every viewer.
+        token, path = pathtoken.split(path)
+        state.gate.check(request, asset_id, token)
     if not is_valid_id(asset_id):
         raise NotFound("no such asset")
     # One cache key per object: the parsed path, spelled only as the layout spells it
     # (thumbnail.jpg?time=&width= per canonical query); anything else is refused here.
-    key = delivery_key(_raw_rest(request.scope, asset_id, path), path, request.query_params)
+    raw_rest = _raw_rest(request.scope, asset_id, path)
+    key = delivery_key(pathtoken.split(raw_rest)[1], path, request.query_params)
     entry, result = await state.edge.get(asset_id, key)
     extra = {
         "x-cache": f"{'Hit' if result is ResultType.HIT else result.value} from vodstack",

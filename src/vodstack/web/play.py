@@ -49,12 +49,28 @@ class PlayDrm(BaseModel):
     license: str | None
 
 
+class PlayToken(BaseModel):
+    """The same grant as the cookies, carried in the URL path (cookie-less playback)."""
+
+    base: str = Field(description="`{public_url}/v1/{assetId}/t/{token}`: append any path.")
+    hls: str | None
+    dash: str | None
+    license: str | None = Field(description="ClearKey licence URL, when the title needs one.")
+    poster: str | None = None
+    storyboard: str | None = None
+    expires: int
+
+
 class PlayOut(BaseModel):
     hls: str | None
     dash: str | None
     expires: int
     drm: PlayDrm
     session: PlaySession
+    token: PlayToken = Field(
+        description="Token URLs for players without cookies (third-party iframes, casting "
+        "receivers, apps): every relative URI in the manifests carries the token on."
+    )
     poster: str | None = Field(default=None, description="Poster image (under the cookie).")
     storyboard: str | None = Field(
         default=None, description="WebVTT thumbnails track (`#xywh=` sprites) for seek previews."
@@ -104,7 +120,10 @@ def bearer_token(request: Request) -> str:
     description=(
         "Returns the HLS and DASH URLs and sets `CloudFront-Policy`, `CloudFront-Signature` and "
         "`CloudFront-Key-Pair-Id` cookies scoped to `/v1/{assetId}/` (HttpOnly, Secure over "
-        "TLS). Call again before `expires` to refresh while still entitled. `session` "
+        "TLS). `token` carries the same grant in the URL path (`/v1/{assetId}/t/{token}/…`) "
+        "for players that cannot keep cookies (iframes on other sites, casting receivers, "
+        "apps); treat those URLs as secrets until `expires`. Call again before `expires` to "
+        "refresh while still entitled. `session` "
         "authenticates the player's QoE beacons (`POST /api/beacons`). With `file`, returns "
         "a signed URL for that single file instead (never for manifests): canned policy, or a "
         "custom policy bound to the viewer's IP when cookies are IP-bound. With "
@@ -165,6 +184,7 @@ async def play(
     base = grant.hls.rsplit("/", 1)[0]
     drm = playback_protection(asset.drm, base)
     pictures = await anyio.to_thread.run_sync(_pictures, services, asset, base)
+    tbase = grant.token_base
     response = JSONResponse(
         {
             **pictures,
@@ -172,6 +192,14 @@ async def play(
             "dash": grant.dash if drm["dash"] != "unavailable" else None,
             "expires": grant.expires,
             "drm": drm,
+            "token": {
+                "base": tbase,
+                "hls": f"{tbase}/index.m3u8" if drm["hls"] != "unavailable" else None,
+                "dash": f"{tbase}/index.mpd" if drm["dash"] != "unavailable" else None,
+                "license": f"{tbase}/license" if drm["license"] else None,
+                **{k: v and v.replace(base, tbase, 1) for k, v in pictures.items()},
+                "expires": grant.expires,
+            },
             "session": {
                 "id": session.id,
                 "token": session.token,

@@ -1,0 +1,199 @@
+"""Cookie-less playback: the grant as a path token ``/v1/{assetId}/t/{token}/…`` (issue 15).
+
+Through a real server process: relative URIs carry the token (checked with the m3u8 parser
+and the MPD), two viewers share one origin fetch, the token never reaches the access log,
+and every forged, stretched, moved or retired token is a 403 that reaches no origin.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+import m3u8
+import pytest
+
+from tests.conftest import make_clip_file
+from tests.e2e.conftest import LiveServer
+from tests.e2e.test_edge import metric
+from tests.reliability import rawhttp
+from vodstack.entitlement import cfbase64, pathtoken
+from vodstack.entitlement.keys import load_private_key
+from vodstack.entitlement.policy import Policy
+from vodstack.entitlement.signing import signed_cookies
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("path-token")
+    log = root / "access.log"
+    server = LiveServer(root / "home", {"VODSTACK_ACCESS_LOG": str(log)})
+    server.start()
+    try:
+        ids = []
+        for name, seconds in (("a", 9), ("b", 2)):
+            clip = make_clip_file(root / f"{name}.mp4", seconds=seconds, size="320x180")
+            asset = server.wait(server.upload(clip).json()["id"])
+            assert asset["status"] == "ready"
+            ids.append(asset["id"])
+        yield {"server": server, "a": ids[0], "b": ids[1], "log": log}
+    finally:
+        server.stop()
+
+
+def _token_of(play: dict[str, Any]) -> str:
+    base = play["token"]["base"]
+    return base.rsplit("/", 1)[1]
+
+
+def _origin(server: LiveServer) -> float:
+    text = server.client.get("/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("vodstack_origin_requests_total{")
+    )
+
+
+def _signer(server: LiveServer, key_id: str):  # type: ignore[no-untyped-def]
+    pem = (server.home / "secrets" / "keys" / f"signing-{key_id}.pem").read_bytes()
+    return load_private_key(pem)
+
+
+def test_play_returns_token_urls_and_every_relative_uri_carries_the_token(live: dict) -> None:
+    server, a = live["server"], live["a"]
+    play = server.viewer(a, "tok-1").play
+    token = play["token"]
+    assert token["hls"] == f"{token['base']}/index.m3u8"
+    assert token["dash"] == f"{token['base']}/index.mpd"
+    assert token["expires"] == play["expires"]
+    assert play["hls"].endswith(f"/v1/{a}/index.m3u8")  # the cookie URLs are unchanged
+    bare = httpx.Client(timeout=30)  # no cookie jar in use: nothing but the URL
+    master = bare.get(token["hls"])
+    assert master.status_code == 200, master.text
+    variant = m3u8.loads(master.text, uri=token["hls"])
+    fetched = 0
+    for playlist in variant.playlists:
+        url = urljoin(token["hls"], playlist.uri)
+        assert f"/t/{_token_of(play)}/" in url
+        media = m3u8.loads(bare.get(url).text)
+        init = urljoin(url, media.segment_map[0].uri)
+        seg = urljoin(url, media.segments[0].uri)
+        for target in (init, seg):
+            assert f"/t/{_token_of(play)}/" in target
+            assert bare.get(target).status_code == 200
+            fetched += 1
+    assert fetched >= 2
+    mpd = bare.get(token["dash"])
+    assert mpd.status_code == 200 and "<BaseURL>http" not in mpd.text
+    if token["storyboard"]:
+        vtt = bare.get(token["storyboard"])
+        assert vtt.status_code == 200
+        sheet = next(line for line in vtt.text.splitlines() if "#xywh=" in line)
+        assert bare.get(urljoin(token["storyboard"], sheet.split("#")[0])).status_code == 200
+
+
+def test_two_viewers_tokens_share_one_origin_fetch(live: dict) -> None:
+    server, a = live["server"], live["a"]
+    one, two = server.viewer(a, "share-1").play, server.viewer(a, "share-2").play
+    assert _token_of(one) != _token_of(two)
+    master = m3u8.loads(httpx.get(one["token"]["hls"]).text)
+    media_url = urljoin(one["token"]["hls"], master.playlists[0].uri)
+    media = m3u8.loads(httpx.get(media_url).text)
+    last = media.segments[-1].uri  # not fetched by the test above
+    assert len(media.segments) > 1
+    before = metric(server, "vodstack_origin_requests_total", 'kind="segment"')
+    bodies = []
+    for play in (one, two):
+        playlist = urljoin(play["token"]["hls"], master.playlists[0].uri)
+        r = httpx.get(urljoin(playlist, last))
+        assert r.status_code == 200
+        bodies.append(r.content)
+    assert bodies[0] == bodies[1]
+    assert metric(server, "vodstack_origin_requests_total", 'kind="segment"') == before + 1
+
+
+def test_the_token_never_reaches_the_access_log(live: dict) -> None:
+    server, a = live["server"], live["a"]
+    play = server.viewer(a, "log-1").play
+    assert httpx.get(play["token"]["hls"]).status_code == 200
+    time.sleep(0.2)
+    text = live["log"].read_text()
+    assert f"/v1/{a}/t/-/index.m3u8" in text
+    assert _token_of(play) not in text
+    assert cfbase64.decode(_token_of(play).split(".")[2])  # a real signature was redacted
+
+
+def _forgeries(server: LiveServer, a: str, b: str, play: dict) -> dict[str, str]:
+    token = _token_of(play)
+    key_id, policy, signature = token.split(".")
+    base, now = server.base_url, int(time.time())
+    key = _signer(server, key_id)
+
+    def own(p: Policy) -> str:
+        return pathtoken.encode(signed_cookies(p, key_id, key))
+
+    flipped = bytearray(cfbase64.decode(signature))
+    flipped[10] ^= 1
+    scope = f"{base}/v1/{a}/*"
+    return {
+        "tampered signature": f"/v1/{a}/t/{key_id}.{policy}.{cfbase64.encode(bytes(flipped))}/"
+        "index.m3u8",
+        "truncated": f"/v1/{a}/t/{token[:-20]}/index.m3u8",
+        "two fields": f"/v1/{a}/t/{key_id}.{policy}/index.m3u8",
+        "empty token": f"/v1/{a}/t//index.m3u8",
+        "garbage": f"/v1/{a}/t/%00%ff/index.m3u8",
+        "expired yesterday": f"/v1/{a}/t/{own(Policy(scope, now - 86400))}/index.m3u8",
+        "not yet valid": f"/v1/{a}/t/{own(Policy(scope, now + 600, now + 300))}/index.m3u8",
+        "another address": f"/v1/{a}/t/{own(Policy(scope, now + 600, None, '203.0.113.7'))}"
+        "/index.m3u8",
+        "token of A on asset B": f"/v1/{b}/t/{token}/index.m3u8",
+        "unknown key id": f"/v1/{a}/t/KATTACKER0001.{policy}.{signature}/index.m3u8",
+        "token in the query": f"/v1/{a}/index.m3u8?t={token}",
+        "token in a query named token": f"/v1/{a}/index.m3u8?token={token}",
+        "dot segments after the token": f"/v1/{a}/t/{token}/../../{b}/index.m3u8",
+        "encoded dots after the token": f"/v1/{a}/t/{token}/%2e%2e/%2e%2e/{b}/index.m3u8",
+        "encoded slash in the token segment": f"/v1/{a}/t/{token}%2Findex.m3u8",
+        "encoded t": f"/v1/{a}/%74/{token}/index.m3u8",
+        "two token segments": f"/v1/{a}/t/{token}/t/{token}/index.m3u8",
+        "token plus signed-URL query": f"/v1/{a}/t/{token}/index.m3u8?Expires=1&Signature=x"
+        f"&Key-Pair-Id={key_id}",
+        "token and nothing after it": f"/v1/{a}/t/{token}",
+    }
+
+
+def test_forged_and_misplaced_tokens_are_refused_before_the_origin(live: dict) -> None:
+    server, a, b = live["server"], live["a"], live["b"]
+    play = server.viewer(a, "forger").play
+    cases = _forgeries(server, a, b, play)
+    before = _origin(server)
+    failures = []
+    for name, target in cases.items():
+        r = rawhttp.request(server.port, "GET", target, [])
+        if r.status != 403:
+            failures.append((name, r.status, r.body[:120]))
+    assert not failures
+    assert _origin(server) == before
+    assert server.client.get("/healthz").status_code == 200
+    # the real token still plays
+    assert httpx.get(play["token"]["hls"]).status_code == 200
+
+
+def test_rotation_keeps_tokens_valid_and_retirement_refuses_them(live: dict) -> None:
+    server, a = live["server"], live["a"]
+    play = server.viewer(a, "rotate").play
+    old_key = _token_of(play).split(".")[0]
+    rotated = server.client.post("/api/keys/rotate", headers=server.admin)
+    assert rotated.status_code == 200, rotated.text
+    assert httpx.get(play["token"]["hls"]).status_code == 200  # rotation: old key verifies
+    fresh = server.viewer(a, "rotate-2").play
+    assert _token_of(fresh).split(".")[0] == rotated.json()["key_id"]
+    retired = server.client.post(f"/api/keys/{old_key}/retire", headers=server.admin)
+    assert retired.status_code == 200, retired.text
+    assert httpx.get(play["token"]["hls"]).status_code == 403
+    assert httpx.get(fresh["token"]["hls"]).status_code == 200
