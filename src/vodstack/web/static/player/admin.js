@@ -1,9 +1,11 @@
 // /admin: the admin token (kept in this tab only), the assets with their pipeline state and
 // progress (refreshed every 2 s), an upload form, and per-asset viewer analytics.
 
+import { store } from "./access.js";
+
 const KEY = "vodstack.adminToken";
 const $ = (id) => document.getElementById(id);
-let token = sessionStorage.getItem(KEY);
+let token = store.get(KEY);
 let timer = null;
 
 function el(tag, attrs = {}, ...children) {
@@ -20,7 +22,7 @@ function el(tag, attrs = {}, ...children) {
 async function api(path, options = {}) {
   const r = await fetch(path, { ...options, headers: { Authorization: `Bearer ${token}`, ...(options.headers || {}) } });
   if (r.status === 401) {
-    sessionStorage.removeItem(KEY);
+    store.remove(KEY);
     token = null;
     show(false);
     $("status").textContent = "";
@@ -96,12 +98,12 @@ async function analytics(asset) {
 $("login").addEventListener("submit", (e) => {
   e.preventDefault();
   token = $("token").value.trim();
-  sessionStorage.setItem(KEY, token);
+  store.set(KEY, token);
   show(true);
 });
 
 $("logout").addEventListener("click", () => {
-  sessionStorage.removeItem(KEY);
+  store.remove(KEY);
   token = null;
   show(false);
 });

@@ -5,7 +5,8 @@
 // by convention): phase, engine, levels, level, switches, stalls, errors, refreshes, ...
 
 import {
-  AccessError, authorize, devSignIn, forgetToken, networkError, refreshDelayMs, subjectOf, takeToken,
+  AccessError, PathToken, authorize, devSignIn, forgetToken, networkError, refreshDelayMs, subjectOf,
+  takeToken,
 } from "./access.js";
 import { Beacons } from "./beacons.js";
 import { createEngine, defaultEngine, preloadEngine, protocolOf } from "./engines.js";
@@ -16,9 +17,16 @@ const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 const video = $("video");
 const ENGINE_NAMES = { hls: "hls.js", dash: "dash.js", shaka: "Shaka Player", native: "native HLS" };
+// Which credential the media requests carry: the path token (default: it works where cookies
+// are blocked — iframes on other sites, private windows, Safari) or the signed cookies
+// (`?credential=cookie`, what a CloudFront in front would verify).
+const credential = params.get("credential") === "cookie" ? "cookie" : "token";
+const pathToken = new PathToken(config.assetId);
+const rewrite = (url) => (credential === "token" ? pathToken.rewrite(url) : url);
 
 const state = (window.vodstackPlayer = {
   assetId: config.assetId,
+  credential,
   phase: "idle", // idle | signed_out | ready | loading | playing | stopped | error
   engine: null,
   levels: [],
@@ -157,8 +165,13 @@ function onThisServer(url) {
   return url && config.sameOriginMedia ? new URL(new URL(url).pathname, location.origin).href : url;
 }
 
+/** The grant's URLs for the credential in use: the token ones, or the cookie ones. */
+function urls() {
+  return credential === "token" && grant.token ? grant.token : grant;
+}
+
 function mediaUrl() {
-  return onThisServer(grant[protocolOf(engineName)]);
+  return onThisServer(urls()[protocolOf(engineName)]);
 }
 
 function scheduleRefresh() {
@@ -170,6 +183,7 @@ async function refresh() {
   try {
     const fresh = await authorize(config.assetId, token);
     grant = { ...fresh, session: grant.session }; // one telemetry session per page view
+    pathToken.update(grant); // the engines' request hooks now send the fresh token
     state.refreshes += 1;
     scheduleRefresh();
     showPictures(); // a title finished while it played: its poster and storyboard exist now
@@ -188,7 +202,8 @@ async function refresh() {
 /** Protection of the chosen protocol, as POST /play describes it (absent: clear). */
 function drmFor(name) {
   const protocol = protocolOf(name);
-  return { scheme: grant.drm?.[protocol] || "clear", license: onThisServer(grant.drm?.license) || null };
+  const license = credential === "token" && grant.token ? grant.token.license : grant.drm?.license;
+  return { scheme: grant.drm?.[protocol] || "clear", license: onThisServer(license) || null };
 }
 
 /** The engine to use: the one asked for, else the browser's best — falling over to DASH
@@ -230,6 +245,7 @@ async function prepare() {
     return;
   }
   state.sessionId = grant.session.id;
+  pathToken.update(grant);
   scheduleRefresh();
   showPictures();
   engineName = await chooseEngine();
@@ -260,9 +276,10 @@ async function prepare() {
 // -- poster and seek previews ------------------------------------------------------------
 /** Poster and storyboard live under the asset's signed path: load them once cookies exist. */
 function showPictures() {
-  if (grant.poster && !video.poster) video.poster = onThisServer(grant.poster);
-  if (!grant.storyboard || storyboard.length) return;
-  loadStoryboard(onThisServer(grant.storyboard))
+  const pictures = urls();
+  if (pictures.poster && !video.poster) video.poster = onThisServer(pictures.poster);
+  if (!pictures.storyboard || storyboard.length) return;
+  loadStoryboard(onThisServer(pictures.storyboard))
     .then((cues) => { storyboard = cues; state.storyboard = cues.length; })
     .catch(() => {}); // previews are a nicety: playback goes on without them
 }
@@ -287,14 +304,14 @@ function showPreview({ f, t, width }) {
   $("preview-time").textContent = clock(t);
   const w = cue ? cue.w : 80;
   if (cue) {
-    preview.style.backgroundImage = `url("${cue.url}")`;
+    preview.style.backgroundImage = `url("${rewrite(cue.url)}")`;
     preview.style.backgroundPosition = `-${cue.x}px -${cue.y}px`;
     preview.style.width = `${cue.w}px`;
     preview.style.height = `${cue.h}px`;
   }
   preview.style.left = `${Math.min(Math.max(0, f * width - w / 2), Math.max(0, width - w))}px`;
   preview.hidden = false;
-  state.preview = cue ? { t, url: cue.url, x: cue.x, y: cue.y, w: cue.w, h: cue.h } : { t };
+  state.preview = cue ? { t, url: rewrite(cue.url), x: cue.x, y: cue.y, w: cue.w, h: cue.h } : { t };
 }
 
 $("scrub").addEventListener("mousemove", (e) => showPreview(scrubAt(e)));
@@ -334,7 +351,7 @@ async function start() {
   try {
     engine = await createEngine(engineName, video, config.engines, hooks);
     const bufferS = Number(params.get("buffer")) || undefined;
-    await engine.load(mediaUrl(), { bufferS, drm: drmFor(engineName) });
+    await engine.load(mediaUrl(), { bufferS, drm: drmFor(engineName), rewrite });
     loaded = true;
     try {
       await video.play();
