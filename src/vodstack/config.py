@@ -405,6 +405,12 @@ class Settings(BaseSettings):
         "media with the signed cookies and post beacons (credentialed CORS), e.g. a player "
         "embedded in your own site. Empty: same-origin only. Never '*'; never the admin API.",
     )
+    embed_origins: tuple[str, ...] = Field(
+        default=(),
+        description="Origins (scheme://host[:port], '*.' allowed before the host) whose pages "
+        "may show /embed/{assetId} in an iframe: the page's CSP frame-ancestors. Empty: this "
+        "server's own pages only ('self'); '*' would let any site frame it.",
+    )
     access_log: str | None = Field(
         default=None,
         description="JSON access log, one line per request: a file path, or '-' for stderr.",
@@ -503,6 +509,21 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"cors_origins: {origin!r} is not an origin like https://www.example.com "
                     "(scheme, host, optional port; no path, no wildcard)"
+                )
+        return value
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _frame_ancestors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # CSP3 §6.4.2 host-source: one exact origin (or *.host) each, so nothing but origins
+        # can reach the header (no quotes, spaces or ';' that would add directives).
+        for origin in value:
+            if origin != "*" and not re.fullmatch(
+                r"https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin
+            ):
+                raise ValueError(
+                    f"embed_origins: {origin!r} is not an origin like https://learn.example.edu "
+                    "(scheme, host or *.host, optional port; no path)"
                 )
         return value
 

@@ -14,6 +14,7 @@ from vodstack.ingest.upload import Ingestor, Upload
 from vodstack.protection import admin as protection_admin
 from vodstack.web.api_media import router as media_router
 from vodstack.web.auth import require_admin
+from vodstack.web.embed import EmbedOut, embed_snippet
 from vodstack.web.uploads import receive_multipart, receive_raw
 
 router = APIRouter(prefix="/api", tags=["assets"], dependencies=[Depends(require_admin)])
@@ -80,6 +81,11 @@ class AssetOut(BaseModel):
     )
     allow_download: bool = False
     poster_time: float | None = None
+    embed: EmbedOut | None = Field(
+        default=None,
+        description="The iframe player and a snippet to paste (`/embed/{assetId}`); the "
+        "embedding page adds the viewer's JWT as `#token=…`.",
+    )
 
 
 def _window_progress(services: Any, asset: Asset, renditions: list[Any]) -> dict[str, Any]:
@@ -156,6 +162,7 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
         ladder=asset.ladder_info if detail else None,
         allow_download=asset.allow_download,
         poster_time=asset.poster_time,
+        embed=embed_snippet(base, asset.id, asset.title),
     )
 
 

@@ -38,6 +38,7 @@ from vodstack.web import (
     api_entitlement,
     api_uploads,
     delivery,
+    embed,
     errors,
     license,
     pages,
@@ -190,6 +191,7 @@ def create_app(
         services.db, services.catalogue, services.secrets, services.metrics
     )
     app.include_router(pages.router)
+    app.include_router(embed.router)
     app.state.dev_signin = dev_signin_enabled(settings, services)
     if app.state.dev_signin:
         log.warning(

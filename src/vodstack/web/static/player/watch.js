@@ -17,10 +17,14 @@ const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 const video = $("video");
 const ENGINE_NAMES = { hls: "hls.js", dash: "dash.js", shaka: "Shaka Player", native: "native HLS" };
-// Which credential the media requests carry: the path token (default: it works where cookies
-// are blocked — iframes on other sites, private windows, Safari) or the signed cookies
-// (`?credential=cookie`, what a CloudFront in front would verify).
-const credential = params.get("credential") === "cookie" ? "cookie" : "token";
+// Which credential the media requests carry: the signed cookies (what a CloudFront in front
+// would verify) or the path token, which works where cookies are blocked — iframes on other
+// sites (Safari ITP, Firefox Total Cookie Protection, Chrome's third-party cookie controls),
+// some private windows. Token in /embed and whenever the page is framed; `?credential=` wins.
+const framed = (() => { try { return window.top !== window.self; } catch { return true; } })();
+const credential = ["cookie", "token"].includes(params.get("credential"))
+  ? params.get("credential")
+  : config.embed || framed ? "token" : "cookie";
 const pathToken = new PathToken(config.assetId);
 const rewrite = (url) => (credential === "token" ? pathToken.rewrite(url) : url);
 
