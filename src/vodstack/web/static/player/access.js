@@ -124,8 +124,10 @@ export function networkError() {
 export class PathToken {
   constructor(assetId) {
     this.current = null;
-    // Only this asset's URLs: another asset's token would be refused anyway.
-    this.pattern = new RegExp(`(/v1/${assetId.replace(/[^A-Za-z0-9]/g, "")}/t/)[^/?#]+/`);
+    // Only this asset's URLs: another asset's token would be refused anyway. A URL without a
+    // token gets one too: the MPD names its ClearKey licence server (dashif:Laurl) absolutely,
+    // without the token, and Shaka prefers it to the configured one.
+    this.pattern = new RegExp(`(/v1/${assetId.replace(/[^A-Za-z0-9]/g, "")}/)(?:t/[^/?#]+/)?`);
   }
 
   /** Take the token of a grant's `token.base` (`…/v1/{asset}/t/{token}`). */
@@ -136,7 +138,7 @@ export class PathToken {
 
   /** `url` with the freshest token (unchanged if it carries none). */
   rewrite(url) {
-    return this.current ? String(url).replace(this.pattern, `$1${this.current}/`) : url;
+    return this.current ? String(url).replace(this.pattern, `$1t/${this.current}/`) : url;
   }
 }
 
