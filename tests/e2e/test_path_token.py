@@ -197,3 +197,40 @@ def test_rotation_keeps_tokens_valid_and_retirement_refuses_them(live: dict) -> 
     assert retired.status_code == 200, retired.text
     assert httpx.get(play["token"]["hls"]).status_code == 403
     assert httpx.get(fresh["token"]["hls"]).status_code == 200
+
+
+def _eventually(check, timeout_s: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_public_policy_plays_without_a_grant_and_switches_back(live: dict) -> None:
+    server, a, b = live["server"], live["a"], live["b"]
+    manifest = f"{server.base_url}/v1/{b}/index.m3u8"
+    assert httpx.get(manifest).status_code == 403
+    r = server.client.put(
+        f"/api/assets/{b}/playback", headers=server.admin, json={"policy": "public"}
+    )
+    assert r.status_code == 200 and r.json()["playback_policy"] == "public"
+    assert _eventually(lambda: httpx.get(manifest).status_code == 200)
+    # a public title's /play needs no viewer token and hands out its plain URLs
+    play = httpx.post(f"{server.base_url}/play/{b}")
+    assert play.status_code == 200, play.text
+    assert play.json()["hls"] == manifest and play.json()["token"]["hls"] == manifest
+    media = m3u8.loads(httpx.get(manifest).text)
+    playlist = urljoin(manifest, media.playlists[0].uri)
+    assert httpx.get(playlist).status_code == 200
+    # other titles are not affected; a bad policy is refused with a reason
+    assert httpx.get(f"{server.base_url}/v1/{a}/index.m3u8").status_code == 403
+    bad = server.client.put(
+        f"/api/assets/{b}/playback", headers=server.admin, json={"policy": "open"}
+    )
+    assert bad.status_code == 422
+    # back to signed from the CLI: refused again within about a second
+    assert "playback signed" in server.cli("assets", "policy", b, "signed")
+    assert _eventually(lambda: httpx.get(manifest).status_code == 403)
+    assert httpx.post(f"{server.base_url}/play/{b}").status_code == 401

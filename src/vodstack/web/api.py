@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -81,6 +81,11 @@ class AssetOut(BaseModel):
     )
     allow_download: bool = False
     poster_time: float | None = None
+    playback_policy: str = Field(
+        default="signed",
+        description="`signed`: a grant is needed (POST /play); `public`: anyone may play "
+        "(still cached and rate-limited). Set with PUT /api/assets/{id}/playback.",
+    )
     embed: EmbedOut | None = Field(
         default=None,
         description="The iframe player and a snippet to paste (`/embed/{assetId}`); the "
@@ -162,6 +167,7 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
         ladder=asset.ladder_info if detail else None,
         allow_download=asset.allow_download,
         poster_time=asset.poster_time,
+        playback_policy=asset.playback,
         embed=embed_snippet(base, asset.id, asset.title),
     )
 
@@ -297,6 +303,24 @@ def retranscode(request: Request, asset_id: str) -> dict[str, str]:
 )
 def delete(request: Request, asset_id: str) -> None:
     request.app.state.services.assets.delete(asset_id)
+
+
+class PlaybackIn(BaseModel):
+    policy: Literal["signed", "public"] = Field(
+        description="`signed` (default): viewers need a grant from POST /play; `public`: "
+        "free or marketing titles anyone may play, still cached and rate-limited."
+    )
+
+
+@router.put(
+    "/assets/{asset_id}/playback",
+    response_model=AssetOut,
+    summary="Playback policy: signed (a grant is needed) or public (caches purged)",
+    description="Takes effect on every edge within about a second; the edge caches of the "
+    "asset are purged.",
+)
+def set_playback(request: Request, asset_id: str, body: PlaybackIn) -> AssetOut:
+    return asset_out(request, request.app.state.services.assets.set_playback(asset_id, body.policy))
 
 
 class ProtectionIn(BaseModel):

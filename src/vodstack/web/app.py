@@ -24,6 +24,7 @@ from vodstack.edge.cache import EdgeCache
 from vodstack.edge.gate import SignatureGate
 from vodstack.edge.hot import HotCopies
 from vodstack.edge.loaders import HttpOrigins, InProcessOrigin
+from vodstack.edge.policy import PlaybackPolicies
 from vodstack.edge.service import PURGING_EVENTS, Edge, PurgeFollower, TtlPolicy
 from vodstack.jobs.bus import DomainEvent
 from vodstack.origin.origin import Origin
@@ -175,7 +176,11 @@ def create_app(
     app.state.origin_secret_header = settings.origin_secret_header.lower()
     app.state.origin_secrets = origin_secrets(services) if role in ("origin", "shield") else ()
     app.state.gate = gate or SignatureGate(
-        settings, services.signature_verifier, services.locator, services.metrics
+        settings,
+        services.signature_verifier,
+        services.locator,
+        services.metrics,
+        PlaybackPolicies(services.catalogue),
     )
     if edge is not None:
         register_cache_collector(services.metrics, edge.cache)

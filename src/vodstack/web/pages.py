@@ -169,6 +169,8 @@ def player_page(
         # the page's own origin, so opening the page as localhost or 127.0.0.1 both work.
         "sameOriginMedia": settings.public_url is None,
         "embed": embed,
+        # a public title plays without signing in (POST /play without a token)
+        "public": _is_public(services, asset_id),
     }
     body = template("watch.html").substitute(
         asset_id=asset_id,
@@ -178,6 +180,14 @@ def player_page(
     )
     media_origin = settings.base_url() if settings.public_url else None
     return _page(body, media_origin, frame_ancestors)
+
+
+def _is_public(services: object, asset_id: str) -> bool:
+    try:
+        asset = services.catalogue.get_asset(asset_id)  # type: ignore[attr-defined]
+    except NotFound:
+        return False
+    return bool(asset.playback == "public" and asset.published)
 
 
 @router.get(

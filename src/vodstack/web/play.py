@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import Asset
+from vodstack.catalogue.repository import is_valid_id
 from vodstack.errors import AuthError, Forbidden, NotFound, RateLimited, VodstackError
 from vodstack.protection.service import dash_scheme, hls_scheme, parse_schemes
 
@@ -106,6 +108,56 @@ def _download_url(services: Any, entitlement: Any, asset: Asset, client_ip: str)
     )
 
 
+def _public_asset(services: Any, asset_id: str) -> Asset | None:
+    """The asset when anyone may play it (``playback`` policy ``public``, published, ready)."""
+    if not is_valid_id(asset_id):
+        return None
+    try:
+        asset = services.catalogue.get_asset(asset_id)
+    except NotFound:
+        return None
+    if asset.playback != "public" or not asset.published or asset.status != "ready":
+        return None
+    return asset
+
+
+async def _public_grant(request: Request, services: Any, asset: Asset) -> JSONResponse:
+    """``/play`` of a public title without a viewer token: the plain URLs (no grant is
+    needed), the same shape as a signed grant so one player handles both."""
+    services.metrics.play.labels("public").inc()
+    session = request.app.state.playback.start("anonymous", asset.id)
+    base = f"{services.settings.base_url()}/v1/{asset.id}"
+    drm = playback_protection(asset.drm, base)
+    pictures = await anyio.to_thread.run_sync(_pictures, services, asset, base)
+    hls = f"{base}/index.m3u8" if drm["hls"] != "unavailable" else None
+    dash = f"{base}/index.mpd" if drm["dash"] != "unavailable" else None
+    expires = int(time.time()) + services.settings.cookie_ttl_s
+    return JSONResponse(
+        {
+            **pictures,
+            "hls": hls,
+            "dash": dash,
+            "expires": expires,
+            "drm": drm,
+            "token": {
+                "base": base,
+                "hls": hls,
+                "dash": dash,
+                "license": drm["license"],
+                **pictures,
+                "expires": expires,
+            },
+            "session": {
+                "id": session.id,
+                "token": session.token,
+                "beacons": session.beacons,
+                "heartbeat_s": session.heartbeat_s,
+            },
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def bearer_token(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -128,7 +180,8 @@ def bearer_token(request: Request) -> str:
         "a signed URL for that single file instead (never for manifests): canned policy, or a "
         "custom policy bound to the viewer's IP when cookies are IP-bound. With "
         "`download=1`, a signed URL of the progressive MP4 download, when the asset allows "
-        "downloads (`403` rule `download` otherwise)."
+        "downloads (`403` rule `download` otherwise). A title whose playback policy is "
+        "`public` needs no token: without `Authorization` the answer carries its plain URLs."
     ),
     responses={
         401: {},
@@ -150,6 +203,10 @@ async def play(
     entitlement = services.entitlement
     metrics = services.metrics
     peer = request.client.host if request.client else None
+    if "authorization" not in request.headers and file is None and not download:
+        public = await anyio.to_thread.run_sync(_public_asset, services, asset_id)
+        if public is not None:
+            return await _public_grant(request, services, public)
     try:
         with metrics.play_latency.time():
             token = bearer_token(request)

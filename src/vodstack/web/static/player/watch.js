@@ -185,7 +185,7 @@ function scheduleRefresh() {
 
 async function refresh() {
   try {
-    const fresh = await authorize(config.assetId, token);
+    const fresh = await authorize(config.assetId, token, { anonymous: config.public });
     grant = { ...fresh, session: grant.session }; // one telemetry session per page view
     pathToken.update(grant); // the engines' request hooks now send the fresh token
     state.refreshes += 1;
@@ -238,7 +238,7 @@ function stopAtBoundary(err) {
 async function prepare() {
   renderSignedIn();
   try {
-    grant = await authorize(config.assetId, token);
+    grant = await authorize(config.assetId, token, { anonymous: config.public });
   } catch (err) {
     state.phase = err.kind === "signed_out" ? "signed_out" : "error";
     if (err.kind === "expired") forgetToken();
@@ -465,5 +465,5 @@ $("signin").addEventListener("submit", async (e) => {
 
 // -- go ----------------------------------------------------------------------------------
 token = takeToken();
-if (token) prepare();
+if (token || config.public) prepare();
 else signedOut();
