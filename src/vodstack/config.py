@@ -498,6 +498,17 @@ class Settings(BaseSettings):
         default=200, ge=0, description="Delivery requests per second per address (0 = off)."
     )
     playback_burst: int = Field(default=2000, ge=1, description="Burst for the rate above.")
+    picture_url_ttl_s: int = Field(
+        default=86400,
+        ge=60,
+        le=7 * 86400,
+        description="Lifetime of the signed picture URLs (poster, thumbnail, storyboard) in "
+        "the asset API, for catalogue pages that show titles without POST /play.",
+    )
+    picture_rate_per_s: float = Field(
+        default=50, ge=0, description="Picture requests (p/ tokens) per second per address."
+    )
+    picture_burst: int = Field(default=500, ge=1, description="Burst for the rate above.")
 
     @field_validator("cors_origins")
     @classmethod

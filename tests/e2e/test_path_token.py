@@ -234,3 +234,41 @@ def test_public_policy_plays_without_a_grant_and_switches_back(live: dict) -> No
     assert "playback signed" in server.cli("assets", "policy", b, "signed")
     assert _eventually(lambda: httpx.get(manifest).status_code == 403)
     assert httpx.post(f"{server.base_url}/play/{b}").status_code == 401
+
+
+def test_signed_pictures_open_pictures_only(live: dict) -> None:
+    server, a, b = live["server"], live["a"], live["b"]
+    listed = server.client.get("/api/assets", headers=server.admin).json()
+    one = next(x for x in listed if x["id"] == a)
+    pictures = server.client.get(f"/api/assets/{a}", headers=server.admin).json()["pictures"]
+    assert pictures == one["pictures"]  # same step: the same URLs (cacheable)
+    assert pictures["expires"] > time.time() + 3600  # far longer than a playback grant
+    bare = httpx.Client(timeout=30)
+    for name in ("poster", "thumbnail", "storyboard"):
+        if pictures[name]:
+            r = bare.get(pictures[name])
+            assert r.status_code == 200, (name, r.status_code, r.text[:200])
+    assert bare.get(f"{pictures['thumbnail']}?time=1&width=160").status_code == 200
+    if pictures["storyboard"]:
+        vtt = bare.get(pictures["storyboard"]).text
+        sheet = next(line for line in vtt.splitlines() if "#xywh=" in line).split("#")[0]
+        assert bare.get(urljoin(pictures["storyboard"], sheet)).status_code == 200
+    base = pictures["thumbnail"].rsplit("/", 1)[0]
+    token = base.rsplit("/", 1)[1]
+    before = _origin(server)
+    refused = [
+        f"{base}/index.m3u8",  # media: not a picture
+        f"{base}/r1-4s/v180/init.mp4",
+        f"{server.base_url}/v1/{a}/t/{token}/index.m3u8",  # moved into the media segment
+        f"{server.base_url}/v1/{a}/t/{token}/poster.jpg",
+        f"{server.base_url}/v1/{b}/p/{token}/poster.jpg",  # another asset
+    ]
+    for url in refused:
+        assert bare.get(url).status_code == 403, url
+    assert _origin(server) == before
+    # a playback grant opens the pictures too (one credential for the player's needs)
+    play = server.viewer(a, "pictures").play
+    assert (
+        bare.get(f"{play['token']['base'].replace('/t/', '/p/')}/thumbnail.jpg").status_code == 200
+    )
+    assert _token_of(play) not in live["log"].read_text()

@@ -73,6 +73,7 @@ class EntitlementService:
         per_min = settings.mint_rate_per_min
         self.subject_limiter = RateLimiter(per_min / 60, max(1, per_min // 4))
         self.address_limiter = RateLimiter(per_min / 60, max(1, per_min // 4))
+        self._pictures: dict[tuple[str, int, str], str] = {}
 
     def resource(self, asset_id: str) -> str:
         return f"{self.settings.base_url()}/v1/{asset_id}/*"
@@ -150,6 +151,32 @@ class EntitlementService:
             cookie_path=f"/v1/{asset.id}/",
             token=pathtoken.encode(cookies),
         )
+
+    def picture_base(self, asset_id: str) -> tuple[str, int]:
+        """``({public_url}/v1/{id}/p/{token}, expires)``: append ``poster.jpg``,
+        ``thumbnail.jpg?time=&width=`` or ``storyboard.vtt`` (its sheets follow relatively).
+
+        The policy names the picture namespace only (``pathtoken``), so the token opens no
+        media. Expiry is rounded up to a step of 1/24 of the lifetime, so an asset list asked
+        for again within that step hands out the same URLs (browsers and CDNs cache them) and
+        one signature per asset and step is made, not one per call."""
+        ttl = self.settings.picture_url_ttl_s
+        step = max(60, ttl // 24)
+        expires = (int(self.clock()) // step + 1) * step + ttl
+        key_id, private = self.keyring.signer()
+        cache_key = (asset_id, expires, key_id)
+        token = self._pictures.get(cache_key)
+        if token is None:
+            base = self.settings.base_url()
+            policy = Policy(f"{base}/v1/{asset_id}/{pathtoken.PICTURES}/*", expires)
+            token = pathtoken.encode(
+                signed_cookies(policy, key_id, private, self.settings.signing_hash)
+            )
+            if len(self._pictures) >= 4096:  # bounded: old steps go first
+                self._pictures.pop(next(iter(self._pictures)))
+            self._pictures[cache_key] = token
+        base_url = f"{self.settings.base_url()}/v1/{asset_id}/{pathtoken.PICTURE_SEGMENT}/{token}"
+        return base_url, expires
 
     def signed_file_url(
         self, asset_id: str, path: str, ttl_s: int | None = None, client_ip: str | None = None

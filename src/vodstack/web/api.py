@@ -15,6 +15,7 @@ from vodstack.protection import admin as protection_admin
 from vodstack.web.api_media import router as media_router
 from vodstack.web.auth import require_admin
 from vodstack.web.embed import EmbedOut, embed_snippet
+from vodstack.web.play import picture_urls
 from vodstack.web.uploads import receive_multipart, receive_raw
 
 router = APIRouter(prefix="/api", tags=["assets"], dependencies=[Depends(require_admin)])
@@ -64,6 +65,13 @@ class RenditionOut(BaseModel):
     )
 
 
+class SignedPictures(BaseModel):
+    poster: str | None
+    thumbnail: str = Field(description="Add `?time=S&width=W` for another frame.")
+    storyboard: str | None
+    expires: int
+
+
 class AssetOut(BaseModel):
     id: str
     title: str
@@ -81,6 +89,11 @@ class AssetOut(BaseModel):
     )
     allow_download: bool = False
     poster_time: float | None = None
+    pictures: SignedPictures | None = Field(
+        default=None,
+        description="Signed poster, thumbnail and storyboard URLs for catalogue pages (no "
+        "POST /play needed): valid until `expires` (VODSTACK_PICTURE_URL_TTL_S), pictures only.",
+    )
     playback_policy: str = Field(
         default="signed",
         description="`signed`: a grant is needed (POST /play); `public`: anyone may play "
@@ -110,6 +123,17 @@ def _window_progress(services: Any, asset: Asset, renditions: list[Any]) -> dict
         )
         for r in renditions
     }
+
+
+def _signed_pictures(services: Any, asset: Asset) -> SignedPictures:
+    base, expires = services.entitlement.picture_base(asset.id)
+    found = picture_urls(services, asset, base)
+    return SignedPictures(
+        poster=found["poster"],
+        thumbnail=f"{base}/thumbnail.jpg",
+        storyboard=found["storyboard"],
+        expires=expires,
+    )
 
 
 def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOut:
@@ -167,6 +191,7 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
         ladder=asset.ladder_info if detail else None,
         allow_download=asset.allow_download,
         poster_time=asset.poster_time,
+        pictures=_signed_pictures(services, asset) if ready else None,
         playback_policy=asset.playback,
         embed=embed_snippet(base, asset.id, asset.title),
     )

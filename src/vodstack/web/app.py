@@ -57,7 +57,9 @@ log = logging.getLogger(__name__)
 class OpenGate:
     """Lets every request through. Only for tests and benchmarks of what lies behind."""
 
-    def check(self, request: Request, asset_id: str, token: str | None = None) -> None:
+    def check(
+        self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
+    ) -> None:
         return None
 
 

@@ -35,7 +35,9 @@ router = APIRouter(tags=["delivery"])
 class Gate(Protocol):
     """Decides whether a delivery request may go on; raises Forbidden if not."""
 
-    def check(self, request: Request, asset_id: str, token: str | None = None) -> None: ...
+    def check(
+        self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
+    ) -> None: ...
 
 
 def check_origin_secret(state: Any, request: Request) -> None:
@@ -108,8 +110,9 @@ async def deliver_response(state: Any, request: Request, asset_id: str, path: st
     else:
         # A path token is split off here and checked by the gate; from then on the request
         # is the token-less one: one cache key and one origin fetch for every viewer.
+        picture = pathtoken.segment(path) == pathtoken.PICTURE_SEGMENT
         token, path = pathtoken.split(path)
-        state.gate.check(request, asset_id, token)
+        state.gate.check(request, asset_id, token, picture)
     if not is_valid_id(asset_id):
         raise NotFound("no such asset")
     # One cache key per object: the parsed path, spelled only as the layout spells it

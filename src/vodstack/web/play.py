@@ -79,7 +79,7 @@ class PlayOut(BaseModel):
     )
 
 
-def _pictures(services: Any, asset: Asset, base: str) -> dict[str, str | None]:
+def picture_urls(services: Any, asset: Asset, base: str) -> dict[str, str | None]:
     """Poster and storyboard URLs when the revision has them (a title still being encoded
     window by window has neither yet)."""
     files = MediaCatalogue(services.db).files(asset.id, asset.revision)
@@ -128,7 +128,7 @@ async def _public_grant(request: Request, services: Any, asset: Asset) -> JSONRe
     session = request.app.state.playback.start("anonymous", asset.id)
     base = f"{services.settings.base_url()}/v1/{asset.id}"
     drm = playback_protection(asset.drm, base)
-    pictures = await anyio.to_thread.run_sync(_pictures, services, asset, base)
+    pictures = await anyio.to_thread.run_sync(picture_urls, services, asset, base)
     hls = f"{base}/index.m3u8" if drm["hls"] != "unavailable" else None
     dash = f"{base}/index.mpd" if drm["dash"] != "unavailable" else None
     expires = int(time.time()) + services.settings.cookie_ttl_s
@@ -240,7 +240,7 @@ async def play(
     session = request.app.state.playback.start(grant.subject, asset.id)
     base = grant.hls.rsplit("/", 1)[0]
     drm = playback_protection(asset.drm, base)
-    pictures = await anyio.to_thread.run_sync(_pictures, services, asset, base)
+    pictures = await anyio.to_thread.run_sync(picture_urls, services, asset, base)
     tbase = grant.token_base
     response = JSONResponse(
         {
