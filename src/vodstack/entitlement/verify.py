@@ -155,17 +155,20 @@ class _VerifiedCache(Generic[K]):
                 self._entries.popitem(last=False)
 
 
+_Known = tuple[Policy, str, bytes, Verdict]
+
+
 class _HeaderCache:
-    """Bounded LRU: raw Cookie header → (policy, key id, key fingerprint) of a valid grant,
-    each kept until its policy expires."""
+    """Bounded LRU: raw Cookie header (or path token) → (policy, key id, key fingerprint,
+    verdict) of a grant whose signature held, each kept until its policy expires."""
 
     def __init__(self, max_entries: int) -> None:
         self._max = max_entries
-        self._entries: OrderedDict[str, tuple[Policy, str, bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, _Known] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
 
-    def get(self, header: str, now: float) -> tuple[Policy, str, bytes] | None:
+    def get(self, header: str, now: float) -> _Known | None:
         with self._lock:
             found = self._entries.get(header)
             if found is None:
@@ -177,7 +180,7 @@ class _HeaderCache:
             self.hits += 1
             return found
 
-    def put(self, header: str, value: tuple[Policy, str, bytes]) -> None:
+    def put(self, header: str, value: _Known) -> None:
         if self._max <= 0:
             return
         with self._lock:
@@ -224,9 +227,11 @@ class SignatureVerifier:
         now = self._clock()
         hit = self._tokens.get(token, now)
         if hit is not None:
-            policy, key_id, fingerprint = hit
+            policy, key_id, fingerprint, verdict = hit
             key = self._keygroup().verification_key(key_id)
             if key is not None and key.fingerprint == fingerprint:
+                if _quick_ok(policy, url, now):
+                    return verdict
                 return self._evaluate(policy, url, now, client_ip, "token", key_id)
         fields = pathtoken.decode(token)
         if fields is None:
@@ -238,7 +243,8 @@ class SignatureVerifier:
             and verdict.reason in (None, "scope", "ip", "not_yet_valid")  # signature held
             and (key := self._keygroup().verification_key(verdict.key_id)) is not None
         ):
-            self._tokens.put(token, (verdict.policy, verdict.key_id, key.fingerprint))
+            ok = Verdict(ok=True, source="token", key_id=verdict.key_id, policy=verdict.policy)
+            self._tokens.put(token, (verdict.policy, verdict.key_id, key.fingerprint, ok))
         return verdict
 
     def verify_cookie_header(self, url: str, cookie_header: str, client_ip: str) -> Verdict:
@@ -250,12 +256,15 @@ class SignatureVerifier:
         """
         cacheable = "?" not in url
         if cacheable:
-            hit = self._headers.get(cookie_header, self._clock())
+            now = self._clock()
+            hit = self._headers.get(cookie_header, now)
             if hit is not None:
-                policy, key_id, fingerprint = hit
+                policy, key_id, fingerprint, ok = hit
                 key = self._keygroup().verification_key(key_id)
                 if key is not None and key.fingerprint == fingerprint:
-                    return self._evaluate(policy, url, self._clock(), client_ip, "cookie", key_id)
+                    if _quick_ok(policy, url, now):
+                        return ok
+                    return self._evaluate(policy, url, now, client_ip, "cookie", key_id)
         cookies = parse_cookie_header(cookie_header)
         verdict = self.verify(url, cookies, None, client_ip)
         if (
@@ -266,7 +275,9 @@ class SignatureVerifier:
             and COOKIE_EXPIRES not in cookies  # custom policies only: canned ones name one URL
             and (key := self._keygroup().verification_key(verdict.key_id)) is not None
         ):
-            self._headers.put(cookie_header, (verdict.policy, verdict.key_id, key.fingerprint))
+            self._headers.put(
+                cookie_header, (verdict.policy, verdict.key_id, key.fingerprint, verdict)
+            )
         return verdict
 
     def verify(self, url: str, cookies: Values, query: Values | None, client_ip: str) -> Verdict:
@@ -368,6 +379,21 @@ class SignatureVerifier:
         if reason is not None:
             return Verdict(ok=False, reason=reason, source=source, key_id=key_id, policy=policy)
         return Verdict(ok=True, source=source, key_id=key_id, policy=policy)
+
+
+def _quick_ok(policy: Policy, url: str, now: float) -> bool:
+    """The common case of a known grant, decided in a few comparisons: in time, not bound to
+    an address, a ``prefix*`` resource the URL starts with, no dot segment or encoding.
+    False means "not sure": the caller then runs the full evaluation (for the reason)."""
+    prefix = policy.literal_prefix
+    return (
+        now < policy.date_less_than
+        and (policy.date_greater_than is None or now > policy.date_greater_than)
+        and policy.ip_address is None
+        and prefix is not None
+        and url.startswith(prefix)
+        and not has_unsafe_path(url)
+    )
 
 
 def _values(mapping: Values, name: str) -> list[str]:
