@@ -21,6 +21,7 @@ import pytest
 from tests.conftest import make_clip_file
 from tests.e2e.browser import BrowserError, Chromium, Page, missing_requirements
 from tests.e2e.conftest import LiveServer
+from tests.fixtures import media_sources
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -63,6 +64,7 @@ class Env:
     server: LiveServer
     clear: str
     protected: str | None
+    multi: str  # two audio languages
     partner: HostSite
     stranger: HostSite
 
@@ -92,13 +94,16 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     try:
         clear = server.upload(make_clip_file(root / "c.mp4", seconds=30, size="320x180"))
         tiny = server.upload(make_clip_file(root / "p.mp4", seconds=4, size="320x180"))
-        ids = [clear.json()["id"], tiny.json()["id"]]
+        multi = server.upload(media_sources.multi_language(root / "multi.mkv"))
+        ids = [clear.json()["id"], tiny.json()["id"], multi.json()["id"]]
         for asset_id in ids:
-            assert server.wait(asset_id, timeout=240)["status"] == "ready"
+            asset = server.wait(asset_id, timeout=240)
+            assert asset["status"] == "ready", asset["error"]
         r = server.client.put(
             f"/api/assets/{ids[1]}/protection", headers=server.admin, json={"schemes": ["cenc"]}
         )
-        yield Env(server, ids[0], ids[1] if r.status_code == 200 else None, partner, stranger)
+        protected = ids[1] if r.status_code == 200 else None
+        yield Env(server, ids[0], protected, ids[2], partner, stranger)
     finally:
         server.stop()
         partner.close()
@@ -233,3 +238,32 @@ def test_snippet_and_oembed(env: Env) -> None:
         f"{server.base_url}/oembed", params={"url": asset["embed"]["url"], "format": "xml"}
     )
     assert xml.status_code == 501
+
+
+@pytest.mark.parametrize("engine", ["hls", "shaka"])
+def test_one_seek_bar_an_audio_menu_and_the_real_length(
+    browser: Chromium, env: Env, engine: str
+) -> None:
+    server = env.server
+    server.subscribe(f"polish-{engine}")
+    page = browser.page(f"polish-{engine}")
+    token = server.token(f"polish-{engine}")
+    page.goto(f"{server.base_url}/watch/{env.multi}?engine={engine}&autoplay=1#token={token}")
+    page.wait_for("document.querySelector('video').currentTime > 1", 60)
+    state = page.player_state()
+    assert page.eval("document.querySelector('video').controls") is False  # our bar only
+    assert page.eval("document.querySelectorAll('input[type=range], .scrub').length") == 1
+    languages = {t["language"][:2] for t in state["audioTracks"]}
+    assert languages == {"en", "fr"}, state["audioTracks"]
+    assert page.eval("document.getElementById('audio-menu').hidden") is False
+    page.eval(
+        """(() => { const s = document.getElementById('audio');
+        s.value = s.options[1].value; s.dispatchEvent(new Event('change')); })()"""
+    )
+    asset = server.client.get(f"/api/assets/{env.multi}", headers=server.admin).json()
+    assert abs(state["durationShown"] - asset["duration"]) < 0.01
+    shown = page.eval("document.getElementById('time').textContent")
+    assert shown.endswith(f"/ 0:0{int(asset['duration'])}"), shown
+    page.wait_for("document.querySelector('video').currentTime > 2", 30)
+    assert not [e for e in page.player_state()["errors"] if e["fatal"]]
+    page.close()

@@ -73,6 +73,9 @@ class PlayOut(BaseModel):
         description="Token URLs for players without cookies (third-party iframes, casting "
         "receivers, apps): every relative URI in the manifests carries the token on."
     )
+    duration: float | None = Field(
+        default=None, description="The title's length in seconds (what the player shows)."
+    )
     poster: str | None = Field(default=None, description="Poster image (under the cookie).")
     storyboard: str | None = Field(
         default=None, description="WebVTT thumbnails track (`#xywh=` sprites) for seek previews."
@@ -139,6 +142,7 @@ async def _public_grant(request: Request, services: Any, asset: Asset) -> JSONRe
             "dash": dash,
             "expires": expires,
             "drm": drm,
+            "duration": asset.duration,
             "token": {
                 "base": base,
                 "hls": hls,
@@ -249,6 +253,7 @@ async def play(
             "dash": grant.dash if drm["dash"] != "unavailable" else None,
             "expires": grant.expires,
             "drm": drm,
+            "duration": asset.duration,
             "token": {
                 "base": tbase,
                 "hls": f"{tbase}/index.m3u8" if drm["hls"] != "unavailable" else None,

@@ -13,10 +13,12 @@
 //   engine.levels()       [{ index, height, width, bitrate }] video rungs, lowest first
 //   engine.setLevel(i)    pin rung i, or -1 for automatic (ABR)
 //   engine.textTracks()   [{ index, label, language }];  engine.setTextTrack(i | -1)
+//   engine.audioTracks()  [{ index, label, language }];  engine.setAudioTrack(i)
 //   engine.recover()      resume loading after a recoverable error (e.g. cookie refreshed)
 //   engine.stop()         stop fetching (access ended);  engine.destroy()
 // hooks: onLevels(levels), onSwitch(level), onError({ fatal, code, message, status, drm }),
-//        onTextTracks(tracks)   (drm: an EME / licence error; status: its HTTP status if any)
+//        onTextTracks(tracks), onAudioTracks(tracks)
+//        (drm: an EME / licence error; status: its HTTP status if any)
 //
 // Every engine sends credentials with each request, so the CloudFront-* playback cookies go
 // with the manifest and every segment even when media are served from another origin (a CDN).
@@ -159,6 +161,7 @@ class HlsEngine {
       });
       hls.on(Hls.Events.LEVEL_SWITCHED, (_, { level }) => this.hooks.onSwitch?.(this.#level(level)));
       hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => this.hooks.onTextTracks?.(this.textTracks()));
+      hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, () => this.hooks.onAudioTracks?.(this.audioTracks()));
       hls.on(Hls.Events.ERROR, (_, d) => {
         const error = {
           fatal: !!d.fatal,
@@ -196,6 +199,12 @@ class HlsEngine {
     this.hls.subtitleTrack = i;
     this.hls.subtitleDisplay = i >= 0;
   }
+
+  audioTracks() {
+    return (this.hls?.audioTracks || []).map((t, i) => ({ index: i, label: t.name || t.lang, language: t.lang }));
+  }
+
+  setAudioTrack(i) { this.hls.audioTrack = i; }
 
   recover() {
     if (this.lastError?.kind === "media") this.hls.recoverMediaError();
@@ -242,6 +251,7 @@ class DashEngine {
         ready = true;
         this.hooks.onLevels?.(this.levels());
         this.hooks.onTextTracks?.(this.textTracks());
+        this.hooks.onAudioTracks?.(this.audioTracks());
         const current = player.getCurrentRepresentationForType("video");
         if (current) this.hooks.onSwitch?.(this.#level(current));
         resolve();
@@ -297,6 +307,15 @@ class DashEngine {
   setTextTrack(i) {
     this.player.enableText(i >= 0);
     if (i >= 0) this.player.setTextTrack(i);
+  }
+
+  audioTracks() {
+    return (this.player?.getTracksFor("audio") || []).map((t, i) => ({ index: i, label: t.labels?.[0]?.text || t.lang, language: t.lang }));
+  }
+
+  setAudioTrack(i) {
+    const track = (this.player.getTracksFor("audio") || [])[i];
+    if (track) this.player.setCurrentTrack(track);
   }
 
   recover() {
@@ -356,6 +375,7 @@ class ShakaEngine {
     }
     this.hooks.onLevels?.(this.levels());
     this.hooks.onTextTracks?.(this.textTracks());
+    this.hooks.onAudioTracks?.(this.audioTracks());
     switched();
   }
 
@@ -395,6 +415,16 @@ class ShakaEngine {
     this.player.selectTextTrack(id >= 0 && track ? track : null);
   }
 
+  // Shaka 5: getAudioTracks() / selectAudioTrack(track) (the language-and-role API is gone)
+  audioTracks() {
+    return this.player.getAudioTracks().map((t, i) => ({ index: i, label: t.label || t.language, language: t.language }));
+  }
+
+  setAudioTrack(i) {
+    const track = this.player.getAudioTracks()[i];
+    if (track) this.player.selectAudioTrack(track);
+  }
+
   recover() { this.player.retryStreaming(); }
   stop() { this.player?.unload(); }
   destroy() { this.player?.destroy(); }
@@ -413,7 +443,12 @@ class NativeEngine {
     if (!video.canPlayType(HLS_MIME)) throw new Error("this browser does not play HLS by itself");
     if (new URL(url, location.href).origin !== location.origin) video.crossOrigin = "use-credentials";
     return new Promise((resolve, reject) => {
-      const ok = () => { cleanup(); this.hooks.onTextTracks?.(this.textTracks()); resolve(); };
+      const ok = () => {
+        cleanup();
+        this.hooks.onTextTracks?.(this.textTracks());
+        this.hooks.onAudioTracks?.(this.audioTracks());
+        resolve();
+      };
       const fail = () => {
         cleanup();
         reject(Object.assign(new Error(video.error?.message || "the video could not be loaded"), { fatal: true, code: `media-${video.error?.code}`, status: 0 }));
@@ -440,6 +475,14 @@ class NativeEngine {
 
   setTextTrack(i) {
     [...this.video.textTracks].forEach((t, j) => { t.mode = j === i ? "showing" : "disabled"; });
+  }
+
+  audioTracks() {
+    return [...(this.video.audioTracks || [])].map((t, i) => ({ index: i, label: t.label || t.language, language: t.language }));
+  }
+
+  setAudioTrack(i) {
+    [...(this.video.audioTracks || [])].forEach((t, j) => { t.enabled = j === i; });
   }
 
   recover() {

@@ -40,6 +40,8 @@ const state = (window.vodstackPlayer = {
   errors: [],
   refreshes: 0,
   storyboard: 0, // storyboard cues loaded (seek previews)
+  audioTracks: [], // audio languages offered (a menu when more than one)
+  durationShown: null, // the length the player shows: the title's own
   preview: null, // what the seek preview shows now: { t, url, x, y, w, h }
   startupMs: null, // click → first frame
   readyMs: null, // navigation → ready to play (signed in, cookies set, engine chosen)
@@ -142,6 +144,14 @@ function renderTextTracks(tracks) {
     engine.setTextTrack(on ? tracks[0].index : -1);
     button.setAttribute("aria-pressed", String(on));
   };
+}
+
+/** An audio-language menu, shown only when the title has more than one audio track. */
+function renderAudioTracks(tracks) {
+  state.audioTracks = tracks;
+  const select = $("audio");
+  select.replaceChildren(...tracks.map((t) => new Option(t.label || t.language || `Track ${t.index + 1}`, String(t.index))));
+  $("audio-menu").hidden = tracks.length < 2;
 }
 
 function renderStatus() {
@@ -274,6 +284,8 @@ async function prepare() {
   state.phase = "ready";
   state.readyMs = performance.now();
   $("play").hidden = false;
+  $("toggle").disabled = false;
+  renderTime();
   if (params.get("autoplay") === "1") start();
 }
 
@@ -295,11 +307,26 @@ function clock(t) {
   return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${Math.floor(s / 60)}:${ss}`;
 }
 
+/** The title's length: the catalogue's (what was uploaded), not the media element's, which
+ * counts the last segment's padding and audio priming too. */
+function duration() {
+  if (grant?.duration > 0) return grant.duration;
+  return Number.isFinite(video.duration) ? video.duration : 0;
+}
+
 /** Where the pointer is on the seek bar: fraction and time. */
 function scrubAt(event) {
   const box = $("scrub").getBoundingClientRect();
   const f = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
-  return { f, t: f * (Number.isFinite(video.duration) ? video.duration : 0), width: box.width };
+  return { f, t: f * duration(), width: box.width };
+}
+
+function renderTime() {
+  const total = duration();
+  const now = Math.min(video.currentTime, total || video.currentTime);
+  $("time").textContent = total ? `${clock(now)} / ${clock(total)}` : clock(now);
+  state.durationShown = total;
+  if (total > 0) $("scrub-fill").style.width = `${Math.min(100, (100 * now) / total)}%`;
 }
 
 function showPreview({ f, t, width }) {
@@ -322,13 +349,30 @@ $("scrub").addEventListener("mousemove", (e) => showPreview(scrubAt(e)));
 $("scrub").addEventListener("mouseleave", () => { $("preview").hidden = true; state.preview = null; });
 $("scrub").addEventListener("click", (e) => {
   const { t } = scrubAt(e);
-  if (Number.isFinite(video.duration)) video.currentTime = t;
+  if (Number.isFinite(video.duration)) video.currentTime = Math.min(t, video.duration);
 });
-video.addEventListener("durationchange", () => { $("scrub").hidden = !Number.isFinite(video.duration); });
-video.addEventListener("timeupdate", () => {
-  if (Number.isFinite(video.duration) && video.duration > 0) {
-    $("scrub-fill").style.width = `${(100 * video.currentTime) / video.duration}%`;
-  }
+video.addEventListener("durationchange", () => {
+  $("scrub").hidden = !Number.isFinite(video.duration);
+  renderTime();
+});
+video.addEventListener("timeupdate", renderTime);
+
+// -- our controls: the one seek bar above, play/pause, mute, audio, full screen ----------
+// (no native controls: they would draw a second seek bar over the video)
+const togglePlay = () => { if (!started) start(); else if (video.paused) video.play().catch(() => {}); else video.pause(); };
+$("toggle").addEventListener("click", togglePlay);
+video.addEventListener("click", () => { if (started) togglePlay(); });
+video.addEventListener("play", () => { $("toggle").textContent = "Pause"; });
+video.addEventListener("pause", () => { $("toggle").textContent = "Play"; });
+$("mute").addEventListener("click", () => { video.muted = !video.muted; });
+video.addEventListener("volumechange", () => {
+  $("mute").setAttribute("aria-pressed", String(video.muted));
+  $("mute").textContent = video.muted ? "Unmute" : "Mute";
+});
+$("audio").addEventListener("change", (e) => engine?.setAudioTrack(Number(e.target.value)));
+$("fullscreen").addEventListener("click", () => {
+  if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  else $("player").requestFullscreen?.().catch(() => {});
 });
 
 // -- playback ----------------------------------------------------------------------------
@@ -340,7 +384,6 @@ async function start() {
   state.phase = "loading";
   $("play").hidden = true;
   $("spinner").hidden = false;
-  video.controls = true;
   beacons.start(t0);
   const firstFrame = () => {
     if (firstFrameSeen) return;
@@ -388,6 +431,7 @@ let recovering = false;
 const hooks = {
   onLevels: renderLevels,
   onTextTracks: renderTextTracks,
+  onAudioTracks: renderAudioTracks,
   onSwitch(level) {
     if (!level) return;
     state.level = level;
