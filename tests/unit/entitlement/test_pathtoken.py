@@ -66,3 +66,19 @@ def test_same_verdicts_as_the_cookie(
     assert verifier.verify_token(SEGMENT_URL, ecdsa, CLIENT).ok
     holder.group = holder.group.retire(ECDSA_ID)  # takes effect at once, cached or not
     assert verifier.verify_token(SEGMENT_URL, ecdsa, CLIENT).reason == "unknown_key"
+
+
+def test_picture_tokens_split_and_redact() -> None:
+    assert pathtoken.segment("p/abc/poster.jpg") == "p"
+    assert pathtoken.segment("t/abc/index.m3u8") == "t"
+    assert pathtoken.segment("r1-4s/v180/1.m4s") is None
+    assert pathtoken.split("p/abc/r1-4s/sb/1.jpg") == ("abc", "r1-4s/sb/1.jpg")
+    assert pathtoken.redact("/v1/a/p/abc.def.ghi/poster.jpg") == "/v1/a/p/-/poster.jpg"
+
+
+def test_a_picture_policy_never_opens_media(verifier: SignatureVerifier, keys: Keys) -> None:
+    token = token_for(keys, Policy(f"{HOST}/v1/{ASSET}/{pathtoken.PICTURES}/*", NOW + 60))
+    picture_url = f"{HOST}/v1/{ASSET}/{pathtoken.PICTURES}/poster.jpg"
+    assert verifier.verify_token(picture_url, token, CLIENT).ok
+    assert verifier.verify_token(SEGMENT_URL, token, CLIENT).reason == "scope"
+    assert verifier.verify_token(f"{HOST}/v1/{ASSET}/poster.jpg", token, CLIENT).reason == "scope"
