@@ -75,7 +75,11 @@ def entry_resource(entry: CacheEntry, hot: bytes | None = None) -> BytesResource
     "/v1/{asset_id}/{path:path}",
     summary="Manifests (index.m3u8, index.mpd), playlists, init and media segments",
     description="HEAD is answered too. 503 with Retry-After: a window of a title still being "
-    "encoded (progressive mode) could not be made right now.",
+    "encoded (progressive mode) could not be made right now. The grant is the CloudFront-* "
+    "cookies, a signed URL, or a path token: `/v1/{assetId}/t/{token}/{path}` (from POST "
+    "/play `token`; relative URIs in manifests carry it) or `/v1/{assetId}/p/{token}/{picture}` "
+    "(signed picture URLs of the asset API: poster, thumbnail, storyboard only). A `public` "
+    "title needs none. Every refusal is a plain 403.",
     responses={206: {}, 304: {}, 403: {}, 404: {}, 416: {}, 502: {}, 503: {}},
 )
 async def deliver(request: Request, asset_id: str, path: str) -> Response:
