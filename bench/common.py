@@ -232,6 +232,12 @@ def median_of(results: list[WrkResult]) -> WrkResult:
 
 
 def play_cookies(base: str, asset_id: str, token: str) -> str:
+    return play_grant(base, asset_id, token)[0]
+
+
+def play_grant(base: str, asset_id: str, token: str) -> tuple[str, str]:
+    """The viewer's Cookie header and the path-token base (``/v1/{id}/t/{token}``)."""
     r = httpx.post(f"{base}/play/{asset_id}", headers={"Authorization": f"Bearer {token}"})
     r.raise_for_status()
-    return "; ".join(f"{k}={v}" for k, v in r.cookies.items())
+    cookie = "; ".join(f"{k}={v}" for k, v in r.cookies.items())
+    return cookie, "/" + r.json()["token"]["base"].split("/", 3)[3]

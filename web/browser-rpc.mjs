@@ -24,7 +24,19 @@ const FLAGS = [
   "--no-first-run",
   "--disable-quic",
   "--mute-audio",
+  // more from the caller, e.g. --test-third-party-cookie-phaseout (tests/e2e/test_embed.py)
+  ...(process.env.CHROMIUM_EXTRA_FLAGS || "").split(" ").filter(Boolean),
 ];
+
+// Web storage and document.cookie throwing, as where the browser blocks them (private
+// windows, "block all cookies", Safari third-party frames): in every frame of the context.
+const BLOCK_STORAGE = `(() => {
+  const blocked = () => { throw new DOMException("The operation is insecure.", "SecurityError"); };
+  for (const name of ["sessionStorage", "localStorage"]) {
+    Object.defineProperty(window, name, { get: blocked, configurable: true });
+  }
+  Object.defineProperty(Document.prototype, "cookie", { get: blocked, set: blocked, configurable: true });
+})();`;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -42,9 +54,10 @@ function get(name) {
 }
 
 const commands = {
-  async newPage({ page: name, viewport = { width: 960, height: 600 } }) {
+  async newPage({ page: name, viewport = { width: 960, height: 600 }, blockStorage = false }) {
     if (pages.has(name)) await commands.closePage({ page: name });
     const context = await browser.newContext({ viewport });
+    if (blockStorage) await context.addInitScript(BLOCK_STORAGE);
     const page = await context.newPage();
     const entry = { context, page, cdp: null, requests: [], console: [] };
     page.on("request", (req) => {
@@ -76,6 +89,12 @@ const commands = {
   },
   async eval({ page, expr }) {
     return get(page).page.evaluate(expr);
+  },
+  // The same in a child frame: the first whose URL contains `frame` (an embedded player).
+  async frameEval({ page, frame, expr }) {
+    const found = get(page).page.frames().find((f) => f.url().includes(frame));
+    if (!found) throw new Error(`no frame with ${frame} in its URL: ${get(page).page.frames().map((f) => f.url())}`);
+    return found.evaluate(expr);
   },
   async waitFor({ page, expr, timeout = 30000, polling = 100 }) {
     // Polled with evaluate (CDP Runtime.evaluate) rather than waitForFunction, whose string

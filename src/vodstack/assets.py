@@ -9,8 +9,9 @@ from __future__ import annotations
 from vodstack.catalogue.models import Asset
 from vodstack.catalogue.repository import Catalogue, is_valid_id
 from vodstack.costs.lifecycle import require_hot
+from vodstack.edge.policy import PLAYBACK_POLICIES
 from vodstack.edge.purge import ASSET, PurgeScope, Scope
-from vodstack.errors import Conflict, NotFound
+from vodstack.errors import Conflict, InvalidInput, NotFound
 from vodstack.jobs.bus import ASSET_UPDATED, EventBus
 from vodstack.jobs.pipeline import Pipeline
 from vodstack.storage import ObjectStore
@@ -50,6 +51,19 @@ class AssetManager:
             action="publish" if published else "unpublish",
             # publishing changes what manifests answer; unpublishing takes everything down
             purge=(PurgeScope(Scope.MANIFESTS) if published else ASSET).to_payload(),
+        )
+        return self.get(asset_id)
+
+    def set_playback(self, asset_id: str, policy: str) -> Asset:
+        """``signed`` (a grant is needed) or ``public`` (anyone may play; still cached and
+        rate-limited). Edges learn it from the catalogue within about a second
+        (``edge.policy``); cached objects are purged so nothing outlives the switch."""
+        if policy not in PLAYBACK_POLICIES:
+            raise InvalidInput(f"playback policy must be one of {', '.join(PLAYBACK_POLICIES)}")
+        self.get(asset_id)
+        self.catalogue.update_asset(asset_id, playback=policy)
+        self.bus.publish(
+            ASSET_UPDATED, asset_id, playback=policy, action="playback", purge=ASSET.to_payload()
         )
         return self.get(asset_id)
 

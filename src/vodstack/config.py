@@ -451,6 +451,12 @@ class Settings(BaseSettings):
         "media with the signed cookies and post beacons (credentialed CORS), e.g. a player "
         "embedded in your own site. Empty: same-origin only. Never '*'; never the admin API.",
     )
+    embed_origins: tuple[str, ...] = Field(
+        default=(),
+        description="Origins (scheme://host[:port], '*.' allowed before the host) whose pages "
+        "may show /embed/{assetId} in an iframe: the page's CSP frame-ancestors. Empty: this "
+        "server's own pages only ('self'); '*' would let any site frame it.",
+    )
     access_log: str | None = Field(
         default=None,
         description="JSON access log, one line per request: a file path, or '-' for stderr.",
@@ -663,6 +669,17 @@ class Settings(BaseSettings):
     cold_storage_class: Literal["STANDARD_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"] = Field(
         default="GLACIER_IR", description="S3 storage class of cold masters."
     )
+    picture_url_ttl_s: int = Field(
+        default=86400,
+        ge=60,
+        le=7 * 86400,
+        description="Lifetime of the signed picture URLs (poster, thumbnail, storyboard) in "
+        "the asset API, for catalogue pages that show titles without POST /play.",
+    )
+    picture_rate_per_s: float = Field(
+        default=50, ge=0, description="Picture requests (p/ tokens) per second per address."
+    )
+    picture_burst: int = Field(default=500, ge=1, description="Burst for the rate above.")
 
     @field_validator("cors_origins")
     @classmethod
@@ -674,6 +691,21 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"cors_origins: {origin!r} is not an origin like https://www.example.com "
                     "(scheme, host, optional port; no path, no wildcard)"
+                )
+        return value
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _frame_ancestors(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # CSP3 §6.4.2 host-source: one exact origin (or *.host) each, so nothing but origins
+        # can reach the header (no quotes, spaces or ';' that would add directives).
+        for origin in value:
+            if origin != "*" and not re.fullmatch(
+                r"https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin
+            ):
+                raise ValueError(
+                    f"embed_origins: {origin!r} is not an origin like https://learn.example.edu "
+                    "(scheme, host or *.host, optional port; no path)"
                 )
         return value
 

@@ -43,11 +43,13 @@ class BrowserError(RuntimeError):
 class Chromium:
     """One browser process; commands are answered in order."""
 
-    def __init__(self, timeout: float = 120) -> None:
+    def __init__(self, timeout: float = 120, flags: tuple[str, ...] = ()) -> None:
         self.timeout = timeout
         self._id = 0
         self._lock = threading.Lock()
         env = {**os.environ, "CHROMIUM": chromium_path() or "/usr/bin/chromium"}
+        if flags:
+            env["CHROMIUM_EXTRA_FLAGS"] = " ".join(flags)
         self.proc = subprocess.Popen(
             ["node", str(RPC)],
             cwd=WEB,
@@ -82,8 +84,10 @@ class Chromium:
             raise BrowserError(f"{cmd} failed: {reply.get('error')}")
         return reply.get("result")
 
-    def page(self, name: str) -> Page:
-        self.call("newPage", page=name)
+    def page(self, name: str, *, block_storage: bool = False) -> Page:
+        """A page in a fresh context (a private window); ``block_storage``: web storage and
+        ``document.cookie`` throw in every frame, as where a browser blocks them."""
+        self.call("newPage", page=name, blockStorage=block_storage)
         return Page(self, name)
 
     def now_ms(self) -> float:
@@ -124,6 +128,10 @@ class Page:
 
     def eval(self, expr: str) -> Any:
         return self._call("eval", expr=expr)
+
+    def frame_eval(self, frame: str, expr: str) -> Any:
+        """``eval`` in the child frame whose URL contains ``frame``."""
+        return self._call("frameEval", frame=frame, expr=expr)
 
     def wait_for(self, expr: str, timeout_s: float = 30, polling_ms: int = 100) -> Any:
         try:

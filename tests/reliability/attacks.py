@@ -23,7 +23,7 @@ import httpx
 
 from tests.e2e.conftest import ADMIN_TOKEN, LiveServer
 from tests.reliability import rawhttp
-from vodstack.entitlement import cfbase64
+from vodstack.entitlement import cfbase64, pathtoken
 from vodstack.entitlement.keys import generate_private_key, load_private_key
 from vodstack.entitlement.policy import Policy
 from vodstack.entitlement.signing import signed_cookies, signed_url
@@ -218,6 +218,57 @@ class Attacks:
         r = self._get(moved)
         yield Attempt("forgery", "signed URL moved to another path", r.status == 403, f"{r.status}")
 
+    # --- the same grant as a path token (/v1/{id}/t/{token}/…): forged, moved, smuggled
+    def token_forgeries(self) -> Iterator[Attempt]:
+        real = dict(part.split("=", 1) for part in self.cookie.split("; "))
+        key_id = real["CloudFront-Key-Pair-Id"]
+        token = pathtoken.encode(real)
+        base, now = self.server.base_url, int(time.time())
+        own_key, attacker = self._server_key(key_id), generate_private_key("rsa")
+        scope = f"{base}/v1/{self.asset}/*"
+        signature = bytearray(cfbase64.decode(real["CloudFront-Signature"]))
+        signature[len(signature) // 2] ^= 0x01
+        policy = json.loads(cfbase64.decode(real["CloudFront-Policy"]))
+        policy["Statement"][0]["Resource"] = f"{base}/v1/*"
+        stretched = cfbase64.encode(json.dumps(policy).encode())
+
+        def own(p: Policy, key: object = own_key) -> str:
+            return pathtoken.encode(signed_cookies(p, key_id, key))  # type: ignore[arg-type]
+
+        def at(tok: str, rest: str = "index.m3u8", asset: str | None = None) -> str:
+            return f"/v1/{asset or self.asset}/t/{tok}/{rest}"
+
+        other = "z" * 20
+        cases = {
+            "token: signature bit flipped": at(
+                f"{key_id}.{real['CloudFront-Policy']}.{cfbase64.encode(bytes(signature))}"
+            ),
+            "token: policy widened, signature kept": at(
+                f"{key_id}.{stretched}.{real['CloudFront-Signature']}", asset=other
+            ),
+            "token: untrusted key under a trusted id": at(
+                own(Policy(f"{base}/v1/*", now + 600), attacker)
+            ),
+            "token: truncated": at(token[: len(token) // 2]),
+            "token: empty": at(""),
+            "token: of another asset": at(token, asset=other),
+            "token: replayed after expiry": at(own(Policy(scope, now - 86400))),
+            "token: bound to another address": at(
+                own(Policy(scope, now + 600, ip_address="203.0.113.0/24"))
+            ),
+            "token: in the query": f"{self.manifest}?t={token}",
+            "token: two token segments": at(token, f"t/{token}/index.m3u8"),
+            "token: encoded slash": f"/v1/{self.asset}/t/{token}%2Findex.m3u8",
+        }
+        for name, target in cases.items():
+            r = self._get(target)
+            yield Attempt("forgery", name, r.status == 403, f"{r.status}")
+        # behind a valid token: refused (403 dot segments, 400 encodings, 404 unknown names)
+        for trick in TRAVERSALS:
+            r = self._get(at(token, f"{trick}/index.m3u8"))
+            held = r.status in (400, 403, 404) and not any(m in r.body for m in LEAKS)
+            yield Attempt("path trick", f"token + {trick}", held, f"{r.status}")
+
     def _server_key(self, key_id: str):  # type: ignore[no-untyped-def]
         pem = (self.server.home / "secrets" / "keys" / f"signing-{key_id}.pem").read_bytes()
         return load_private_key(pem)
@@ -357,6 +408,7 @@ class Attacks:
     def all_kinds(self) -> list[Callable[[], Iterator[Attempt]]]:
         return [
             self.forgeries,
+            self.token_forgeries,
             self.path_tricks,
             self.dev_signin,
             self.admin_without_token,

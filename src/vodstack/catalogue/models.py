@@ -89,6 +89,9 @@ class Asset(Base):
     ladder_info: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     poster_time: Mapped[float | None] = mapped_column(Float, default=None)
     allow_download: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Who may fetch /v1/{id}/ (issue 15): "signed" (a grant: cookie, signed URL or path token)
+    # or "public" (anyone; still cached and rate-limited). See edge.policy.
+    playback: Mapped[str] = mapped_column(String(8), default="signed", server_default="signed")
 
     renditions: Mapped[list[Rendition]] = relationship(
         back_populates="asset", cascade="all, delete-orphan", order_by="Rendition.id"

@@ -93,6 +93,21 @@ def assets_unpublish(asset_id: str, as_json: JsonOpt = False) -> None:
     emit(asset_dict(services, asset_id), as_json, f"{asset_id} unpublished")
 
 
+@assets_app.command("policy")
+def assets_policy(
+    asset_id: str,
+    policy: Annotated[
+        str, typer.Argument(help="signed (a grant is needed) or public (anyone may play)")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Playback policy: `signed` (default) or `public` (free titles: no grant needed, still
+    cached and rate-limited). Edges follow within about a second; caches are purged."""
+    services = open_services()
+    services.assets.set_playback(asset_id, policy)
+    emit(asset_dict(services, asset_id), as_json, f"{asset_id} playback {policy}")
+
+
 @assets_app.command("delete")
 def assets_delete(asset_id: str, as_json: JsonOpt = False) -> None:
     """Delete packaged media and catalogue rows; the master is retained."""

@@ -45,6 +45,7 @@ def asset_dict(services: Services, asset_id: str) -> dict[str, Any]:
         "error": asset.error,
         "duration": asset.duration,
         "published": asset.published,
+        "playback_policy": asset.playback,
         "drm": asset.drm,
         "revision": asset.revision,
         "renditions": [

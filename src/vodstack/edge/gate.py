@@ -1,5 +1,6 @@
 """The signature gate: every ``/v1/{assetId}/…`` request proves a CloudFront-style grant
-(cookies or signed-URL query) before anything reaches the origin.
+(cookies, signed-URL query, or a path token ``/v1/{assetId}/t/{token}/…``) before anything
+reaches the origin.
 
 The URL checked is the public one (``VODSTACK_PUBLIC_URL`` + the raw path and query as sent),
 the same string a CloudFront policy ``Resource`` is matched against.
@@ -10,10 +11,13 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from vodstack.config import Settings
+from vodstack.edge.policy import PlaybackPolicies
 from vodstack.edge.ratelimit import RateLimiter, retry_after
+from vodstack.entitlement import pathtoken
 from vodstack.entitlement.geo import ViewerLocator
-from vodstack.entitlement.verify import SignatureVerifier
-from vodstack.errors import RateLimited
+from vodstack.entitlement.verify import SignatureVerifier, Verdict
+from vodstack.errors import InvalidInput, RateLimited
+from vodstack.packaging.layout import DeliveryPath, parse_delivery_path
 from vodstack.telemetry.metrics import Metrics
 
 
@@ -24,12 +28,15 @@ class SignatureGate:
         verifier: SignatureVerifier,
         locator: ViewerLocator,
         metrics: Metrics,
+        policies: PlaybackPolicies | None = None,
     ) -> None:
         self.base = settings.base_url()
+        self.policies = policies
         self.verifier = verifier
         self.locator = locator
         self.metrics = metrics
         self.limiter = RateLimiter(settings.playback_rate_per_s, settings.playback_burst)
+        self.picture_limiter = RateLimiter(settings.picture_rate_per_s, settings.picture_burst)
 
     def public_url(self, request: Request) -> str:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
@@ -37,22 +44,80 @@ class SignatureGate:
         url = self.base + raw_path.decode("latin-1")
         return f"{url}?{query.decode('latin-1')}" if query else url
 
-    def check(self, request: Request, asset_id: str) -> None:
+    def token_url(
+        self, request: Request, asset_id: str, token: str, picture: bool = False
+    ) -> str | None:
+        """The URL a path token is checked against: the public URL without its token segment
+        (what the cache key and the origin see) — for a picture token (``p/``) the same path
+        in the picture namespace (``…/v1/{id}/pictures/{path}``, see ``pathtoken``). None when
+        the raw path does not spell the token segment literally (an encoded ``t``, ``/`` or
+        token: a trick, never a player), holds a second token segment, or a picture token
+        asks for something other than a picture."""
+        raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+        prefix = f"/v1/{asset_id}/"
+        letter = pathtoken.PICTURE_SEGMENT if picture else pathtoken.SEGMENT
+        segment = f"{prefix}{letter}/{token}/"
+        if not raw_path.startswith(segment):
+            return None
+        rest = raw_path[len(segment) :]
+        if pathtoken.segment(rest) is not None:  # a second token segment
+            return None
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        if picture:
+            parsed = _parse(rest + (f"?{query}" if query else ""))
+            if parsed is None or parsed.kind not in pathtoken.PICTURE_KINDS:
+                return None
+            prefix += f"{pathtoken.PICTURES}/"
+        url = self.base + prefix + rest
+        return f"{url}?{query}" if query else url
+
+    def check(
+        self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
+    ) -> None:
+        """Allow the request or raise (429 over the rate limit, 403 with the verifier's reason).
+
+        ``token``: the path token split off ``/v1/{assetId}/t/{token}/`` by the caller; it is
+        then the only credential looked at (cookies are ignored, as CloudFront ignores cookies
+        when a URL is signed). ``picture``: it came as ``p/{token}/`` (pictures only, with a
+        rate limit of their own: a catalogue page shows many at once)."""
         # Runs on every segment: raw ASGI headers, no Headers object unless a trusted proxy's
         # X-Forwarded-For has to be read.
         raw = request.scope.get("headers", ())
         client = request.scope.get("client")
         peer = client[0] if client else None
         client_ip = self.locator.client_ip(peer, request.headers if self.locator.trusted else {})
-        wait = self.limiter.acquire(client_ip)
+        wait = (self.picture_limiter if picture else self.limiter).acquire(client_ip)
         if wait > 0:
-            self.metrics.rate_limited.labels("playback").inc()
+            self.metrics.rate_limited.labels("pictures" if picture else "playback").inc()
             raise RateLimited("too many requests", int(retry_after(wait)))
-        cookie_header = b"; ".join(v for k, v in raw if k == b"cookie").decode("latin-1")
-        verdict = self.verifier.verify_cookie_header(
-            self.public_url(request), cookie_header, client_ip
-        )
+        if token is not None:
+            url = self.token_url(request, asset_id, token, picture)
+            verdict = (
+                self.verifier.verify_token(url, token, client_ip)
+                if url is not None
+                else Verdict(ok=False, reason="scope" if picture else "malformed", source="token")
+            )
+        else:
+            cookie_header = b"; ".join(v for k, v in raw if k == b"cookie").decode("latin-1")
+            verdict = self.verifier.verify_cookie_header(
+                self.public_url(request), cookie_header, client_ip
+            )
+        if (
+            not verdict.ok
+            and verdict.reason == "missing"  # no credential at all: maybe none is needed
+            and self.policies is not None
+            and self.policies.is_public(asset_id)
+        ):
+            self.metrics.gate_allowed.inc()
+            return
         if not verdict.ok:
             self.metrics.gate_denied.labels(verdict.reason or "unknown").inc()
             raise verdict.to_error()
         self.metrics.gate_allowed.inc()
+
+
+def _parse(path: str) -> DeliveryPath | None:
+    try:
+        return parse_delivery_path(path)
+    except InvalidInput:  # a thumbnail query out of range: not a picture this token opens
+        return None

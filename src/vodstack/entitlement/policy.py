@@ -14,6 +14,7 @@ import ipaddress
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from vodstack.errors import InvalidInput
@@ -84,6 +85,15 @@ class Policy:
         if self.ip_address is None:
             return None
         return ipaddress.ip_network(self.ip_address, strict=False)
+
+    @cached_property
+    def literal_prefix(self) -> str | None:
+        """For a ``prefix*`` resource (what vodstack signs), the prefix: the whole match is
+        then a ``startswith`` (see :func:`resource_matches`). None for any other pattern."""
+        star = self.resource.find("*")
+        if "?" in self.resource or star != len(self.resource) - 1:
+            return None
+        return self.resource[:-1]
 
 
 def canned_policy(url: str, expires: int) -> Policy:

@@ -2,7 +2,8 @@
 
 The grant is a CloudFront custom policy for ``{public_url}/v1/{assetId}/*`` that expires in
 minutes (optionally bound to the viewer's IP, optionally with a ``DateGreaterThan`` a little
-in the past for clock skew), delivered as the three ``CloudFront-*`` cookies. The same bytes
+in the past for clock skew), delivered as the three ``CloudFront-*`` cookies and, the same
+signed values again, as a path token for cookie-less players (``pathtoken``). The cookie bytes
 would be accepted by CloudFront with the same key pair.
 """
 
@@ -18,6 +19,7 @@ from vodstack.catalogue.models import Asset
 from vodstack.catalogue.repository import Catalogue, is_valid_id
 from vodstack.config import Settings
 from vodstack.edge.ratelimit import RateLimiter, retry_after
+from vodstack.entitlement import pathtoken
 from vodstack.entitlement.geo import ViewerLocator
 from vodstack.entitlement.keyring import KeyRing
 from vodstack.entitlement.policy import Policy
@@ -36,6 +38,13 @@ class PlayGrant:
     expires: int
     cookies: Mapping[str, str]
     cookie_path: str
+    #: The same grant as a path token (``pathtoken``): ``{base}/v1/{id}/t/{token}/…``.
+    token: str = ""
+
+    @property
+    def token_base(self) -> str:
+        """Where token URLs start: append any layout path (``index.m3u8``, ``license``…)."""
+        return f"{self.hls.rsplit('/', 1)[0]}/{pathtoken.SEGMENT}/{self.token}"
 
 
 def _tuple(values: list | None) -> tuple[str, ...] | None:  # type: ignore[type-arg]
@@ -64,6 +73,7 @@ class EntitlementService:
         per_min = settings.mint_rate_per_min
         self.subject_limiter = RateLimiter(per_min / 60, max(1, per_min // 4))
         self.address_limiter = RateLimiter(per_min / 60, max(1, per_min // 4))
+        self._pictures: dict[tuple[str, int, str], str] = {}
 
     def resource(self, asset_id: str) -> str:
         return f"{self.settings.base_url()}/v1/{asset_id}/*"
@@ -130,15 +140,43 @@ class EntitlementService:
         )
         key_id, private = self.keyring.signer()
         base = f"{self.settings.base_url()}/v1/{asset.id}"
+        cookies = signed_cookies(policy, key_id, private, self.settings.signing_hash)
         return PlayGrant(
             asset_id=asset.id,
             subject=viewer.subject,
             hls=f"{base}/index.m3u8",
             dash=f"{base}/index.mpd",
             expires=expires,
-            cookies=signed_cookies(policy, key_id, private, self.settings.signing_hash),
+            cookies=cookies,
             cookie_path=f"/v1/{asset.id}/",
+            token=pathtoken.encode(cookies),
         )
+
+    def picture_base(self, asset_id: str) -> tuple[str, int]:
+        """``({public_url}/v1/{id}/p/{token}, expires)``: append ``poster.jpg``,
+        ``thumbnail.jpg?time=&width=`` or ``storyboard.vtt`` (its sheets follow relatively).
+
+        The policy names the picture namespace only (``pathtoken``), so the token opens no
+        media. Expiry is rounded up to a step of 1/24 of the lifetime, so an asset list asked
+        for again within that step hands out the same URLs (browsers and CDNs cache them) and
+        one signature per asset and step is made, not one per call."""
+        ttl = self.settings.picture_url_ttl_s
+        step = max(60, ttl // 24)
+        expires = (int(self.clock()) // step + 1) * step + ttl
+        key_id, private = self.keyring.signer()
+        cache_key = (asset_id, expires, key_id)
+        token = self._pictures.get(cache_key)
+        if token is None:
+            base = self.settings.base_url()
+            policy = Policy(f"{base}/v1/{asset_id}/{pathtoken.PICTURES}/*", expires)
+            token = pathtoken.encode(
+                signed_cookies(policy, key_id, private, self.settings.signing_hash)
+            )
+            if len(self._pictures) >= 4096:  # bounded: old steps go first
+                self._pictures.pop(next(iter(self._pictures)))
+            self._pictures[cache_key] = token
+        base_url = f"{self.settings.base_url()}/v1/{asset_id}/{pathtoken.PICTURE_SEGMENT}/{token}"
+        return base_url, expires
 
     def signed_file_url(
         self, asset_id: str, path: str, ttl_s: int | None = None, client_ip: str | None = None

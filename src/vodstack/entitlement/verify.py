@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
-from vodstack.entitlement import cfbase64
+from vodstack.entitlement import cfbase64, pathtoken
 from vodstack.entitlement.keygroup import KeyGroup
 from vodstack.entitlement.policy import Policy, PolicyError, canned_policy, evaluate, parse_policy
 from vodstack.entitlement.requestparts import (
@@ -88,6 +88,7 @@ REASONS: tuple[Reason, ...] = (
     "ambiguous",
 )
 Values = Mapping[str, str | Sequence[str]]
+Source = Literal["query", "cookie", "token"]
 K = TypeVar("K", bound=tuple)  # type: ignore[type-arg]
 
 # Logical field -> (query parameter, cookie name).
@@ -109,7 +110,7 @@ class Verdict:
 
     ok: bool
     reason: Reason | None = None
-    source: Literal["query", "cookie"] | None = None
+    source: Source | None = None
     key_id: str | None = None
     policy: Policy | None = None
 
@@ -118,7 +119,7 @@ class Verdict:
         return Forbidden("access denied", rule=self.reason or "unknown", public=False)
 
 
-def _deny(reason: Reason, source: Literal["query", "cookie"] | None = None) -> Verdict:
+def _deny(reason: Reason, source: Source | None = None) -> Verdict:
     return Verdict(ok=False, reason=reason, source=source)
 
 
@@ -154,17 +155,20 @@ class _VerifiedCache(Generic[K]):
                 self._entries.popitem(last=False)
 
 
+_Known = tuple[Policy, str, bytes, Verdict]
+
+
 class _HeaderCache:
-    """Bounded LRU: raw Cookie header → (policy, key id, key fingerprint) of a valid grant,
-    each kept until its policy expires."""
+    """Bounded LRU: raw Cookie header (or path token) → (policy, key id, key fingerprint,
+    verdict) of a grant whose signature held, each kept until its policy expires."""
 
     def __init__(self, max_entries: int) -> None:
         self._max = max_entries
-        self._entries: OrderedDict[str, tuple[Policy, str, bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, _Known] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
 
-    def get(self, header: str, now: float) -> tuple[Policy, str, bytes] | None:
+    def get(self, header: str, now: float) -> _Known | None:
         with self._lock:
             found = self._entries.get(header)
             if found is None:
@@ -176,7 +180,7 @@ class _HeaderCache:
             self.hits += 1
             return found
 
-    def put(self, header: str, value: tuple[Policy, str, bytes]) -> None:
+    def put(self, header: str, value: _Known) -> None:
         if self._max <= 0:
             return
         with self._lock:
@@ -205,10 +209,43 @@ class SignatureVerifier:
         self._cache = _VerifiedCache(cache_size)
         self._raw: _VerifiedCache[tuple[bytes, str, str, str]] = _VerifiedCache(cache_size)
         self._headers = _HeaderCache(cache_size)
+        self._tokens = _HeaderCache(cache_size)
 
     @property
     def cache_hits(self) -> int:
-        return self._cache.hits + self._raw.hits + self._headers.hits
+        return self._cache.hits + self._raw.hits + self._headers.hits + self._tokens.hits
+
+    def verify_token(self, url: str, token: str, client_ip: str) -> Verdict:
+        """Check a path token (``pathtoken``) for ``url``, the request URL without the token
+        segment. Same policy semantics as the cookies; a query carrying CloudFront signing
+        parameters as well is ``ambiguous`` (two credentials, one request).
+
+        A token that verified before is recognised as a whole (like a Cookie header) and only
+        re-evaluated: key still trusted (retirement takes effect at once), time, scope, IP."""
+        if "?" in url and any(name in parse_query(url) for name in _QUERY_TRIGGERS):
+            return _deny("ambiguous", "token")
+        now = self._clock()
+        hit = self._tokens.get(token, now)
+        if hit is not None:
+            policy, key_id, fingerprint, verdict = hit
+            key = self._keygroup().verification_key(key_id)
+            if key is not None and key.fingerprint == fingerprint:
+                if _quick_ok(policy, url, now):
+                    return verdict
+                return self._evaluate(policy, url, now, client_ip, "token", key_id)
+        fields = pathtoken.decode(token)
+        if fields is None:
+            return _deny("malformed", "token")
+        verdict = self._check(url, fields, "token", client_ip)
+        if (
+            verdict.policy is not None
+            and verdict.key_id is not None
+            and verdict.reason in (None, "scope", "ip", "not_yet_valid")  # signature held
+            and (key := self._keygroup().verification_key(verdict.key_id)) is not None
+        ):
+            ok = Verdict(ok=True, source="token", key_id=verdict.key_id, policy=verdict.policy)
+            self._tokens.put(token, (verdict.policy, verdict.key_id, key.fingerprint, ok))
+        return verdict
 
     def verify_cookie_header(self, url: str, cookie_header: str, client_ip: str) -> Verdict:
         """:meth:`verify` for a raw ``Cookie`` header, as a player repeats it on every segment.
@@ -219,12 +256,15 @@ class SignatureVerifier:
         """
         cacheable = "?" not in url
         if cacheable:
-            hit = self._headers.get(cookie_header, self._clock())
+            now = self._clock()
+            hit = self._headers.get(cookie_header, now)
             if hit is not None:
-                policy, key_id, fingerprint = hit
+                policy, key_id, fingerprint, ok = hit
                 key = self._keygroup().verification_key(key_id)
                 if key is not None and key.fingerprint == fingerprint:
-                    return self._evaluate(policy, url, self._clock(), client_ip, "cookie", key_id)
+                    if _quick_ok(policy, url, now):
+                        return ok
+                    return self._evaluate(policy, url, now, client_ip, "cookie", key_id)
         cookies = parse_cookie_header(cookie_header)
         verdict = self.verify(url, cookies, None, client_ip)
         if (
@@ -235,7 +275,9 @@ class SignatureVerifier:
             and COOKIE_EXPIRES not in cookies  # custom policies only: canned ones name one URL
             and (key := self._keygroup().verification_key(verdict.key_id)) is not None
         ):
-            self._headers.put(cookie_header, (verdict.policy, verdict.key_id, key.fingerprint))
+            self._headers.put(
+                cookie_header, (verdict.policy, verdict.key_id, key.fingerprint, verdict)
+            )
         return verdict
 
     def verify(self, url: str, cookies: Values, query: Values | None, client_ip: str) -> Verdict:
@@ -248,7 +290,7 @@ class SignatureVerifier:
         """
         params = parse_query(url) if query is None else query
         if any(name in params for name in _QUERY_TRIGGERS):
-            source: Literal["query", "cookie"] = "query"
+            source: Source = "query"
             found = {field: _values(params, names[0]) for field, names in _FIELDS.items()}
         else:
             source = "cookie"
@@ -270,7 +312,7 @@ class SignatureVerifier:
         self,
         url: str,
         one: dict[str, str | None],
-        source: Literal["query", "cookie"],
+        source: Source,
         client_ip: str,
     ) -> Verdict:
         key_id = one["key_id"] or ""
@@ -328,7 +370,7 @@ class SignatureVerifier:
         signed_url: str,
         now: float,
         client_ip: str,
-        source: Literal["query", "cookie"],
+        source: Source,
         key_id: str,
     ) -> Verdict:
         """Time, scope and IP: checked on every request, cached signature or not."""
@@ -337,6 +379,21 @@ class SignatureVerifier:
         if reason is not None:
             return Verdict(ok=False, reason=reason, source=source, key_id=key_id, policy=policy)
         return Verdict(ok=True, source=source, key_id=key_id, policy=policy)
+
+
+def _quick_ok(policy: Policy, url: str, now: float) -> bool:
+    """The common case of a known grant, decided in a few comparisons: in time, not bound to
+    an address, a ``prefix*`` resource the URL starts with, no dot segment or encoding.
+    False means "not sure": the caller then runs the full evaluation (for the reason)."""
+    prefix = policy.literal_prefix
+    return (
+        now < policy.date_less_than
+        and (policy.date_greater_than is None or now > policy.date_greater_than)
+        and policy.ip_address is None
+        and prefix is not None
+        and url.startswith(prefix)
+        and not has_unsafe_path(url)
+    )
 
 
 def _values(mapping: Values, name: str) -> list[str]:

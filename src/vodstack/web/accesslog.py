@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vodstack.costs.ledger import UsageLedger
 from vodstack.edge.errors import OriginTimeout, OriginUnavailable
 from vodstack.edge.service import object_kind
+from vodstack.entitlement import pathtoken
 from vodstack.errors import (
     AuthError,
     Forbidden,
@@ -128,12 +129,13 @@ class AccessLog:
             self._record(scope, state, time.perf_counter() - started)
 
     def _record(self, scope: Scope, state: dict, seconds: float) -> None:  # type: ignore[type-arg]
-        path: str = scope.get("path", "")
+        # A path token is a bearer credential: never written in clear (pathtoken.redact).
+        path: str = pathtoken.redact(scope.get("path", ""))
         status = int(state["status"])
         if path.startswith("/v1/"):
             parts = path.split("/", 3)
             asset_id = parts[2] if len(parts) > 2 else "-"
-            kind = object_kind(parts[3] if len(parts) > 3 else "")
+            kind = object_kind(pathtoken.split(parts[3])[1] if len(parts) > 3 else "")
             if status < 400:
                 counter = self._bytes.get(kind)
                 if counter is None:  # resolve each label once: labels() is not free

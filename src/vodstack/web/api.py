@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -15,6 +15,8 @@ from vodstack.protection import admin as protection_admin
 from vodstack.transcode.extras_job import extras_status
 from vodstack.web.api_media import router as media_router
 from vodstack.web.auth import require_admin
+from vodstack.web.embed import EmbedOut, embed_snippet
+from vodstack.web.play import picture_urls
 from vodstack.web.uploads import receive_multipart, receive_raw
 
 router = APIRouter(prefix="/api", tags=["assets"], dependencies=[Depends(require_admin)])
@@ -64,6 +66,13 @@ class RenditionOut(BaseModel):
     )
 
 
+class SignedPictures(BaseModel):
+    poster: str | None
+    thumbnail: str = Field(description="Add `?time=S&width=W` for another frame.")
+    storyboard: str | None
+    expires: int
+
+
 class AssetOut(BaseModel):
     id: str
     title: str
@@ -93,6 +102,21 @@ class AssetOut(BaseModel):
     )
     allow_download: bool = False
     poster_time: float | None = None
+    pictures: SignedPictures | None = Field(
+        default=None,
+        description="Signed poster, thumbnail and storyboard URLs for catalogue pages (no "
+        "POST /play needed): valid until `expires` (VODSTACK_PICTURE_URL_TTL_S), pictures only.",
+    )
+    playback_policy: str = Field(
+        default="signed",
+        description="`signed`: a grant is needed (POST /play); `public`: anyone may play "
+        "(still cached and rate-limited). Set with PUT /api/assets/{id}/playback.",
+    )
+    embed: EmbedOut | None = Field(
+        default=None,
+        description="The iframe player and a snippet to paste (`/embed/{assetId}`); the "
+        "embedding page adds the viewer's JWT as `#token=…`.",
+    )
 
 
 def _window_progress(services: Any, asset: Asset, renditions: list[Any]) -> dict[str, Any]:
@@ -112,6 +136,17 @@ def _window_progress(services: Any, asset: Asset, renditions: list[Any]) -> dict
         )
         for r in renditions
     }
+
+
+def _signed_pictures(services: Any, asset: Asset) -> SignedPictures:
+    base, expires = services.entitlement.picture_base(asset.id)
+    found = picture_urls(services, asset, base)
+    return SignedPictures(
+        poster=found["poster"],
+        thumbnail=f"{base}/thumbnail.jpg",
+        storyboard=found["storyboard"],
+        expires=expires,
+    )
 
 
 def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOut:
@@ -171,6 +206,9 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
         ladder=asset.ladder_info if detail else None,
         allow_download=asset.allow_download,
         poster_time=asset.poster_time,
+        pictures=_signed_pictures(services, asset) if ready else None,
+        playback_policy=asset.playback,
+        embed=embed_snippet(base, asset.id, asset.title),
     )
 
 
@@ -305,6 +343,24 @@ def retranscode(request: Request, asset_id: str) -> dict[str, str]:
 )
 def delete(request: Request, asset_id: str) -> None:
     request.app.state.services.assets.delete(asset_id)
+
+
+class PlaybackIn(BaseModel):
+    policy: Literal["signed", "public"] = Field(
+        description="`signed` (default): viewers need a grant from POST /play; `public`: "
+        "free or marketing titles anyone may play, still cached and rate-limited."
+    )
+
+
+@router.put(
+    "/assets/{asset_id}/playback",
+    response_model=AssetOut,
+    summary="Playback policy: signed (a grant is needed) or public (caches purged)",
+    description="Takes effect on every edge within about a second; the edge caches of the "
+    "asset are purged.",
+)
+def set_playback(request: Request, asset_id: str, body: PlaybackIn) -> AssetOut:
+    return asset_out(request, request.app.state.services.assets.set_playback(asset_id, body.policy))
 
 
 class ProtectionIn(BaseModel):

@@ -27,6 +27,7 @@ from vodstack.edge.cache import EdgeCache
 from vodstack.edge.gate import SignatureGate
 from vodstack.edge.hot import HotCopies
 from vodstack.edge.loaders import HttpOrigins, InProcessOrigin
+from vodstack.edge.policy import PlaybackPolicies
 from vodstack.edge.service import PURGING_EVENTS, Edge, PurgeFollower, TtlPolicy
 from vodstack.edge.shared import SharedTier
 from vodstack.errors import NotFound
@@ -48,6 +49,7 @@ from vodstack.web import (
     api_entitlement,
     api_uploads,
     delivery,
+    embed,
     errors,
     license,
     pages,
@@ -67,7 +69,9 @@ log = logging.getLogger(__name__)
 class OpenGate:
     """Lets every request through. Only for tests and benchmarks of what lies behind."""
 
-    def check(self, request: Request, asset_id: str) -> None:
+    def check(
+        self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
+    ) -> None:
         return None
 
 
@@ -266,7 +270,11 @@ def create_app(
         origin_secrets(services) if role in ("origin", "shield") else lambda: ()
     )
     app.state.gate = gate or SignatureGate(
-        settings, services.signature_verifier, services.locator, services.metrics
+        settings,
+        services.signature_verifier,
+        services.locator,
+        services.metrics,
+        PlaybackPolicies(services.catalogue),
     )
     app.state.thumbnails = ThumbnailAdmission(
         settings.thumbnail_rate_per_s, settings.thumbnail_burst, _duration_of(services)
@@ -286,6 +294,7 @@ def create_app(
         services.db, services.catalogue, services.secrets, services.metrics
     )
     app.include_router(pages.router)
+    app.include_router(embed.router)
     app.state.dev_signin = dev_signin_enabled(settings, services)
     if app.state.dev_signin:
         log.warning(

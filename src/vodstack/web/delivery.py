@@ -1,6 +1,8 @@
 """Delivery: ``GET|HEAD /v1/{assetId}/{path}``.
 
-Edge roles (``all``, ``edge``): signature gate → edge cache → origin (in-process or remote).
+Edge roles (``all``, ``edge``): signature gate (cookies, signed URL or path token
+``/v1/{assetId}/t/{token}/{path}``, stripped before the cache key) → edge cache → origin
+(in-process or remote).
 Shield role: shared-secret check → cache → origin (the mid tier that collapses the misses of
 many edges into one origin fetch per object). Origin role: shared-secret check → origin.
 
@@ -21,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from vodstack.catalogue.repository import is_valid_id
 from vodstack.edge.entry import CacheEntry, ResultType
 from vodstack.edge.keys import delivery_key
+from vodstack.entitlement import pathtoken
 from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
 from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.packaging.layout import cache_path
@@ -34,7 +37,9 @@ router = APIRouter(tags=["delivery"])
 class Gate(Protocol):
     """Decides whether a delivery request may go on; raises Forbidden if not."""
 
-    def check(self, request: Request, asset_id: str) -> None: ...
+    def check(
+        self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
+    ) -> None: ...
 
 
 def check_origin_secret(state: Any, request: Request) -> None:
@@ -89,7 +94,11 @@ def _public_refusal(entry: CacheEntry) -> Forbidden | None:
     "encoded (progressive mode) could not be made right now, or every thumbnail cut slot is "
     "busy. 429: too many thumbnail.jpg requests from this address (a bucket of their own). "
     "thumbnail.jpg is answered at whole seconds within the title and at the next of 160, 240, "
-    "320, 480, 640, 960, 1280, 1920 px up.",
+    "320, 480, 640, 960, 1280, 1920 px up. The grant is the CloudFront-* cookies, a signed "
+    "URL, or a path token: `/v1/{assetId}/t/{token}/{path}` (from POST /play `token`; relative "
+    "URIs in manifests carry it) or `/v1/{assetId}/p/{token}/{picture}` (signed picture URLs "
+    "of the asset API: poster, thumbnail, storyboard only). A `public` title needs none. Every "
+    "refusal is a plain 403.",
     responses={206: {}, 304: {}, 403: {}, 404: {}, 416: {}, 429: {}, 502: {}, 503: {}},
 )
 async def deliver(request: Request, asset_id: str, path: str) -> Response:
@@ -122,13 +131,17 @@ async def deliver_response(state: Any, request: Request, asset_id: str, path: st
     if state.role == "shield":
         check_origin_secret(state, request)  # a mid-tier cache answers edges only
     else:
-        state.gate.check(request, asset_id)
+        # A path token is split off here and checked by the gate; from then on the request
+        # is the token-less one: one cache key and one origin fetch for every viewer.
+        picture = pathtoken.segment(path) == pathtoken.PICTURE_SEGMENT
+        token, path = pathtoken.split(path)
+        state.gate.check(request, asset_id, token, picture)
     if not is_valid_id(asset_id):
         raise NotFound("no such asset")
     # One cache key per object: the parsed path, spelled only as the layout spells it
     # (thumbnail.jpg?time=&width= per canonical query, clamped to the title); anything else
-    # is refused here.
-    raw_rest = _raw_rest(request.scope, asset_id, path)
+    # is refused here. A path token is not part of the key: viewers share cached objects.
+    raw_rest = pathtoken.split(_raw_rest(request.scope, asset_id, path))[1]
     duration = await _admit_thumbnail(state, request, asset_id) if path == "thumbnail.jpg" else None
     key = delivery_key(raw_rest, path, request.query_params, duration)
     entry, result = await state.edge.get(asset_id, key)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
 from vodstack.edge.errors import OriginTimeout
+from vodstack.entitlement import pathtoken
 from vodstack.entitlement.tokens import www_authenticate
 from vodstack.errors import (
     AuthError,
@@ -72,7 +73,13 @@ async def _vodstack_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, AuthError):
         headers["WWW-Authenticate"] = www_authenticate(exc)
     if status >= 500:
-        log.error("%s %s → %d: %s", request.method, request.url.path, status, exc.message)
+        log.error(
+            "%s %s → %d: %s",
+            request.method,
+            pathtoken.redact(request.url.path),
+            status,
+            exc.message,
+        )
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -82,7 +89,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "%s %s → 503: catalogue unavailable (%s)",
         request.method,
-        request.url.path,
+        pathtoken.redact(request.url.path),
         type(exc).__name__,
     )
     return JSONResponse(
@@ -130,5 +137,7 @@ async def respond(request: Request, exc: Exception) -> JSONResponse:
         return await _vodstack_error(request, exc)
     if isinstance(exc, DBAPIError):
         return await _database_error(request, exc)
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception(
+        "unhandled error on %s %s", request.method, pathtoken.redact(request.url.path), exc_info=exc
+    )
     return JSONResponse({"error": "internal error"}, status_code=500)

@@ -52,9 +52,28 @@ def _limiter(request: Request) -> RateLimiter:
     },
 )
 async def licence(request: Request, asset_id: str) -> JSONResponse:
+    return await _licence(request, asset_id, None)
+
+
+@router.post(
+    "/v1/{asset_id}/t/{token}/license",
+    summary="ClearKey licence for a viewer holding a path token (cookie-less playback)",
+    responses={400: {}, 403: {}, 404: {}, 429: {}},
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/json": {"schema": LicenceRequest.model_json_schema()}}
+        }
+    },
+)
+async def token_licence(request: Request, asset_id: str, token: str) -> JSONResponse:
+    return await _licence(request, asset_id, token)
+
+
+async def _licence(request: Request, asset_id: str, token: str | None) -> JSONResponse:
     state = request.app.state
     services = state.services
-    state.gate.check(request, asset_id)  # the viewer's signed cookie, like for every /v1 URL
+    # the viewer's signed cookie or path token, like for every /v1 URL
+    state.gate.check(request, asset_id, token)
     peer = services.locator.client_ip(
         request.client.host if request.client else None, request.headers
     )

@@ -105,8 +105,9 @@ def _json_for_script(value: object) -> str:
     return json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
 
 
-def _csp(media_origin: str | None) -> str:
+def _csp(media_origin: str | None, frame_ancestors: str | None = None) -> str:
     extra = f" {media_origin}" if media_origin else ""
+    ancestors = f"; frame-ancestors {frame_ancestors}" if frame_ancestors else ""
     return (
         "default-src 'self'; "
         "script-src 'self'; "
@@ -116,15 +117,18 @@ def _csp(media_origin: str | None) -> str:
         f"connect-src 'self'{extra}; "
         "worker-src 'self' blob:; "
         "object-src 'none'; base-uri 'none'; form-action 'self'"
+        f"{ancestors}"
     )
 
 
-def _page(body: str, media_origin: str | None = None) -> HTMLResponse:
+def _page(
+    body: str, media_origin: str | None = None, frame_ancestors: str | None = None
+) -> HTMLResponse:
     return HTMLResponse(
         body,
         headers={
             "Cache-Control": "no-cache",
-            "Content-Security-Policy": _csp(media_origin),
+            "Content-Security-Policy": _csp(media_origin, frame_ancestors),
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
         },
@@ -146,25 +150,44 @@ def _page(body: str, media_origin: str | None = None) -> HTMLResponse:
     responses={404: {}},
 )
 def watch(request: Request, asset_id: str) -> HTMLResponse:
+    return player_page(request, asset_id)
+
+
+def player_page(
+    request: Request, asset_id: str, *, embed: bool = False, frame_ancestors: str | None = None
+) -> HTMLResponse:
+    """The player page; ``embed``: the iframe variant (``/embed/{assetId}``, see embed.py)."""
     if not is_valid_id(asset_id):
         raise NotFound(f"no asset {asset_id!r}")
     services = request.app.state.services
     settings = services.settings
     config = {
         "assetId": asset_id,
-        "devSignIn": request.app.state.dev_signin,
+        "devSignIn": request.app.state.dev_signin and not embed,
         "engines": engine_urls(),
         # Without a configured public URL the media live on this server: the player then uses
         # the page's own origin, so opening the page as localhost or 127.0.0.1 both work.
         "sameOriginMedia": settings.public_url is None,
+        "embed": embed,
+        # a public title plays without signing in (POST /play without a token)
+        "public": _is_public(services, asset_id),
     }
     body = template("watch.html").substitute(
         asset_id=asset_id,
         config=_json_for_script(config),
         player_version=player_version(),
+        page_class="embed" if embed else "watch",
     )
     media_origin = settings.base_url() if settings.public_url else None
-    return _page(body, media_origin)
+    return _page(body, media_origin, frame_ancestors)
+
+
+def _is_public(services: object, asset_id: str) -> bool:
+    try:
+        asset = services.catalogue.get_asset(asset_id)  # type: ignore[attr-defined]
+    except NotFound:
+        return False
+    return bool(asset.playback == "public" and asset.published)
 
 
 @router.get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import Asset
+from vodstack.catalogue.repository import is_valid_id
 from vodstack.errors import AuthError, Forbidden, NotFound, RateLimited, VodstackError
 from vodstack.protection.service import dash_scheme, hls_scheme, parse_schemes
 
@@ -49,19 +51,38 @@ class PlayDrm(BaseModel):
     license: str | None
 
 
+class PlayToken(BaseModel):
+    """The same grant as the cookies, carried in the URL path (cookie-less playback)."""
+
+    base: str = Field(description="`{public_url}/v1/{assetId}/t/{token}`: append any path.")
+    hls: str | None
+    dash: str | None
+    license: str | None = Field(description="ClearKey licence URL, when the title needs one.")
+    poster: str | None = None
+    storyboard: str | None = None
+    expires: int
+
+
 class PlayOut(BaseModel):
     hls: str | None
     dash: str | None
     expires: int
     drm: PlayDrm
     session: PlaySession
+    token: PlayToken = Field(
+        description="Token URLs for players without cookies (third-party iframes, casting "
+        "receivers, apps): every relative URI in the manifests carries the token on."
+    )
+    duration: float | None = Field(
+        default=None, description="The title's length in seconds (what the player shows)."
+    )
     poster: str | None = Field(default=None, description="Poster image (under the cookie).")
     storyboard: str | None = Field(
         default=None, description="WebVTT thumbnails track (`#xywh=` sprites) for seek previews."
     )
 
 
-def _pictures(services: Any, asset: Asset, base: str) -> dict[str, str | None]:
+def picture_urls(services: Any, asset: Asset, base: str) -> dict[str, str | None]:
     """Poster and storyboard URLs when the revision has them (a title still being encoded
     window by window has neither yet)."""
     files = MediaCatalogue(services.db).files(asset.id, asset.revision)
@@ -90,6 +111,57 @@ def _download_url(services: Any, entitlement: Any, asset: Asset, client_ip: str)
     )
 
 
+def _public_asset(services: Any, asset_id: str) -> Asset | None:
+    """The asset when anyone may play it (``playback`` policy ``public``, published, ready)."""
+    if not is_valid_id(asset_id):
+        return None
+    try:
+        asset = services.catalogue.get_asset(asset_id)
+    except NotFound:
+        return None
+    if asset.playback != "public" or not asset.published or asset.status != "ready":
+        return None
+    return asset
+
+
+async def _public_grant(request: Request, services: Any, asset: Asset) -> JSONResponse:
+    """``/play`` of a public title without a viewer token: the plain URLs (no grant is
+    needed), the same shape as a signed grant so one player handles both."""
+    services.metrics.play.labels("public").inc()
+    session = request.app.state.playback.start("anonymous", asset.id)
+    base = f"{services.settings.base_url()}/v1/{asset.id}"
+    drm = playback_protection(asset.drm, base)
+    pictures = await anyio.to_thread.run_sync(picture_urls, services, asset, base)
+    hls = f"{base}/index.m3u8" if drm["hls"] != "unavailable" else None
+    dash = f"{base}/index.mpd" if drm["dash"] != "unavailable" else None
+    expires = int(time.time()) + services.settings.cookie_ttl_s
+    return JSONResponse(
+        {
+            **pictures,
+            "hls": hls,
+            "dash": dash,
+            "expires": expires,
+            "drm": drm,
+            "duration": asset.duration,
+            "token": {
+                "base": base,
+                "hls": hls,
+                "dash": dash,
+                "license": drm["license"],
+                **pictures,
+                "expires": expires,
+            },
+            "session": {
+                "id": session.id,
+                "token": session.token,
+                "beacons": session.beacons,
+                "heartbeat_s": session.heartbeat_s,
+            },
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def bearer_token(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -104,12 +176,16 @@ def bearer_token(request: Request) -> str:
     description=(
         "Returns the HLS and DASH URLs and sets `CloudFront-Policy`, `CloudFront-Signature` and "
         "`CloudFront-Key-Pair-Id` cookies scoped to `/v1/{assetId}/` (HttpOnly, Secure over "
-        "TLS). Call again before `expires` to refresh while still entitled. `session` "
+        "TLS). `token` carries the same grant in the URL path (`/v1/{assetId}/t/{token}/…`) "
+        "for players that cannot keep cookies (iframes on other sites, casting receivers, "
+        "apps); treat those URLs as secrets until `expires`. Call again before `expires` to "
+        "refresh while still entitled. `session` "
         "authenticates the player's QoE beacons (`POST /api/beacons`). With `file`, returns "
         "a signed URL for that single file instead (never for manifests): canned policy, or a "
         "custom policy bound to the viewer's IP when cookies are IP-bound. With "
         "`download=1`, a signed URL of the progressive MP4 download, when the asset allows "
-        "downloads (`403` rule `download` otherwise)."
+        "downloads (`403` rule `download` otherwise). A title whose playback policy is "
+        "`public` needs no token: without `Authorization` the answer carries its plain URLs."
     ),
     responses={
         401: {},
@@ -131,6 +207,10 @@ async def play(
     entitlement = services.entitlement
     metrics = services.metrics
     peer = request.client.host if request.client else None
+    if "authorization" not in request.headers and file is None and not download:
+        public = await anyio.to_thread.run_sync(_public_asset, services, asset_id)
+        if public is not None:
+            return await _public_grant(request, services, public)
     try:
         with metrics.play_latency.time():
             token = bearer_token(request)
@@ -164,7 +244,8 @@ async def play(
     session = request.app.state.playback.start(grant.subject, asset.id)
     base = grant.hls.rsplit("/", 1)[0]
     drm = playback_protection(asset.drm, base)
-    pictures = await anyio.to_thread.run_sync(_pictures, services, asset, base)
+    pictures = await anyio.to_thread.run_sync(picture_urls, services, asset, base)
+    tbase = grant.token_base
     response = JSONResponse(
         {
             **pictures,
@@ -172,6 +253,15 @@ async def play(
             "dash": grant.dash if drm["dash"] != "unavailable" else None,
             "expires": grant.expires,
             "drm": drm,
+            "duration": asset.duration,
+            "token": {
+                "base": tbase,
+                "hls": f"{tbase}/index.m3u8" if drm["hls"] != "unavailable" else None,
+                "dash": f"{tbase}/index.mpd" if drm["dash"] != "unavailable" else None,
+                "license": f"{tbase}/license" if drm["license"] else None,
+                **{k: v and v.replace(base, tbase, 1) for k, v in pictures.items()},
+                "expires": grant.expires,
+            },
             "session": {
                 "id": session.id,
                 "token": session.token,

@@ -3,6 +3,24 @@
 
 const TOKEN_KEY = "vodstack.viewerToken";
 
+// Web storage throws (SecurityError) where it is blocked: third-party iframes with storage
+// partitioning or blocking, private windows, Safari ITP. The page must still play there, so
+// every use goes through this store, which falls back to memory for the page's lifetime.
+const memory = new Map();
+export const store = {
+  get(key) {
+    try { return sessionStorage.getItem(key) ?? memory.get(key) ?? null; } catch { return memory.get(key) ?? null; }
+  },
+  set(key, value) {
+    memory.set(key, value);
+    try { sessionStorage.setItem(key, value); } catch { /* blocked: memory only */ }
+  },
+  remove(key) {
+    memory.delete(key);
+    try { sessionStorage.removeItem(key); } catch { /* blocked: memory only */ }
+  },
+};
+
 /** A viewer token handed over by an embedding app (#token=… is preferred: fragments never
  * reach server logs), else the one this tab signed in with. */
 export function takeToken() {
@@ -10,7 +28,7 @@ export function takeToken() {
   const query = new URLSearchParams(location.search);
   const given = hash.get("token") || query.get("token");
   if (given) {
-    sessionStorage.setItem(TOKEN_KEY, given);
+    store.set(TOKEN_KEY, given);
     hash.delete("token");
     query.delete("token");
     const rest = hash.toString();
@@ -18,10 +36,10 @@ export function takeToken() {
     history.replaceState(null, "", location.pathname + (search ? `?${search}` : "") + (rest ? `#${rest}` : ""));
     return given;
   }
-  return sessionStorage.getItem(TOKEN_KEY);
+  return store.get(TOKEN_KEY);
 }
 
-export function forgetToken() { sessionStorage.removeItem(TOKEN_KEY); }
+export function forgetToken() { store.remove(TOKEN_KEY); }
 
 export function subjectOf(token) {
   try {
@@ -41,7 +59,7 @@ export async function devSignIn(subject) {
   });
   if (!r.ok) throw await refusal(r);
   const { token } = await r.json();
-  sessionStorage.setItem(TOKEN_KEY, token);
+  store.set(TOKEN_KEY, token);
   return token;
 }
 
@@ -99,20 +117,47 @@ export function networkError() {
 }
 
 /**
+ * The path token (`/v1/{asset}/t/{token}/…`, see POST /play `token`) that the engines' request
+ * hooks put into every URL they fetch, so a refreshed grant takes effect on the next request
+ * without reloading the stream (manifests already loaded keep naming the old token).
+ */
+export class PathToken {
+  constructor(assetId) {
+    this.current = null;
+    // Only this asset's URLs: another asset's token would be refused anyway. A URL without a
+    // token gets one too: the MPD names its ClearKey licence server (dashif:Laurl) absolutely,
+    // without the token, and Shaka prefers it to the configured one.
+    this.pattern = new RegExp(`(/v1/${assetId.replace(/[^A-Za-z0-9]/g, "")}/)(?:t/[^/?#]+/)?`);
+  }
+
+  /** Take the token of a grant's `token.base` (`…/v1/{asset}/t/{token}`). */
+  update(grant) {
+    const base = grant?.token?.base;
+    if (base) this.current = base.slice(base.lastIndexOf("/t/") + 3);
+  }
+
+  /** `url` with the freshest token (unchanged if it carries none). */
+  rewrite(url) {
+    return this.current ? String(url).replace(this.pattern, `$1t/${this.current}/`) : url;
+  }
+}
+
+/**
  * POST /play with the viewer token. Sets the cookies for /v1/{asset}/ (credentials: include,
  * so they are stored even when the API is on another origin) and returns the grant with
  * `lifetimeS`: how long the cookies live, by the server's clock (so a wrong client clock
  * does not matter).
  */
-export async function authorize(assetId, token) {
-  if (!token) {
+export async function authorize(assetId, token, { anonymous = false } = {}) {
+  if (!token && !anonymous) {
     throw new AccessError("signed_out", "Sign in to watch this video.", "");
   }
   let response;
   try {
+    // A public title needs no viewer token: /play then answers with its plain URLs.
     response = await fetch(`/play/${encodeURIComponent(assetId)}`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${token}` },
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
       credentials: "include",
       cache: "no-store",
     });

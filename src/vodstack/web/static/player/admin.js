@@ -2,10 +2,11 @@
 // progress (refreshed every 2 s), an upload form, and per-asset viewer analytics.
 
 import { showCosts } from "./costs.js";
+import { store } from "./access.js";
 
 const KEY = "vodstack.adminToken";
 const $ = (id) => document.getElementById(id);
-let token = sessionStorage.getItem(KEY);
+let token = store.get(KEY);
 let timer = null;
 
 function el(tag, attrs = {}, ...children) {
@@ -22,7 +23,7 @@ function el(tag, attrs = {}, ...children) {
 async function api(path, options = {}) {
   const r = await fetch(path, { ...options, headers: { Authorization: `Bearer ${token}`, ...(options.headers || {}) } });
   if (r.status === 401) {
-    sessionStorage.removeItem(KEY);
+    store.remove(KEY);
     token = null;
     show(false);
     $("status").textContent = "";
@@ -98,7 +99,7 @@ async function analytics(asset) {
 $("login").addEventListener("submit", (e) => {
   e.preventDefault();
   token = $("token").value.trim();
-  sessionStorage.setItem(KEY, token);
+  store.set(KEY, token);
   show(true);
 });
 
@@ -107,7 +108,7 @@ $("costs-button").addEventListener("click", () => {
 });
 
 $("logout").addEventListener("click", () => {
-  sessionStorage.removeItem(KEY);
+  store.remove(KEY);
   token = null;
   show(false);
 });

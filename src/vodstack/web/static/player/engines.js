@@ -5,17 +5,25 @@
 //                         known. drm: { scheme, license } from POST /play — "clear", "aes-128"
 //                         (HLS keys behind the same cookies: nothing to configure) or
 //                         "cenc"/"cbcs" (W3C ClearKey via EME, licence server `license`; for
-//                         HLS cbcs hls.js reads the SAMPLE-AES keys as ClearKey, see below)
+//                         HLS cbcs hls.js reads the SAMPLE-AES keys as ClearKey, see below).
+//                         rewrite(url) → url: applied to every request (manifests, segments,
+//                         keys, licences) through the engine's own hook, to swap a refreshed
+//                         path token in: hls.js loader, dash.js request interceptor, Shaka
+//                         request filter.
 //   engine.levels()       [{ index, height, width, bitrate }] video rungs, lowest first
 //   engine.setLevel(i)    pin rung i, or -1 for automatic (ABR)
 //   engine.textTracks()   [{ index, label, language }];  engine.setTextTrack(i | -1)
+//   engine.audioTracks()  [{ index, label, language }];  engine.setAudioTrack(i)
 //   engine.recover()      resume loading after a recoverable error (e.g. cookie refreshed)
 //   engine.stop()         stop fetching (access ended);  engine.destroy()
 // hooks: onLevels(levels), onSwitch(level), onError({ fatal, code, message, status, drm }),
-//        onTextTracks(tracks)   (drm: an EME / licence error; status: its HTTP status if any)
+//        onTextTracks(tracks), onAudioTracks(tracks)
+//        (drm: an EME / licence error; status: its HTTP status if any)
 //
 // Every engine sends credentials with each request, so the CloudFront-* playback cookies go
 // with the manifest and every segment even when media are served from another origin (a CDN).
+// Where cookies cannot be kept (iframes on other sites, private windows) the page plays the
+// token URLs instead: the token is in the path, so relative URIs carry it on.
 
 const HLS_MIME = "application/vnd.apple.mpegurl";
 const CLEARKEY = "org.w3.clearkey";
@@ -96,8 +104,8 @@ export function clearKeyPlaylist(text) {
     : `${line},KEYFORMAT="${CLEARKEY}"`));
 }
 
-function clearKeyPlaylistLoader(Hls) {
-  return class extends Hls.DefaultConfig.loader {
+function clearKeyPlaylistLoader(Base) {
+  return class extends Base {
     load(context, config, callbacks) {
       const onSuccess = (response, stats, ctx, details) => {
         if (typeof response.data === "string") response.data = clearKeyPlaylist(response.data);
@@ -116,21 +124,32 @@ class HlsEngine {
     this.hooks = hooks;
   }
 
-  load(url, { bufferS, drm } = {}) {
+  load(url, { bufferS, drm, rewrite = (u) => u } = {}) {
     const Hls = this.Hls;
     if (!Hls.isSupported()) throw new Error("hls.js is not supported in this browser");
+    // hls.js's loader hook: every playlist, key and segment request passes through load().
+    const Loader = class extends Hls.DefaultConfig.loader {
+      load(context, config, callbacks) {
+        context.url = rewrite(context.url);
+        super.load(context, config, callbacks);
+      }
+    };
     const config = {
+      loader: Loader,
       xhrSetup: (xhr) => { xhr.withCredentials = true; },
-      fetchSetup: (context, init) => new Request(context.url, { ...init, credentials: "include" }),
+      fetchSetup: (context, init) => new Request(rewrite(context.url), { ...init, credentials: "include" }),
     };
     if (bufferS) Object.assign(config, { maxBufferLength: bufferS, maxMaxBufferLength: bufferS });
     if (usesEme(drm)) {
       Object.assign(config, {
         emeEnabled: true,
         drmSystems: { [CLEARKEY]: { licenseUrl: drm.license } },
-        licenseXhrSetup: (xhr) => { xhr.withCredentials = true; },
+        licenseXhrSetup: (xhr, licenseUrl) => {
+          xhr.open("POST", rewrite(licenseUrl), true); // hls.js opens it only if we did not
+          xhr.withCredentials = true;
+        },
       });
-      if (drm.scheme === "cbcs") config.pLoader = clearKeyPlaylistLoader(Hls);
+      if (drm.scheme === "cbcs") config.pLoader = clearKeyPlaylistLoader(Loader);
     }
     const hls = (this.hls = new Hls(config));
     return new Promise((resolve, reject) => {
@@ -142,6 +161,7 @@ class HlsEngine {
       });
       hls.on(Hls.Events.LEVEL_SWITCHED, (_, { level }) => this.hooks.onSwitch?.(this.#level(level)));
       hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => this.hooks.onTextTracks?.(this.textTracks()));
+      hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, () => this.hooks.onAudioTracks?.(this.audioTracks()));
       hls.on(Hls.Events.ERROR, (_, d) => {
         const error = {
           fatal: !!d.fatal,
@@ -180,6 +200,12 @@ class HlsEngine {
     this.hls.subtitleDisplay = i >= 0;
   }
 
+  audioTracks() {
+    return (this.hls?.audioTracks || []).map((t, i) => ({ index: i, label: t.name || t.lang, language: t.lang }));
+  }
+
+  setAudioTrack(i) { this.hls.audioTrack = i; }
+
   recover() {
     if (this.lastError?.kind === "media") this.hls.recoverMediaError();
     else this.hls.startLoad(Math.max(0, this.video.currentTime));
@@ -197,7 +223,7 @@ class DashEngine {
     this.hooks = hooks;
   }
 
-  load(url, { bufferS, drm } = {}) {
+  load(url, { bufferS, drm, rewrite = (u) => u } = {}) {
     const { MediaPlayer, Debug } = this.dashjs;
     const events = MediaPlayer.events;
     const player = (this.player = MediaPlayer().create());
@@ -211,6 +237,11 @@ class DashEngine {
     }
     player.updateSettings({ debug: { logLevel: Debug.LOG_LEVEL_WARNING }, streaming });
     player.setXHRWithCredentialsForType(undefined, true);
+    // dash.js 5 request interceptors see every request (MPD, segments, licence) before it goes.
+    player.addRequestInterceptor((request) => {
+      request.url = rewrite(request.url);
+      return Promise.resolve(request);
+    });
     if (usesEme(drm)) {
       player.setProtectionData({ [CLEARKEY]: { serverURL: drm.license, withCredentials: true } });
     }
@@ -220,6 +251,7 @@ class DashEngine {
         ready = true;
         this.hooks.onLevels?.(this.levels());
         this.hooks.onTextTracks?.(this.textTracks());
+        this.hooks.onAudioTracks?.(this.audioTracks());
         const current = player.getCurrentRepresentationForType("video");
         if (current) this.hooks.onSwitch?.(this.#level(current));
         resolve();
@@ -277,6 +309,15 @@ class DashEngine {
     if (i >= 0) this.player.setTextTrack(i);
   }
 
+  audioTracks() {
+    return (this.player?.getTracksFor("audio") || []).map((t, i) => ({ index: i, label: t.labels?.[0]?.text || t.lang, language: t.lang }));
+  }
+
+  setAudioTrack(i) {
+    const track = (this.player.getTracksFor("audio") || [])[i];
+    if (track) this.player.setCurrentTrack(track);
+  }
+
   recover() {
     // dash.js retries failed segment requests by itself; re-seeking restarts a stopped stream.
     this.player.seek(this.video.currentTime);
@@ -294,7 +335,7 @@ class ShakaEngine {
     this.hooks = hooks;
   }
 
-  async load(url, { bufferS, drm } = {}) {
+  async load(url, { bufferS, drm, rewrite = (u) => u } = {}) {
     const shaka = this.shaka;
     shaka.polyfill.installAll();
     if (!shaka.Player.isBrowserSupported()) throw new Error("Shaka Player is not supported in this browser");
@@ -302,6 +343,7 @@ class ShakaEngine {
     await player.attach(this.video);
     player.getNetworkingEngine().registerRequestFilter((_type, request) => {
       request.allowCrossSiteCredentials = true;
+      request.uris = request.uris.map(rewrite);
     });
     if (bufferS) player.configure({ streaming: { bufferingGoal: bufferS } });
     if (usesEme(drm)) player.configure({ drm: { servers: { [CLEARKEY]: drm.license } } });
@@ -333,6 +375,7 @@ class ShakaEngine {
     }
     this.hooks.onLevels?.(this.levels());
     this.hooks.onTextTracks?.(this.textTracks());
+    this.hooks.onAudioTracks?.(this.audioTracks());
     switched();
   }
 
@@ -372,6 +415,16 @@ class ShakaEngine {
     this.player.selectTextTrack(id >= 0 && track ? track : null);
   }
 
+  // Shaka 5: getAudioTracks() / selectAudioTrack(track) (the language-and-role API is gone)
+  audioTracks() {
+    return this.player.getAudioTracks().map((t, i) => ({ index: i, label: t.label || t.language, language: t.language }));
+  }
+
+  setAudioTrack(i) {
+    const track = this.player.getAudioTracks()[i];
+    if (track) this.player.selectAudioTrack(track);
+  }
+
   recover() { this.player.retryStreaming(); }
   stop() { this.player?.unload(); }
   destroy() { this.player?.destroy(); }
@@ -384,12 +437,18 @@ class NativeEngine {
     this.hooks = hooks;
   }
 
-  load(url) {
+  load(url, { rewrite = (u) => u } = {}) {
     const video = this.video;
+    this.rewrite = rewrite;
     if (!video.canPlayType(HLS_MIME)) throw new Error("this browser does not play HLS by itself");
     if (new URL(url, location.href).origin !== location.origin) video.crossOrigin = "use-credentials";
     return new Promise((resolve, reject) => {
-      const ok = () => { cleanup(); this.hooks.onTextTracks?.(this.textTracks()); resolve(); };
+      const ok = () => {
+        cleanup();
+        this.hooks.onTextTracks?.(this.textTracks());
+        this.hooks.onAudioTracks?.(this.audioTracks());
+        resolve();
+      };
       const fail = () => {
         cleanup();
         reject(Object.assign(new Error(video.error?.message || "the video could not be loaded"), { fatal: true, code: `media-${video.error?.code}`, status: 0 }));
@@ -418,7 +477,21 @@ class NativeEngine {
     [...this.video.textTracks].forEach((t, j) => { t.mode = j === i ? "showing" : "disabled"; });
   }
 
-  recover() { const t = this.video.currentTime; this.video.load(); this.video.currentTime = t; }
+  audioTracks() {
+    return [...(this.video.audioTracks || [])].map((t, i) => ({ index: i, label: t.label || t.language, language: t.language }));
+  }
+
+  setAudioTrack(i) {
+    [...(this.video.audioTracks || [])].forEach((t, j) => { t.enabled = j === i; });
+  }
+
+  recover() {
+    // the browser's own HLS has no request hook: restart from a URL with the fresh token
+    const t = this.video.currentTime;
+    if (this.video.src) this.video.src = this.rewrite?.(this.video.src) ?? this.video.src;
+    this.video.load();
+    this.video.currentTime = t;
+  }
   stop() { this.video.removeAttribute("src"); this.video.load(); }
   destroy() { this.stop(); }
 }

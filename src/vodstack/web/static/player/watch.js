@@ -5,7 +5,8 @@
 // by convention): phase, engine, levels, level, switches, stalls, errors, refreshes, ...
 
 import {
-  AccessError, authorize, devSignIn, forgetToken, networkError, refreshDelayMs, subjectOf, takeToken,
+  AccessError, PathToken, authorize, devSignIn, forgetToken, networkError, refreshDelayMs, subjectOf,
+  takeToken,
 } from "./access.js";
 import { Beacons } from "./beacons.js";
 import { createEngine, defaultEngine, preloadEngine, protocolOf } from "./engines.js";
@@ -16,9 +17,20 @@ const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 const video = $("video");
 const ENGINE_NAMES = { hls: "hls.js", dash: "dash.js", shaka: "Shaka Player", native: "native HLS" };
+// Which credential the media requests carry: the signed cookies (what a CloudFront in front
+// would verify) or the path token, which works where cookies are blocked — iframes on other
+// sites (Safari ITP, Firefox Total Cookie Protection, Chrome's third-party cookie controls),
+// some private windows. Token in /embed and whenever the page is framed; `?credential=` wins.
+const framed = (() => { try { return window.top !== window.self; } catch { return true; } })();
+const credential = ["cookie", "token"].includes(params.get("credential"))
+  ? params.get("credential")
+  : config.embed || framed ? "token" : "cookie";
+const pathToken = new PathToken(config.assetId);
+const rewrite = (url) => (credential === "token" ? pathToken.rewrite(url) : url);
 
 const state = (window.vodstackPlayer = {
   assetId: config.assetId,
+  credential,
   phase: "idle", // idle | signed_out | ready | loading | playing | stopped | error
   engine: null,
   levels: [],
@@ -28,6 +40,8 @@ const state = (window.vodstackPlayer = {
   errors: [],
   refreshes: 0,
   storyboard: 0, // storyboard cues loaded (seek previews)
+  audioTracks: [], // audio languages offered (a menu when more than one)
+  durationShown: null, // the length the player shows: the title's own
   preview: null, // what the seek preview shows now: { t, url, x, y, w, h }
   startupMs: null, // click → first frame
   readyMs: null, // navigation → ready to play (signed in, cookies set, engine chosen)
@@ -132,6 +146,14 @@ function renderTextTracks(tracks) {
   };
 }
 
+/** An audio-language menu, shown only when the title has more than one audio track. */
+function renderAudioTracks(tracks) {
+  state.audioTracks = tracks;
+  const select = $("audio");
+  select.replaceChildren(...tracks.map((t) => new Option(t.label || t.language || `Track ${t.index + 1}`, String(t.index))));
+  $("audio-menu").hidden = tracks.length < 2;
+}
+
 function renderStatus() {
   const auto = $("quality").value === "-1";
   $("status").textContent = state.level ? `${auto ? "Auto: " : ""}${label(state.level)}` : "";
@@ -157,8 +179,13 @@ function onThisServer(url) {
   return url && config.sameOriginMedia ? new URL(new URL(url).pathname, location.origin).href : url;
 }
 
+/** The grant's URLs for the credential in use: the token ones, or the cookie ones. */
+function urls() {
+  return credential === "token" && grant.token ? grant.token : grant;
+}
+
 function mediaUrl() {
-  return onThisServer(grant[protocolOf(engineName)]);
+  return onThisServer(urls()[protocolOf(engineName)]);
 }
 
 function scheduleRefresh() {
@@ -168,8 +195,9 @@ function scheduleRefresh() {
 
 async function refresh() {
   try {
-    const fresh = await authorize(config.assetId, token);
+    const fresh = await authorize(config.assetId, token, { anonymous: config.public });
     grant = { ...fresh, session: grant.session }; // one telemetry session per page view
+    pathToken.update(grant); // the engines' request hooks now send the fresh token
     state.refreshes += 1;
     scheduleRefresh();
     showPictures(); // a title finished while it played: its poster and storyboard exist now
@@ -188,7 +216,8 @@ async function refresh() {
 /** Protection of the chosen protocol, as POST /play describes it (absent: clear). */
 function drmFor(name) {
   const protocol = protocolOf(name);
-  return { scheme: grant.drm?.[protocol] || "clear", license: onThisServer(grant.drm?.license) || null };
+  const license = credential === "token" && grant.token ? grant.token.license : grant.drm?.license;
+  return { scheme: grant.drm?.[protocol] || "clear", license: onThisServer(license) || null };
 }
 
 /** The engine to use: the one asked for, else the browser's best — falling over to DASH
@@ -219,7 +248,7 @@ function stopAtBoundary(err) {
 async function prepare() {
   renderSignedIn();
   try {
-    grant = await authorize(config.assetId, token);
+    grant = await authorize(config.assetId, token, { anonymous: config.public });
   } catch (err) {
     state.phase = err.kind === "signed_out" ? "signed_out" : "error";
     if (err.kind === "expired") forgetToken();
@@ -230,6 +259,7 @@ async function prepare() {
     return;
   }
   state.sessionId = grant.session.id;
+  pathToken.update(grant);
   scheduleRefresh();
   showPictures();
   engineName = await chooseEngine();
@@ -254,15 +284,18 @@ async function prepare() {
   state.phase = "ready";
   state.readyMs = performance.now();
   $("play").hidden = false;
+  $("toggle").disabled = false;
+  renderTime();
   if (params.get("autoplay") === "1") start();
 }
 
 // -- poster and seek previews ------------------------------------------------------------
 /** Poster and storyboard live under the asset's signed path: load them once cookies exist. */
 function showPictures() {
-  if (grant.poster && !video.poster) video.poster = onThisServer(grant.poster);
-  if (!grant.storyboard || storyboard.length) return;
-  loadStoryboard(onThisServer(grant.storyboard))
+  const pictures = urls();
+  if (pictures.poster && !video.poster) video.poster = onThisServer(pictures.poster);
+  if (!pictures.storyboard || storyboard.length) return;
+  loadStoryboard(onThisServer(pictures.storyboard))
     .then((cues) => { storyboard = cues; state.storyboard = cues.length; })
     .catch(() => {}); // previews are a nicety: playback goes on without them
 }
@@ -274,11 +307,26 @@ function clock(t) {
   return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${Math.floor(s / 60)}:${ss}`;
 }
 
+/** The title's length: the catalogue's (what was uploaded), not the media element's, which
+ * counts the last segment's padding and audio priming too. */
+function duration() {
+  if (grant?.duration > 0) return grant.duration;
+  return Number.isFinite(video.duration) ? video.duration : 0;
+}
+
 /** Where the pointer is on the seek bar: fraction and time. */
 function scrubAt(event) {
   const box = $("scrub").getBoundingClientRect();
   const f = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
-  return { f, t: f * (Number.isFinite(video.duration) ? video.duration : 0), width: box.width };
+  return { f, t: f * duration(), width: box.width };
+}
+
+function renderTime() {
+  const total = duration();
+  const now = Math.min(video.currentTime, total || video.currentTime);
+  $("time").textContent = total ? `${clock(now)} / ${clock(total)}` : clock(now);
+  state.durationShown = total;
+  if (total > 0) $("scrub-fill").style.width = `${Math.min(100, (100 * now) / total)}%`;
 }
 
 function showPreview({ f, t, width }) {
@@ -287,27 +335,44 @@ function showPreview({ f, t, width }) {
   $("preview-time").textContent = clock(t);
   const w = cue ? cue.w : 80;
   if (cue) {
-    preview.style.backgroundImage = `url("${cue.url}")`;
+    preview.style.backgroundImage = `url("${rewrite(cue.url)}")`;
     preview.style.backgroundPosition = `-${cue.x}px -${cue.y}px`;
     preview.style.width = `${cue.w}px`;
     preview.style.height = `${cue.h}px`;
   }
   preview.style.left = `${Math.min(Math.max(0, f * width - w / 2), Math.max(0, width - w))}px`;
   preview.hidden = false;
-  state.preview = cue ? { t, url: cue.url, x: cue.x, y: cue.y, w: cue.w, h: cue.h } : { t };
+  state.preview = cue ? { t, url: rewrite(cue.url), x: cue.x, y: cue.y, w: cue.w, h: cue.h } : { t };
 }
 
 $("scrub").addEventListener("mousemove", (e) => showPreview(scrubAt(e)));
 $("scrub").addEventListener("mouseleave", () => { $("preview").hidden = true; state.preview = null; });
 $("scrub").addEventListener("click", (e) => {
   const { t } = scrubAt(e);
-  if (Number.isFinite(video.duration)) video.currentTime = t;
+  if (Number.isFinite(video.duration)) video.currentTime = Math.min(t, video.duration);
 });
-video.addEventListener("durationchange", () => { $("scrub").hidden = !Number.isFinite(video.duration); });
-video.addEventListener("timeupdate", () => {
-  if (Number.isFinite(video.duration) && video.duration > 0) {
-    $("scrub-fill").style.width = `${(100 * video.currentTime) / video.duration}%`;
-  }
+video.addEventListener("durationchange", () => {
+  $("scrub").hidden = !Number.isFinite(video.duration);
+  renderTime();
+});
+video.addEventListener("timeupdate", renderTime);
+
+// -- our controls: the one seek bar above, play/pause, mute, audio, full screen ----------
+// (no native controls: they would draw a second seek bar over the video)
+const togglePlay = () => { if (!started) start(); else if (video.paused) video.play().catch(() => {}); else video.pause(); };
+$("toggle").addEventListener("click", togglePlay);
+video.addEventListener("click", () => { if (started) togglePlay(); });
+video.addEventListener("play", () => { $("toggle").textContent = "Pause"; });
+video.addEventListener("pause", () => { $("toggle").textContent = "Play"; });
+$("mute").addEventListener("click", () => { video.muted = !video.muted; });
+video.addEventListener("volumechange", () => {
+  $("mute").setAttribute("aria-pressed", String(video.muted));
+  $("mute").textContent = video.muted ? "Unmute" : "Mute";
+});
+$("audio").addEventListener("change", (e) => engine?.setAudioTrack(Number(e.target.value)));
+$("fullscreen").addEventListener("click", () => {
+  if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  else $("player").requestFullscreen?.().catch(() => {});
 });
 
 // -- playback ----------------------------------------------------------------------------
@@ -319,7 +384,6 @@ async function start() {
   state.phase = "loading";
   $("play").hidden = true;
   $("spinner").hidden = false;
-  video.controls = true;
   beacons.start(t0);
   const firstFrame = () => {
     if (firstFrameSeen) return;
@@ -334,7 +398,7 @@ async function start() {
   try {
     engine = await createEngine(engineName, video, config.engines, hooks);
     const bufferS = Number(params.get("buffer")) || undefined;
-    await engine.load(mediaUrl(), { bufferS, drm: drmFor(engineName) });
+    await engine.load(mediaUrl(), { bufferS, drm: drmFor(engineName), rewrite });
     loaded = true;
     try {
       await video.play();
@@ -367,6 +431,7 @@ let recovering = false;
 const hooks = {
   onLevels: renderLevels,
   onTextTracks: renderTextTracks,
+  onAudioTracks: renderAudioTracks,
   onSwitch(level) {
     if (!level) return;
     state.level = level;
@@ -444,5 +509,5 @@ $("signin").addEventListener("submit", async (e) => {
 
 // -- go ----------------------------------------------------------------------------------
 token = takeToken();
-if (token) prepare();
+if (token || config.public) prepare();
 else signedOut();
