@@ -40,7 +40,7 @@ def test_ledger_counts_bytes_per_track_and_result(tmp_path) -> None:
         assert report["egress"]["by_kind"]["manifest"] == manifest.num_bytes_downloaded
         assert report["assets"][0]["stored_bytes"] > source.stat().st_size
         assert report["assets"][0]["cpu_s"] > 0
-        metrics = server.client.get("/metrics").text
+        metrics = server.metrics()
         assert re.search(r'^vodstack_costs_delivered_bytes_total\{result="Hit"\} ', metrics, re.M)
         assert "vodstack_costs_stored_bytes" in metrics
         assert server.client.get("/api/costs").status_code == 401  # admin only

@@ -42,6 +42,11 @@ def operations(live: LiveServer) -> list[Any]:
     return [result.ok() for result in schema.get_all_operations()]
 
 
+#: 5xx a specification requires: oEmbed 1.0 §2.3.4: "501 Not Implemented - The provider
+#: cannot return a response in the requested format" (only format=json is offered).
+SPEC_5XX = {("/oembed", 501)}
+
+
 def test_no_operation_answers_5xx(live: LiveServer) -> None:
     """Every operation, ``EXAMPLES`` generated cases each. Driven with hypothesis directly:
     schemathesis' pytest plugin (``from_fixture``) does not run under pytest 9."""
@@ -61,6 +66,8 @@ def test_no_operation_answers_5xx(live: LiveServer) -> None:
         @given(case=operation.as_strategy())
         def call(case: Any) -> None:
             response = case.call(headers=headers, timeout=30)
+            if (case.formatted_path, response.status_code) in SPEC_5XX:
+                return
             if response.status_code >= 500:
                 failures.append(
                     f"{case.method} {case.formatted_path} → {response.status_code}: "
