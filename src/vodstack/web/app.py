@@ -8,7 +8,6 @@ origin together, the default), ``edge`` (gate + cache in front of remote origins
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -36,7 +35,7 @@ from vodstack.jobs.leader import Leader
 from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.protection.service import build_protection
-from vodstack.secretstore import LiveSecret
+from vodstack.secretstore import LiveSecret, random_token
 from vodstack.services import Services, build_services, private_umask
 from vodstack.telemetry import logs
 from vodstack.telemetry.metrics import Exposition, register_cache_collector, start_listener
@@ -82,7 +81,7 @@ def origin_secrets(services: Services) -> Callable[[], tuple[str, ...]]:
     configured = services.settings.origin_secrets
     if configured:
         return lambda: configured
-    live = LiveSecret(services.secrets, "origin-secret", lambda: secrets.token_urlsafe(32).encode())
+    live = LiveSecret(services.secrets, "origin-secret", random_token)
     return lambda: tuple(v.decode() for v in live.values())
 
 
