@@ -224,15 +224,9 @@ class SignatureVerifier:
         re-evaluated: key still trusted (retirement takes effect at once), time, scope, IP."""
         if "?" in url and any(name in parse_query(url) for name in _QUERY_TRIGGERS):
             return _deny("ambiguous", "token")
-        now = self._clock()
-        hit = self._tokens.get(token, now)
-        if hit is not None:
-            policy, key_id, fingerprint, verdict = hit
-            key = self._keygroup().verification_key(key_id)
-            if key is not None and key.fingerprint == fingerprint:
-                if _quick_ok(policy, url, now):
-                    return verdict
-                return self._evaluate(policy, url, now, client_ip, "token", key_id)
+        known = self._recheck(self._tokens, token, url, client_ip, "token")
+        if known is not None:
+            return known
         fields = pathtoken.decode(token)
         if fields is None:
             return _deny("malformed", "token")
@@ -247,6 +241,24 @@ class SignatureVerifier:
             self._tokens.put(token, (verdict.policy, verdict.key_id, key.fingerprint, ok))
         return verdict
 
+    def _recheck(
+        self, cache: _HeaderCache, credential: str, url: str, client_ip: str, source: str
+    ) -> Verdict | None:
+        """A credential (Cookie header or path token) that verified before, re-evaluated
+        without parsing it again: key still trusted (retirement takes effect at once), time,
+        scope, IP. None when it is not known (or its key changed): verify it in full."""
+        now = self._clock()
+        hit = cache.get(credential, now)
+        if hit is None:
+            return None
+        policy, key_id, fingerprint, verdict = hit
+        key = self._keygroup().verification_key(key_id)
+        if key is None or key.fingerprint != fingerprint:
+            return None
+        if _quick_ok(policy, url, now):
+            return verdict
+        return self._evaluate(policy, url, now, client_ip, source, key_id)
+
     def verify_cookie_header(self, url: str, cookie_header: str, client_ip: str) -> Verdict:
         """:meth:`verify` for a raw ``Cookie`` header, as a player repeats it on every segment.
 
@@ -256,15 +268,9 @@ class SignatureVerifier:
         """
         cacheable = "?" not in url
         if cacheable:
-            now = self._clock()
-            hit = self._headers.get(cookie_header, now)
-            if hit is not None:
-                policy, key_id, fingerprint, ok = hit
-                key = self._keygroup().verification_key(key_id)
-                if key is not None and key.fingerprint == fingerprint:
-                    if _quick_ok(policy, url, now):
-                        return ok
-                    return self._evaluate(policy, url, now, client_ip, "cookie", key_id)
+            known = self._recheck(self._headers, cookie_header, url, client_ip, "cookie")
+            if known is not None:
+                return known
         cookies = parse_cookie_header(cookie_header)
         verdict = self.verify(url, cookies, None, client_ip)
         if (
