@@ -5,11 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from vodstack.config import Settings
-from vodstack.services import build_services
+from vodstack.services import build_services, private_umask
+from vodstack.telemetry import logs
 from vodstack.web.app import OpenGate, create_app
 
 
 def open_gate_factory() -> FastAPI:
-    """The same app with signature verification switched off: the baseline that shows what
-    verification costs per request."""
-    return create_app(build_services(Settings()), gate=OpenGate(), run_workers=False)
+    """``vodstack.web.app:app_factory`` (what ``vodstack serve`` runs in its worker) with
+    signature verification switched off and nothing else changed — background workers,
+    logging and metrics included — so the difference between the two is the gate alone."""
+    private_umask()
+    settings = Settings()
+    logs.configure(settings.log_level, settings.log_format, settings.role, settings.instance_id)
+    return create_app(build_services(settings), gate=OpenGate())

@@ -56,29 +56,28 @@ class KeyRing:
         self.refresh_s = refresh_s
         self.clock = clock
         self._lock = threading.Lock()
-        self._group: KeyGroup | None = None
-        self._loaded_at = float("-inf")
+        self._current: tuple[KeyGroup | None, float] = (None, float("-inf"))
         self._private: dict[str, PrivateKey] = {}
 
     def _store_name(self, key_id: str) -> str:
         return f"signing-{key_id}"
 
     def invalidate(self) -> None:
-        with self._lock:
-            self._loaded_at = float("-inf")
+        self._current = (self._current[0], float("-inf"))
 
     def key_group(self) -> KeyGroup:
         """The trusted key group, at most ``refresh_s`` old."""
         now = self.clock()
-        with self._lock:
-            if self._group is not None and now - self._loaded_at < self.refresh_s:
-                return self._group
+        # Read without the lock: this runs on every delivery request, and the pair is
+        # replaced as one tuple, so a reader never sees a group with another group's time.
+        group, loaded_at = self._current
+        if group is not None and now - loaded_at < self.refresh_s:
+            return group
         group = KeyGroup(
             TrustedKey(k.key_id, k.public_key_pem, k.status, k.created_at)  # type: ignore[arg-type]
             for k in self.grants.signing_keys()
         )
-        with self._lock:
-            self._group, self._loaded_at = group, now
+        self._current = (group, now)
         return group
 
     def signer(self) -> tuple[str, PrivateKey]:
