@@ -3,6 +3,8 @@ is answered by the licence route (POST), never by the origin."""
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from vodstack.catalogue.models import Asset
 from vodstack.errors import NotFound
 from vodstack.origin.rules import ServingRules
@@ -21,5 +23,5 @@ class Keys:
         return packager.key_resource(asset.id, tag)
 
     @staticmethod
-    def licence(asset: Asset, parsed: DeliveryPath) -> BytesResource:
+    def licence(asset: Asset, parsed: DeliveryPath) -> NoReturn:
         raise NotFound("the licence server answers POST")
