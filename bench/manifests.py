@@ -34,11 +34,12 @@ from bench.common import bench_env, median_of, prepare_asset, server, wrk
 from bench.nginx import nginx
 from vodstack.config import Settings
 from vodstack.origin.origin import Origin
-from vodstack.origin.resources import BytesResource
 from vodstack.packaging import dash, hls
 from vodstack.packaging.layout import VariantTag
 from vodstack.packaging.model import Presentation, Track
 from vodstack.services import build_services
+from vodstack.storage.slices import BytesResource
+from vodstack.thumbnails.cutter import FrameCutter
 
 SECRET = "bench-origin-secret"
 PATHS = ("index.m3u8", "index.mpd", "r1-4s/v720.m3u8")
@@ -93,7 +94,8 @@ def main() -> None:
         prep = prepare_asset(root / "home", seconds=args.seconds)
         settings = Settings()
         services = build_services(settings)
-        origin = Origin(settings, services.catalogue, services.store)
+        frames = FrameCutter(services.store, 1, 1.0)
+        origin = Origin(settings, services.catalogue, services.store, windows=None, frames=frames)
         aid = prep.asset_id
         static_dir = root / "static"
         static_dir.mkdir()

@@ -24,10 +24,11 @@ from bench.common import median_of, play_cookies, prepare_asset, server, wrk
 from vodstack.config import Settings
 from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
-from vodstack.origin.resources import BytesResource
 from vodstack.packaging.layout import VariantTag
 from vodstack.protection.service import build_protection
 from vodstack.services import build_services
+from vodstack.storage.slices import read_resource
+from vodstack.thumbnails.cutter import FrameCutter
 
 
 def produce_all(origin: Origin, asset_id: str, tag: str) -> tuple[int, float]:
@@ -41,13 +42,8 @@ def produce_all(origin: Origin, asset_id: str, tag: str) -> tuple[int, float]:
     total = 0
     started = time.perf_counter()
     for path in paths:
-        resource = origin.resolve(asset_id, path)
-        if isinstance(resource, BytesResource):
-            total += len(resource.body)
-        else:  # a clear slice: read it, as the edge's loader would
-            with open(resource.path, "rb") as fh:  # type: ignore[arg-type]
-                fh.seek(resource.offset)
-                total += len(fh.read(resource.length))
+        # a clear slice is read, as the edge's loader would
+        total += len(read_resource(origin.store, origin.resolve(asset_id, path)))
     return total, time.perf_counter() - started
 
 
@@ -61,7 +57,7 @@ def size_all(
     origin.forget(asset_id)
     p = origin.presentation(asset_id, 1)
     started = time.perf_counter()
-    packager.served_sizes(p, tag, origin._read_track, origin._growth)
+    packager.served_sizes(p, tag, origin.manifests.read_track, origin.manifests.growth)
     recorded = time.perf_counter() - started
     # new fragment tuples: the sizes are remembered per fragment index
     bare = dataclasses.replace(
@@ -69,7 +65,7 @@ def size_all(
         tracks=tuple(dataclasses.replace(t, fragments=(*t.fragments,)) for t in p.tracks),
     )
     started = time.perf_counter()
-    packager.served_sizes(bare, tag, origin._read_track, lambda _: {})
+    packager.served_sizes(bare, tag, origin.manifests.read_track, lambda _: {})
     return recorded, time.perf_counter() - started
 
 
@@ -94,7 +90,10 @@ def main() -> None:
             ("cenc", "cenc"),
         ):
             services.catalogue.update_asset(prep.asset_id, drm=scheme)
-            origin = Origin(settings, services.catalogue, services.store, packager)
+            frames = FrameCutter(services.store, 1, 1.0)
+            origin = Origin(
+                settings, services.catalogue, services.store, packager, windows=None, frames=frames
+            )
             asset = services.catalogue.get_asset(prep.asset_id)
             variant = (
                 VariantTag(1, 4)

@@ -6,6 +6,7 @@ assigned in exactly one place (``vodstack.web.errors``) from these classes, neve
     VodstackError
     ├── ConfigError            settings or secrets unusable
     ├── NotFound               unknown asset/track/segment/key
+    │   └── TruncatedObject    a stored object ends before a slice its index names
     ├── Conflict               operation not allowed in the current state
     ├── InvalidInput           a request the caller can fix (bad parameter, bad range)
     │   ├── UploadRejected     upload refused before storing (empty, too large, wrong type)
@@ -38,6 +39,10 @@ class ConfigError(VodstackError):
 
 class NotFound(VodstackError):
     """The named thing does not exist (or is not visible to the caller)."""
+
+
+class TruncatedObject(NotFound):
+    """A stored object ends before a slice its index names (the index and the bytes disagree)."""
 
 
 class Conflict(VodstackError):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -19,10 +18,10 @@ import anyio
 import httpx
 
 from vodstack.edge.entry import Fetched
-from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
+from vodstack.errors import Forbidden, NotFound, OriginError, TruncatedObject, Unavailable
 from vodstack.origin.origin import Origin
-from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.storage import ObjectStore
+from vodstack.storage.slices import BytesResource, FileSlice, copy_slice, read_slice
 from vodstack.telemetry.logs import request_id
 from vodstack.telemetry.metrics import Metrics
 
@@ -86,35 +85,14 @@ class InProcessOrigin:
         return Fetched(200, headers, **self._slice(resource))
 
     def _slice(self, r: FileSlice) -> dict[str, object]:
-        if r.length < self.memory_threshold:
-            with self.store.open(r.key) if r.path is None else open(r.path, "rb") as fh:
-                fh.seek(r.offset)
-                return {"body": fh.read(r.length)}
-        target = _staging_path(self.staging)
-        source = self.store.open(r.key) if r.path is None else open(r.path, "rb")  # noqa: SIM115
-        with source as src, open(target, "wb") as dst:
-            if r.path is not None:
-                # kernel-side copy of the byte range: no Python buffer in between
-                _copy_range(src.fileno(), dst.fileno(), r.offset, r.length)
-            else:
-                src.seek(r.offset)
-                remaining = r.length
-                while remaining:
-                    chunk = src.read(min(_COPY_CHUNK, remaining))
-                    if not chunk:
-                        raise OriginError(f"{r.key} is shorter than its index")
-                    dst.write(chunk)
-                    remaining -= len(chunk)
+        try:
+            if r.length < self.memory_threshold:
+                return {"body": read_slice(self.store, r.key, r.offset, r.length, r.path)}
+            target = _staging_path(self.staging)
+            copy_slice(self.store, r.key, r.offset, r.length, target, r.path)
+        except TruncatedObject as exc:  # the index and the stored bytes disagree
+            raise OriginError(f"{r.key} is shorter than its index") from exc
         return {"file": target}
-
-
-def _copy_range(src_fd: int, dst_fd: int, offset: int, length: int) -> None:
-    copied = 0
-    while copied < length:
-        n = os.copy_file_range(src_fd, dst_fd, length - copied, offset + copied)
-        if n == 0:
-            raise OriginError("track file is shorter than its index")
-        copied += n
 
 
 class HttpOrigins:

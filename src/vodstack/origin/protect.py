@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 
 from vodstack.catalogue.models import Asset
 from vodstack.errors import MediaError, NotFound
-from vodstack.origin.resources import BytesResource
 from vodstack.packaging.dash import DashProtection
 from vodstack.packaging.encryption import (
     TrackCrypto,
@@ -40,6 +39,7 @@ from vodstack.protection.service import (
     parse_schemes,
     refuse_external_in_clear,
 )
+from vodstack.storage.slices import BytesResource
 
 log = logging.getLogger(__name__)
 KEY_CACHE_CONTROL = "no-store"

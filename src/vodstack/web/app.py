@@ -40,6 +40,7 @@ from vodstack.services import Services, build_services, private_umask
 from vodstack.telemetry import logs
 from vodstack.telemetry.metrics import Exposition, register_cache_collector, start_listener
 from vodstack.telemetry.service import PlaybackTelemetry
+from vodstack.thumbnails.cutter import FrameCutter
 from vodstack.thumbnails.guard import ThumbnailAdmission
 from vodstack.web import (
     accesslog,
@@ -157,6 +158,9 @@ def create_app(
             services.store,
             packager,
             windows=services.pipeline.stage.windows,
+            frames=FrameCutter(
+                services.store, settings.thumbnail_concurrency, settings.thumbnail_wait_s
+            ),
         )
     )
     edge = build_edge(services, origin) if role != "origin" else None

@@ -25,9 +25,9 @@ from vodstack.edge.entry import CacheEntry, ResultType
 from vodstack.edge.keys import delivery_key
 from vodstack.entitlement import pathtoken
 from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
-from vodstack.origin.resources import BytesResource, FileSlice
 from vodstack.packaging.layout import cache_path
 from vodstack.protection.service import CLEAR_KEY_REFUSED
+from vodstack.storage.slices import BytesResource, FileSlice
 from vodstack.web import accesslog, errors
 from vodstack.web.responses import ResourceResponse
 

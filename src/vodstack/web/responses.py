@@ -19,8 +19,9 @@ from starlette.types import Receive, Scope, Send
 
 from vodstack.errors import RangeNotSatisfiable
 from vodstack.origin.ranges import ByteRange, parse_range
-from vodstack.origin.resources import MANIFEST_TYPES, BytesResource, FileSlice, Resource
+from vodstack.origin.resources import MANIFEST_TYPES
 from vodstack.storage import ObjectStore
+from vodstack.storage.slices import BytesResource, FileSlice, Resource, open_slice
 
 CHUNK = 256 * 1024
 _COMPRESSIBLE = frozenset(MANIFEST_TYPES.values())
@@ -159,22 +160,11 @@ class ResourceResponse(Response):
             if whole and "http.response.pathsend" in scope.get("extensions", {}):
                 await send({"type": "http.response.pathsend", "path": str(r.path)})
                 return
-            fd = await anyio.to_thread.run_sync(os.open, r.path, os.O_RDONLY)
-            try:
-                await self._pump(send, lambda n, at: os.pread(fd, n, at), offset, length)
-            finally:
-                os.close(fd)
-            return
-        fh = await anyio.to_thread.run_sync(self.store.open, r.key)
+        reader = await anyio.to_thread.run_sync(open_slice, self.store, r.key, r.path)
         try:
-
-            def read_at(n: int, at: int) -> bytes:
-                fh.seek(at)
-                return fh.read(n)
-
-            await self._pump(send, read_at, offset, length)
+            await self._pump(send, reader.read_at, offset, length)
         finally:
-            fh.close()
+            reader.close()
 
     @staticmethod
     async def _pump(send: Send, read_at, offset: int, length: int) -> None:

@@ -24,7 +24,8 @@ from tests.unit.storage.support import (
 )
 
 from vodstack.errors import StorageError
-from vodstack.origin.resources import IMMUTABLE, FileSlice
+from vodstack.origin.resources import IMMUTABLE
+from vodstack.storage.slices import FileSlice
 from vodstack.web.responses import ResourceResponse
 
 SSE_HEADER = "x-amz-server-side-encryption"

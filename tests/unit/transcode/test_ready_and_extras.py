@@ -158,12 +158,17 @@ def test_an_origin_of_another_process_serves_a_joined_track_from_its_real_offset
     """An origin that served a progressive revision's windows (estimated offsets) and learns
     of the join only by re-reading the rows must not reuse the windowed segment index."""
     from vodstack.origin.origin import Origin
+    from vodstack.storage.slices import read_resource
+    from vodstack.thumbnails.cutter import FrameCutter
 
     settings = make_settings(tmp_path / "home", progressive_cleanup_s=60, window_batch=1)
     services = build_services(settings)
     try:
         stage = services.pipeline.stage
-        other = Origin(settings, services.catalogue, services.store, windows=stage.windows)
+        frames = FrameCutter(services.store, 1, 1.0)
+        other = Origin(
+            settings, services.catalogue, services.store, windows=stage.windows, frames=frames
+        )
         clip = make_clip_file(tmp_path / "clip.mp4", seconds=12, size="320x180")
         asset_id = services.ingestor.ingest_file(clip, "t")
         path = "r1-4s/v144/2.m4s"
@@ -178,9 +183,9 @@ def test_an_origin_of_another_process_serves_a_joined_track_from_its_real_offset
             asset_id, "job1", lambda f: None, __import__("threading").Event(), on_ready=on_ready
         )
         assert seen == [True]
-        other._loaded.clear()  # as after the re-check interval: rows are read again
-        body = other._resource_bytes(other.resolve(asset_id, path))  # type: ignore[arg-type]
-        fresh = Origin(settings, services.catalogue, services.store)
-        assert body == fresh._resource_bytes(fresh.resolve(asset_id, path))  # type: ignore[arg-type]
+        other.presentations._loaded.clear()  # as after the re-check interval: rows are read again
+        body = read_resource(services.store, other.resolve(asset_id, path))
+        fresh = Origin(settings, services.catalogue, services.store, windows=None, frames=frames)
+        assert body == read_resource(services.store, fresh.resolve(asset_id, path))
     finally:
         services.close()

@@ -1,0 +1,157 @@
+"""What the origin knows of a revision: its presentation (tracks, fragment index, stored
+files) read from the catalogue, and the segments of each track, both remembered per process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import replace
+
+from vodstack.catalogue.media import MediaCatalogue
+from vodstack.catalogue.models import Asset
+from vodstack.catalogue.repository import Catalogue
+from vodstack.errors import NotFound
+from vodstack.packaging.layout import VariantTag
+from vodstack.packaging.model import (
+    Presentation,
+    StoredFile,
+    TextTrack,
+    Track,
+    fragment_from_row,
+)
+from vodstack.packaging.segments import Segment, segment_track
+
+_CACHE_SIZE = 256
+_WINDOWED_RECHECK_S = 2.0
+
+
+class Presentations:
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.media = MediaCatalogue(catalogue.db)
+        self._presentations: OrderedDict[tuple[str, int], Presentation] = OrderedDict()
+        self._loaded: dict[tuple[str, int], float] = {}
+        self._segments: OrderedDict[tuple[str, int, str, int, bool], tuple[Segment, ...]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def forget(self, asset_id: str) -> None:
+        with self._lock:
+            for key in [k for k in self._presentations if k[0] == asset_id]:
+                del self._presentations[key]
+            for key in [k for k in self._segments if k[0] == asset_id]:
+                del self._segments[key]
+
+    def get(self, asset_id: str, revision: int) -> Presentation:
+        key = (asset_id, revision)
+        with self._lock:
+            cached = self._presentations.get(key)
+            # A windowed revision is joined in place (same revision, new rows), and the
+            # extras (poster, storyboard, download) of a ready revision are added later by
+            # their job; origins in other processes see no event for either, so they re-read
+            # such rows every few seconds.
+            if cached is not None and (
+                (not cached.windowed and cached.files)
+                or time.monotonic() - self._loaded.get(key, 0.0) < _WINDOWED_RECHECK_S
+            ):
+                self._presentations.move_to_end(key)
+                return cached
+        rows = self.catalogue.renditions(asset_id, revision)
+        if not rows:
+            raise NotFound(f"asset {asset_id} has no revision {revision}")
+        tracks = tuple(
+            Track(
+                track_id=r.track_id,
+                kind=r.kind,
+                codec=r.codec,
+                timescale=r.timescale,
+                media_time=r.media_time,
+                init_size=r.init_size,
+                file_key=r.file_key,
+                file_size=r.file_size,
+                fragments=tuple(fragment_from_row(f) for f in r.fragments),
+                width=r.width,
+                height=r.height,
+                frame_rate=r.frame_rate,
+                sample_rate=r.sample_rate,
+                channels=r.channels,
+                language=r.language,
+                label=r.label,
+                is_default=r.is_default,
+                windowed=r.layout == "windowed",
+            )
+            for r in rows
+        )
+        # Where the media ends on the presentation timeline (edit lists applied): AAC priming
+        # would otherwise make a 12.000 s title 12.021 s long [23009-1 §5.3.9.2].
+        duration = max(t.presentation_end_s for t in tracks)
+        files = tuple(
+            StoredFile(f.kind, f.file_key, f.size, dict(f.meta or {}))
+            for f in self.media.files(asset_id, revision).values()
+        )
+        presentation = Presentation(asset_id, revision, duration, tracks, files=files)
+        with self._lock:
+            self._presentations[key] = presentation
+            self._loaded[key] = time.monotonic()
+            if len(self._presentations) > _CACHE_SIZE:
+                evicted, _ = self._presentations.popitem(last=False)
+                self._loaded.pop(evicted, None)
+        return presentation
+
+    def finished(self, asset: Asset, what: str) -> Presentation:
+        """The current revision, for what is made from the whole title (pictures, download)."""
+        p = self.get(asset.id, asset.revision)
+        if p.windowed:
+            raise NotFound(f"the {what} is made once every window is encoded")
+        return p
+
+    def track(
+        self, asset_id: str, tag: VariantTag, track_id: str | None
+    ) -> tuple[Presentation, Track]:
+        p = self.get(asset_id, tag.revision)
+        track = p.track(track_id or "")
+        if track is None:
+            raise NotFound(f"no track {track_id!r}")
+        return p, track
+
+    def segments(self, p: Presentation, track: Track, segment_s: int) -> tuple[Segment, ...]:
+        # windowed: a joined track (same revision and id, real byte offsets) must not reuse
+        # the segments computed from the windowed rows' planned sizes
+        key = (p.asset_id, p.revision, track.track_id, segment_s, track.windowed)
+        with self._lock:
+            if key in self._segments:
+                return self._segments[key]
+        segments = segment_track(track, segment_s)
+        with self._lock:
+            self._segments[key] = segments
+            if len(self._segments) > _CACHE_SIZE * 8:
+                self._segments.popitem(last=False)
+        return segments
+
+    def segment(self, p: Presentation, track: Track, segment_s: int, number: int | None) -> Segment:
+        """Segment ``number`` (from 1) of a track."""
+        segments = self.segments(p, track, segment_s)
+        assert number is not None
+        if not 1 <= number <= len(segments):
+            raise NotFound(f"segment {number} does not exist")
+        return segments[number - 1]
+
+    def with_texts(self, p: Presentation) -> Presentation:
+        """The presentation with its current text tracks: sidecar captions change without a
+        new revision, so they are read per request (manifests and misses only: the edge
+        caches the rest)."""
+        texts = tuple(
+            TextTrack(
+                track_id=c.track_id,
+                language=c.language if c.language != "und" else None,
+                label=c.label,
+                file_key=c.file_key,
+                is_default=c.is_default,
+                forced=c.forced,
+                kind=c.kind,
+            )
+            for c in self.media.captions(p.asset_id, p.revision)
+        )
+        return replace(p, texts=texts)
