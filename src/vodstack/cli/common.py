@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vodstack.catalogue.repository import TRANSCODE_KIND
+from vodstack.compose.services import Services, build_services
 from vodstack.config import Settings
 from vodstack.jobs.worker import WorkerPool
-from vodstack.services import Services, build_services
 from vodstack.transcode.extras_job import extras_status
 
 console = Console(stderr=True)
