@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from vodstack.assets.view import RenditionView, asset_view
 from vodstack.catalogue.models import Asset
 from vodstack.compose.services import Services
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
 from vodstack.ingest.upload import Ingestor, Upload
 from vodstack.protection import admin as protection_admin
-from vodstack.transcode.extras_job import extras_status
 from vodstack.web.api_media import router as media_router
 from vodstack.web.auth import require_admin
 from vodstack.web.embed import EmbedOut, embed_snippet
@@ -121,7 +123,9 @@ class AssetOut(BaseModel):
     )
 
 
-def _window_progress(services: Services, asset: Asset, renditions: list[Any]) -> dict[str, Any]:
+def _window_progress(
+    services: Services, asset: Asset, renditions: Sequence[RenditionView]
+) -> dict[str, WindowProgress]:
     """Per-track window counts of a progressive revision (empty for complete ones)."""
     if not any(r.layout == "windowed" for r in renditions):
         return {}
@@ -131,10 +135,10 @@ def _window_progress(services: Services, asset: Asset, renditions: list[Any]) ->
     for part in windows.parts(asset.id, asset.revision):
         done.setdefault(part.track_id, []).append(part.on_demand)
     return {
-        r.track_id: WindowProgress(
-            done=len(done.get(r.track_id, [])),
+        r.track: WindowProgress(
+            done=len(done.get(r.track, [])),
             total=total,
-            on_demand=sum(done.get(r.track_id, [])),
+            on_demand=sum(done.get(r.track, [])),
         )
         for r in renditions
     }
@@ -152,13 +156,14 @@ def _signed_pictures(services: Services, asset: Asset) -> SignedPictures:
 
 
 def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOut:
+    """The API's rendering of the one asset view (assets/view.py); ``detail=False`` (a list)
+    leaves out the job, extras, ladder and window counts."""
     services = services_of(request)
     # The configured base, never the request's Host header: a forged Host must not reach any
     # URL this API hands out (links an admin tool may follow or pass on).
     base = services.settings.base_url()
-    ready = asset.status == "ready" and asset.revision > 0
-    renditions = services.catalogue.renditions(asset.id, asset.revision) if ready else []
-    job = services.catalogue.latest_job(asset.id) if detail else None
+    view = asset_view(services.catalogue, base, asset, detail=detail)
+    renditions = view.renditions if view.playable else ()
     progress = _window_progress(services, asset, renditions) if detail else {}
     return AssetOut(
         id=asset.id,
@@ -166,49 +171,19 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
         status=asset.status,
         error=asset.error,
         duration=asset.duration,
-        renditions=[
-            RenditionOut(
-                track=r.track_id,
-                kind=r.kind,
-                codec=r.codec,
-                width=r.width,
-                height=r.height,
-                frame_rate=r.frame_rate,
-                sample_rate=r.sample_rate,
-                channels=r.channels,
-                bitrate=r.bitrate_avg,
-                peak_bitrate=r.bitrate_peak,
-                language=r.language,
-                label=r.label,
-                default=r.is_default,
-                vmaf=r.vmaf,
-                layout=r.layout,
-                windows=progress.get(r.track_id),
-            )
-            for r in renditions
-        ],
-        playback=Playback(
-            hls=f"{base}/v1/{asset.id}/index.m3u8" if ready else None,
-            dash=f"{base}/v1/{asset.id}/index.mpd" if ready else None,
-        ),
+        renditions=[RenditionOut(**asdict(r), windows=progress.get(r.track)) for r in renditions],
+        playback=Playback(**view.playback.to_dict())
+        if view.playback
+        else Playback(hls=None, dash=None),
         drm=asset.drm,
         published=asset.published,
-        job=None
-        if job is None
-        else {
-            "id": job.id,
-            "state": job.state,
-            "attempts": job.attempts,
-            "progress": round(job.progress, 4),
-            "error": job.error,
-            "stages": job.stages,
-        },
-        extras=extras_status(services.catalogue, asset) if detail else None,
+        job=view.job.to_dict() if view.job else None,
+        extras=view.extras,
         created_at=asset.created_at.isoformat(),
         ladder=asset.ladder_info if detail else None,
         allow_download=asset.allow_download,
         poster_time=asset.poster_time,
-        pictures=_signed_pictures(services, asset) if ready else None,
+        pictures=_signed_pictures(services, asset) if view.playable else None,
         playback_policy=asset.playback,
         embed=embed_snippet(base, asset.id, asset.title),
     )
