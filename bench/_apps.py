@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from vodstack.compose.delivery import OpenGate
+from vodstack.compose.server import build_server
+from vodstack.compose.services import build_services, private_umask
 from vodstack.config import Settings
-from vodstack.services import build_services, private_umask
 from vodstack.telemetry import logs
-from vodstack.web.app import OpenGate, create_app
+from vodstack.web.app import create_app
 
 
 def open_gate_factory() -> FastAPI:
@@ -17,4 +19,4 @@ def open_gate_factory() -> FastAPI:
     private_umask()
     settings = Settings()
     logs.configure(settings.log_level, settings.log_format, settings.role, settings.instance_id)
-    return create_app(build_services(settings), gate=OpenGate())
+    return create_app(build_server(build_services(settings), gate=OpenGate()))

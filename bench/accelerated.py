@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from bench.common import SMALL_LADDER, make_clip
 from vodstack.catalogue.repository import new_id
+from vodstack.compose.services import build_services
 from vodstack.config import Settings
-from vodstack.services import build_services
 
 
 def run_once(master: Path, home: Path, mode: str, workers: int) -> float:

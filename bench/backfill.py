@@ -32,8 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import SMALL_LADDER, make_clip
+from vodstack.compose.services import Services, build_services
 from vodstack.config import Settings
-from vodstack.services import Services, build_services
 
 REDIS = os.environ.get("VODSTACK_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 PG_ADMIN = os.environ.get("VODSTACK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -22,8 +22,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from vodstack.compose.services import build_services  # noqa: E402
 from vodstack.config import RungTemplate, Settings  # noqa: E402
-from vodstack.services import build_services  # noqa: E402
 from vodstack.transcode.runner import ffmpeg_exe  # noqa: E402
 
 SMALL_LADDER = (

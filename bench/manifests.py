@@ -32,12 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import bench_env, median_of, prepare_asset, server, wrk
 from bench.nginx import nginx
+from vodstack.compose.services import build_services
 from vodstack.config import Settings
 from vodstack.origin.origin import Origin
 from vodstack.packaging import dash, hls
 from vodstack.packaging.layout import VariantTag
 from vodstack.packaging.model import Presentation, Track
-from vodstack.services import build_services
 from vodstack.storage.slices import BytesResource
 from vodstack.thumbnails.cutter import FrameCutter
 

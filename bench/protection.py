@@ -21,12 +21,12 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import median_of, play_cookies, prepare_asset, server, wrk
+from vodstack.compose.services import build_services
 from vodstack.config import Settings
 from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.packaging.layout import VariantTag
 from vodstack.protection.service import build_protection
-from vodstack.services import build_services
 from vodstack.storage.slices import read_resource
 from vodstack.thumbnails.cutter import FrameCutter
 

@@ -39,8 +39,8 @@ from bench.common import METRICS_TOKEN, bench_env, free_port, prepare_asset, ser
 from vodstack.captions.service import CaptionRequest, CaptionService
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.cli.stats import scrape
+from vodstack.compose.services import build_services
 from vodstack.config import Settings
-from vodstack.services import build_services
 
 SECRET = "bench-origin-secret"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from vodstack.compose.services import Services, build_services
 from vodstack.config import RungTemplate, Settings
-from vodstack.services import Services, build_services
 from vodstack.transcode.runner import ffmpeg_exe
 
 # A small ladder keeps transcodes to a second or two on 2 cores.

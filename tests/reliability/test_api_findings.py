@@ -12,7 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_settings
-from vodstack.services import build_services
+from vodstack.compose.server import build_server
+from vodstack.compose.services import build_services
 from vodstack.web.app import create_app
 
 TOKEN = "findings-admin-token"
@@ -21,7 +22,7 @@ TOKEN = "findings-admin-token"
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     services = build_services(make_settings(tmp_path / "home", admin_token=TOKEN))
-    with TestClient(create_app(services, run_workers=False)) as c:
+    with TestClient(create_app(build_server(services, run_workers=False))) as c:
         c.headers["Authorization"] = f"Bearer {TOKEN}"
         yield c
     services.close()

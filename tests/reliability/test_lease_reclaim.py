@@ -18,10 +18,10 @@ import pytest
 from tests.conftest import make_clip_file
 from tests.e2e.conftest import LiveServer
 from vodstack.catalogue.repository import new_id
+from vodstack.compose.services import Services
 from vodstack.config import Settings
 from vodstack.jobs.owner import host_name, owner_prefix, parse_owner, process_tag
 from vodstack.jobs.worker import reclaim_dead_local
-from vodstack.services import Services
 
 
 def _running_job(services: Services, owner: str) -> str:

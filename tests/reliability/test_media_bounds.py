@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import make_settings
 from tests.fixtures.lying_media import lying_mp4
+from vodstack.compose.services import Services, build_services
 from vodstack.errors import TranscodeError
-from vodstack.services import Services, build_services
 from vodstack.transcode import stage
 from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 

@@ -27,13 +27,13 @@ from tests.fixtures.cpix import CpixServer
 from vodstack.catalogue.content_keys import ContentKeys
 from vodstack.catalogue.models import Asset
 from vodstack.catalogue.repository import new_id
+from vodstack.compose.services import Services
 from vodstack.errors import NotFound
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.packaging.layout import VariantTag
 from vodstack.protection.providers import LocalKeyProvider, ProvidedKey
 from vodstack.protection.service import Protection
 from vodstack.protection.vault import KeyVault
-from vodstack.services import Services
 
 _LOOPS = 8
 

@@ -10,10 +10,10 @@ from rich.table import Table
 
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
+from vodstack.compose.services import Services
 from vodstack.errors import Conflict, NotFound
 from vodstack.protection import admin as protection_admin
 from vodstack.protection.service import SCHEMES, build_protection, dash_scheme, hls_scheme
-from vodstack.services import Services
 
 assets_app = typer.Typer(help="Inspect and manage assets.", no_args_is_help=True)
 
@@ -226,7 +226,7 @@ def assets_protect(
         raise typer.BadParameter("give clear or one or more schemes, e.g. aes-128,cenc")
     services = open_services()
     protection = build_protection(services.settings, services.db, services.secrets)
-    setting = protection_admin.set_protection(services, protection, asset_id, schemes)
+    setting = protection_admin.set_protection(services.assets, protection, asset_id, schemes)
     served = _served_as(setting)
     human = (
         f"{asset_id} protection: {setting} ("
@@ -243,7 +243,7 @@ def assets_rekey(asset_id: str, as_json: JsonOpt = False) -> None:
     previous key."""
     services = open_services()
     protection = build_protection(services.settings, services.db, services.secrets)
-    generations = protection_admin.rekey(services, protection, asset_id)
+    generations = protection_admin.rekey(services.assets, protection, asset_id)
     human = (
         f"{asset_id} re-keyed: generation {', '.join(map(str, generations))}"
         if generations

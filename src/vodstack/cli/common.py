@@ -11,11 +11,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vodstack.assets.view import asset_view
 from vodstack.catalogue.repository import TRANSCODE_KIND
+from vodstack.compose.services import Services, build_services
 from vodstack.config import Settings
 from vodstack.jobs.worker import WorkerPool
-from vodstack.services import Services, build_services
-from vodstack.transcode.extras_job import extras_status
 
 console = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
@@ -33,11 +33,9 @@ def emit(data: Any, as_json: bool, human: str | None = None) -> None:
 
 
 def asset_dict(services: Services, asset_id: str) -> dict[str, Any]:
+    """The CLI's rendering of the one asset view (assets/view.py)."""
     asset = services.catalogue.get_asset(asset_id)
-    job = services.catalogue.latest_job(asset_id)
-    renditions = services.catalogue.renditions(asset_id, asset.revision) if asset.revision else []
-    base = services.settings.base_url()
-    ready = asset.status == "ready"
+    view = asset_view(services.catalogue, services.settings.base_url(), asset)
     return {
         "id": asset.id,
         "title": asset.title,
@@ -50,31 +48,19 @@ def asset_dict(services: Services, asset_id: str) -> dict[str, Any]:
         "revision": asset.revision,
         "renditions": [
             {
-                "track": r.track_id,
+                "track": r.track,
                 "kind": r.kind,
                 "codec": r.codec,
                 "width": r.width,
                 "height": r.height,
-                "bitrate": r.bitrate_avg,
-                "peak_bitrate": r.bitrate_peak,
+                "bitrate": r.bitrate,
+                "peak_bitrate": r.peak_bitrate,
             }
-            for r in renditions
+            for r in view.renditions
         ],
-        "playback": {
-            "hls": f"{base}/v1/{asset.id}/index.m3u8" if ready else None,
-            "dash": f"{base}/v1/{asset.id}/index.mpd" if ready else None,
-        },
-        "job": None
-        if job is None
-        else {
-            "id": job.id,
-            "state": job.state,
-            "attempts": job.attempts,
-            "progress": round(job.progress, 4),
-            "error": job.error,
-            "stages": job.stages,
-        },
-        "extras": extras_status(services.catalogue, asset),
+        "playback": view.playback.to_dict() if view.playback else {"hls": None, "dash": None},
+        "job": view.job.to_dict() if view.job else None,
+        "extras": view.extras,
     }
 
 

@@ -73,7 +73,8 @@ def costs(
     """Cost report: egress (hit ratio, origin offload), storage, transcode CPU, money."""
     if ctx.invoked_subcommand is not None:
         return
-    service = CostService(open_services())
+    services = open_services()
+    service = CostService(services.settings, services.db, services.store)
     report = service.report(asset, parse_since(since, datetime.now(UTC)))
     emit(report.to_json(), as_json, human(report))
 
@@ -99,7 +100,7 @@ def costs_recommend(
     """Rungs under the watch-time threshold (with the storage and egress they cost) and rungs
     missing where viewers sit at the top on large screens."""
     services = open_services()
-    service = CostService(services)
+    service = CostService(services.settings, services.db, services.store)
     report = service.report(asset, parse_since(since, datetime.now(UTC)))
     share = min_share if min_share is not None else services.settings.costs_min_share
     recs = recommend(report, share, service.template_heights())

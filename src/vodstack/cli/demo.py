@@ -15,8 +15,9 @@ from pathlib import Path
 from rich.console import Console
 
 from vodstack.cli.common import watch_asset
+from vodstack.compose.services import Services
 from vodstack.errors import NotFound, VodstackError
-from vodstack.services import Services
+from vodstack.packaging.layout import asset_url, playback_urls
 from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 
 SAMPLE_SECONDS = 20
@@ -104,12 +105,13 @@ def demo_lines(services: Services, asset_id: str) -> list[str]:
     settings = services.settings
     token = demo_viewer_token(services)
     base = settings.base_url()
+    urls = playback_urls(asset_url(base, asset_id))
     return [
         f"asset:         {asset_id}",
         f"player:        {base}/watch/{asset_id}#token={token}",
         f"admin page:    {base}/admin",
-        f"HLS:           {base}/v1/{asset_id}/index.m3u8",
-        f"DASH:          {base}/v1/{asset_id}/index.mpd",
+        f"HLS:           {urls.hls}",
+        f"DASH:          {urls.dash}",
         f"viewer token:  {token}",
         f"admin token:   {services.admin_token}",
         "",
@@ -117,7 +119,7 @@ def demo_lines(services: Services, asset_id: str) -> list[str]:
         f'  curl -c cookies.txt -X POST -H "Authorization: Bearer {token[:12]}…" '
         f"{base}/play/{asset_id}",
         f'  ffplay -cookies "$(grep CloudFront cookies.txt | awk \'{{print $6"="$7}}\' '
-        f"| paste -sd ';')\" {base}/v1/{asset_id}/index.m3u8",
+        f"| paste -sd ';')\" {urls.hls}",
         "",
         f"serving on {base}  (Ctrl-C to stop)",
     ]

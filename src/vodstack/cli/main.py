@@ -35,11 +35,11 @@ from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
 from vodstack.cli.secrets import secrets_app
 from vodstack.cli.stats import stats
+from vodstack.compose.services import build_services, private_umask
 from vodstack.config import Settings
 from vodstack.config_check import SettingsInvalid, load_settings
 from vodstack.edge.disk import DiskFiles
 from vodstack.errors import ConfigError, VodstackError
-from vodstack.services import build_services, private_umask
 from vodstack.telemetry import logs
 from vodstack.telemetry.metrics import share_between_workers
 from vodstack.web.hosts import is_loopback_host
@@ -118,7 +118,7 @@ def worker(
     settings = load_settings()
     _configure_logging(settings, "worker")
     if settings.broker_url:
-        from vodstack.jobs.lanes import LANES, run_lane, supervise
+        from vodstack.compose.lanes import LANES, run_lane, supervise
 
         if lane is not None:  # a lane process started by the supervisor
             raise typer.Exit(run_lane(settings, lane))

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from vodstack.catalogue.db import Database
 from vodstack.catalogue.models import (
     Asset,
     AssetFile,
@@ -20,13 +21,14 @@ from vodstack.catalogue.models import (
     PlaybackSession,
     Rendition,
 )
+from vodstack.config import Settings
 from vodstack.costs import report, store
 from vodstack.costs.flusher import hot_class
 from vodstack.costs.lifecycle import MASTER_COLD, MASTER_RESTORED
 from vodstack.costs.prices import Prices
 from vodstack.costs.rungs import SessionRungs, fold
 from vodstack.errors import NotFound
-from vodstack.services import Services
+from vodstack.storage import ObjectStore
 
 _RUNG_EVENTS = ("start", "first_frame", "playing", "pause", "stall_start", "seek", "switch")
 _RUNG_EVENTS += ("ended", "end", "error")
@@ -48,10 +50,10 @@ def _job_cpu(job: Job, cpus: int) -> tuple[float, bool]:
 
 
 class CostService:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.db = services.db
-        self.settings = services.settings
+    def __init__(self, settings: Settings, db: Database, store: ObjectStore) -> None:
+        self.db = db
+        self.settings = settings
+        self.store = store
         self.prices = Prices.from_settings(self.settings)
 
     def template_heights(self) -> dict[str, list[int]]:
@@ -62,7 +64,7 @@ class CostService:
         }
 
     def facts(self, asset_ids: Sequence[str] | None = None) -> list[report.AssetFacts]:
-        hot = hot_class(self.services.store)
+        hot = hot_class(self.store)
         with self.db.session() as session:
             query = select(Asset).where(Asset.revision > 0)
             if asset_ids is not None:

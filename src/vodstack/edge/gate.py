@@ -17,7 +17,7 @@ from vodstack.entitlement import pathtoken
 from vodstack.entitlement.geo import ViewerLocator
 from vodstack.entitlement.verify import SignatureVerifier, Verdict
 from vodstack.errors import InvalidInput, RateLimited
-from vodstack.packaging.layout import DeliveryPath, parse_delivery_path
+from vodstack.packaging.layout import DeliveryPath, asset_prefix, parse_delivery_path
 from vodstack.telemetry.metrics import Metrics
 
 
@@ -54,7 +54,7 @@ class SignatureGate:
         token: a trick, never a player), holds a second token segment, or a picture token
         asks for something other than a picture."""
         raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
-        prefix = f"/v1/{asset_id}/"
+        prefix = asset_prefix(asset_id)
         letter = pathtoken.PICTURE_SEGMENT if picture else pathtoken.SEGMENT
         segment = f"{prefix}{letter}/{token}/"
         if not raw_path.startswith(segment):

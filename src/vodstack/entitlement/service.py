@@ -27,6 +27,7 @@ from vodstack.entitlement.rules import AccessRules, LicenceFact, SubscriptionFac
 from vodstack.entitlement.signing import signed_cookies, signed_url
 from vodstack.entitlement.tokens import JwtVerifier, ViewerClaims
 from vodstack.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from vodstack.packaging.layout import asset_prefix, asset_url, playback_urls
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ class EntitlementService:
         self._pictures: dict[tuple[str, int, str], str] = {}
 
     def resource(self, asset_id: str) -> str:
-        return f"{self.settings.base_url()}/v1/{asset_id}/*"
+        return f"{asset_url(self.settings.base_url(), asset_id)}/*"
 
     def _limit(self, limiter: RateLimiter, key: str, what: str) -> None:
         wait = limiter.acquire(key)
@@ -139,16 +140,16 @@ class EntitlementService:
             ip_address=client_ip if self.settings.cookie_bind_ip else None,
         )
         key_id, private = self.keyring.signer()
-        base = f"{self.settings.base_url()}/v1/{asset.id}"
+        urls = playback_urls(asset_url(self.settings.base_url(), asset.id))
         cookies = signed_cookies(policy, key_id, private, self.settings.signing_hash)
         return PlayGrant(
             asset_id=asset.id,
             subject=viewer.subject,
-            hls=f"{base}/index.m3u8",
-            dash=f"{base}/index.mpd",
+            hls=urls.hls,
+            dash=urls.dash,
             expires=expires,
             cookies=cookies,
-            cookie_path=f"/v1/{asset.id}/",
+            cookie_path=asset_prefix(asset.id),
             token=pathtoken.encode(cookies),
         )
 
@@ -167,15 +168,17 @@ class EntitlementService:
         cache_key = (asset_id, expires, key_id)
         token = self._pictures.get(cache_key)
         if token is None:
-            base = self.settings.base_url()
-            policy = Policy(f"{base}/v1/{asset_id}/{pathtoken.PICTURES}/*", expires)
+            base = asset_url(self.settings.base_url(), asset_id)
+            policy = Policy(f"{base}/{pathtoken.PICTURES}/*", expires)
             token = pathtoken.encode(
                 signed_cookies(policy, key_id, private, self.settings.signing_hash)
             )
             if len(self._pictures) >= 4096:  # bounded: old steps go first
                 self._pictures.pop(next(iter(self._pictures)))
             self._pictures[cache_key] = token
-        base_url = f"{self.settings.base_url()}/v1/{asset_id}/{pathtoken.PICTURE_SEGMENT}/{token}"
+        base_url = (
+            f"{asset_url(self.settings.base_url(), asset_id)}/{pathtoken.PICTURE_SEGMENT}/{token}"
+        )
         return base_url, expires
 
     def signed_file_url(
@@ -191,7 +194,7 @@ class EntitlementService:
             raise InvalidInput("signed URLs are for single files, not adaptive manifests")
         key_id, private = self.keyring.signer()
         expires = int(self.clock()) + (ttl_s or self.settings.cookie_ttl_s)
-        url = f"{self.settings.base_url()}/v1/{asset_id}/{path.lstrip('/')}"
+        url = f"{asset_url(self.settings.base_url(), asset_id)}/{path.lstrip('/')}"
         hash_alg = self.settings.signing_hash
         if self.settings.cookie_bind_ip and client_ip:
             policy = Policy(resource=url, date_less_than=expires, ip_address=client_ip)

@@ -35,6 +35,7 @@ from vodstack import __version__
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import Settings
 from vodstack.jobs.bus import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
+from vodstack.packaging.layout import asset_url, playback_urls
 from vodstack.secretstore import LiveSecret, SecretStore
 
 log = logging.getLogger(__name__)
@@ -118,10 +119,7 @@ def event_body(event: DomainEvent, delivery: str, base_url: str) -> str:
     data: dict[str, Any] = dict(event.payload)
     data.pop("purge", None)  # what edges forget (edge.purge): not for subscribers
     if event.type == ASSET_READY and event.asset_id:
-        data["playback"] = {
-            "hls": f"{base_url}/v1/{event.asset_id}/index.m3u8",
-            "dash": f"{base_url}/v1/{event.asset_id}/index.mpd",
-        }
+        data["playback"] = playback_urls(asset_url(base_url, event.asset_id)).to_dict()
     return json.dumps(
         {
             "id": delivery,

@@ -200,3 +200,38 @@ def parse_delivery_path(path: str) -> DeliveryPath | None:
     if m["keyframe"]:
         return DeliveryPath("keyframe", tag, m["track"], int(m["keyframe"]))
     return DeliveryPath("segment", tag, m["track"], int(m["number"]))
+
+
+# -- public URLs ---------------------------------------------------------------------------
+# The one place a delivery URL is spelled with its scheme and host: playback URLs of the API,
+# the CLI, /play, webhooks and the demo, policy resources and the cookie path all come from
+# these, so they cannot drift apart.
+MULTIVARIANT = "index.m3u8"
+MPD = "index.mpd"
+
+
+def asset_prefix(asset_id: str) -> str:
+    """``/v1/{assetId}/``: the path every delivery URL of the asset starts with (the signed
+    cookies' ``Path``)."""
+    return f"/v1/{asset_id}/"
+
+
+def asset_url(base_url: str, asset_id: str) -> str:
+    """``{base_url}/v1/{assetId}``, the asset's delivery base: append ``/`` and a path of the
+    layout above. ``base_url`` is the configured public URL, never a request's Host."""
+    return f"{base_url}/v1/{asset_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackUrls:
+    hls: str  # the HLS multivariant playlist
+    dash: str  # the DASH MPD
+
+    def to_dict(self) -> dict[str, str]:
+        return {"hls": self.hls, "dash": self.dash}
+
+
+def playback_urls(asset_base: str) -> PlaybackUrls:
+    """The HLS and DASH entry points under an asset's delivery base: :func:`asset_url`, or a
+    path-token base ``…/v1/{assetId}/t/{token}`` (the manifests' relative URIs carry it on)."""
+    return PlaybackUrls(f"{asset_base}/{MULTIVARIANT}", f"{asset_base}/{MPD}")

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from vodstack.assets.view import RenditionView, asset_view
 from vodstack.catalogue.models import Asset
+from vodstack.compose.services import Services
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
 from vodstack.ingest.upload import Ingestor, Upload
 from vodstack.protection import admin as protection_admin
-from vodstack.transcode.extras_job import extras_status
 from vodstack.web.api_media import router as media_router
 from vodstack.web.auth import require_admin
 from vodstack.web.embed import EmbedOut, embed_snippet
 from vodstack.web.play import picture_urls
+from vodstack.web.state import delivery_of, services_of
 from vodstack.web.uploads import receive_multipart, receive_raw
 
 router = APIRouter(prefix="/api", tags=["assets"], dependencies=[Depends(require_admin)])
@@ -119,7 +123,9 @@ class AssetOut(BaseModel):
     )
 
 
-def _window_progress(services: Any, asset: Asset, renditions: list[Any]) -> dict[str, Any]:
+def _window_progress(
+    services: Services, asset: Asset, renditions: Sequence[RenditionView]
+) -> dict[str, WindowProgress]:
     """Per-track window counts of a progressive revision (empty for complete ones)."""
     if not any(r.layout == "windowed" for r in renditions):
         return {}
@@ -129,16 +135,16 @@ def _window_progress(services: Any, asset: Asset, renditions: list[Any]) -> dict
     for part in windows.parts(asset.id, asset.revision):
         done.setdefault(part.track_id, []).append(part.on_demand)
     return {
-        r.track_id: WindowProgress(
-            done=len(done.get(r.track_id, [])),
+        r.track: WindowProgress(
+            done=len(done.get(r.track, [])),
             total=total,
-            on_demand=sum(done.get(r.track_id, [])),
+            on_demand=sum(done.get(r.track, [])),
         )
         for r in renditions
     }
 
 
-def _signed_pictures(services: Any, asset: Asset) -> SignedPictures:
+def _signed_pictures(services: Services, asset: Asset) -> SignedPictures:
     base, expires = services.entitlement.picture_base(asset.id)
     found = picture_urls(services, asset, base)
     return SignedPictures(
@@ -150,13 +156,14 @@ def _signed_pictures(services: Any, asset: Asset) -> SignedPictures:
 
 
 def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOut:
-    services = request.app.state.services
+    """The API's rendering of the one asset view (assets/view.py); ``detail=False`` (a list)
+    leaves out the job, extras, ladder and window counts."""
+    services = services_of(request)
     # The configured base, never the request's Host header: a forged Host must not reach any
     # URL this API hands out (links an admin tool may follow or pass on).
     base = services.settings.base_url()
-    ready = asset.status == "ready" and asset.revision > 0
-    renditions = services.catalogue.renditions(asset.id, asset.revision) if ready else []
-    job = services.catalogue.latest_job(asset.id) if detail else None
+    view = asset_view(services.catalogue, base, asset, detail=detail)
+    renditions = view.renditions if view.playable else ()
     progress = _window_progress(services, asset, renditions) if detail else {}
     return AssetOut(
         id=asset.id,
@@ -164,49 +171,19 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
         status=asset.status,
         error=asset.error,
         duration=asset.duration,
-        renditions=[
-            RenditionOut(
-                track=r.track_id,
-                kind=r.kind,
-                codec=r.codec,
-                width=r.width,
-                height=r.height,
-                frame_rate=r.frame_rate,
-                sample_rate=r.sample_rate,
-                channels=r.channels,
-                bitrate=r.bitrate_avg,
-                peak_bitrate=r.bitrate_peak,
-                language=r.language,
-                label=r.label,
-                default=r.is_default,
-                vmaf=r.vmaf,
-                layout=r.layout,
-                windows=progress.get(r.track_id),
-            )
-            for r in renditions
-        ],
-        playback=Playback(
-            hls=f"{base}/v1/{asset.id}/index.m3u8" if ready else None,
-            dash=f"{base}/v1/{asset.id}/index.mpd" if ready else None,
-        ),
+        renditions=[RenditionOut(**asdict(r), windows=progress.get(r.track)) for r in renditions],
+        playback=Playback(**view.playback.to_dict())
+        if view.playback
+        else Playback(hls=None, dash=None),
         drm=asset.drm,
         published=asset.published,
-        job=None
-        if job is None
-        else {
-            "id": job.id,
-            "state": job.state,
-            "attempts": job.attempts,
-            "progress": round(job.progress, 4),
-            "error": job.error,
-            "stages": job.stages,
-        },
-        extras=extras_status(services.catalogue, asset) if detail else None,
+        job=view.job.to_dict() if view.job else None,
+        extras=view.extras,
         created_at=asset.created_at.isoformat(),
         ladder=asset.ladder_info if detail else None,
         allow_download=asset.allow_download,
         poster_time=asset.poster_time,
-        pictures=_signed_pictures(services, asset) if ready else None,
+        pictures=_signed_pictures(services, asset) if view.playable else None,
         playback_policy=asset.playback,
         embed=embed_snippet(base, asset.id, asset.title),
     )
@@ -248,7 +225,7 @@ async def upload_asset(
         str | None, Query(max_length=20, description="Ladder template (VODSTACK_LADDERS)")
     ] = None,
 ) -> JSONResponse:
-    services = request.app.state.services
+    services = services_of(request)
     if ladder is not None and ladder not in services.settings.ladder_profiles:
         known = ", ".join(services.settings.ladder_profiles)
         raise InvalidInput(f"no ladder named {ladder!r}; known: {known}")
@@ -295,7 +272,7 @@ class _LadderChoice:
 
 @router.get("/assets", response_model=list[AssetOut], summary="List assets, newest first")
 def list_assets(request: Request) -> list[AssetOut]:
-    services = request.app.state.services
+    services = services_of(request)
     return [asset_out(request, a, detail=False) for a in services.catalogue.list_assets()]
 
 
@@ -304,7 +281,7 @@ def _get(request: Request, asset_id: str) -> Asset:
 
     if not is_valid_id(asset_id):
         raise NotFound(f"no asset {asset_id!r}")
-    return request.app.state.services.catalogue.get_asset(asset_id)
+    return services_of(request).catalogue.get_asset(asset_id)
 
 
 @router.get("/assets/{asset_id}", response_model=AssetOut, summary="One asset and its job")
@@ -314,7 +291,7 @@ def get_asset(request: Request, asset_id: str) -> AssetOut:
 
 @router.post("/assets/{asset_id}/publish", response_model=AssetOut, summary="Allow playback")
 def publish(request: Request, asset_id: str) -> AssetOut:
-    return asset_out(request, request.app.state.services.assets.set_published(asset_id, True))
+    return asset_out(request, services_of(request).assets.set_published(asset_id, True))
 
 
 @router.post(
@@ -323,7 +300,7 @@ def publish(request: Request, asset_id: str) -> AssetOut:
     summary="Stop playback (takedown): manifests and segments answer 404 at once",
 )
 def unpublish(request: Request, asset_id: str) -> AssetOut:
-    return asset_out(request, request.app.state.services.assets.set_published(asset_id, False))
+    return asset_out(request, services_of(request).assets.set_published(asset_id, False))
 
 
 @router.post(
@@ -332,7 +309,7 @@ def unpublish(request: Request, asset_id: str) -> AssetOut:
     summary="Re-run the ladder from the retained master; the current revision keeps serving",
 )
 def retranscode(request: Request, asset_id: str) -> dict[str, str]:
-    job_id = request.app.state.services.assets.retranscode(asset_id)
+    job_id = services_of(request).assets.retranscode(asset_id)
     return {"id": asset_id, "job": job_id}
 
 
@@ -342,7 +319,7 @@ def retranscode(request: Request, asset_id: str) -> dict[str, str]:
     summary="Delete packaged media and catalogue rows (the master is retained)",
 )
 def delete(request: Request, asset_id: str) -> None:
-    request.app.state.services.assets.delete(asset_id)
+    services_of(request).assets.delete(asset_id)
 
 
 class PlaybackIn(BaseModel):
@@ -360,7 +337,7 @@ class PlaybackIn(BaseModel):
     "asset are purged.",
 )
 def set_playback(request: Request, asset_id: str, body: PlaybackIn) -> AssetOut:
-    return asset_out(request, request.app.state.services.assets.set_playback(asset_id, body.policy))
+    return asset_out(request, services_of(request).assets.set_playback(asset_id, body.policy))
 
 
 class ProtectionIn(BaseModel):
@@ -377,9 +354,9 @@ class ProtectionIn(BaseModel):
     summary="Serve the asset clear, AES-128, cbcs and/or cenc (no re-transcode; caches purged)",
 )
 def set_protection(request: Request, asset_id: str, body: ProtectionIn) -> AssetOut:
-    services = request.app.state.services
-    protection_admin.set_protection(services, request.app.state.protection, asset_id, body.schemes)
-    return asset_out(request, services.assets.get(asset_id))
+    assets = services_of(request).assets
+    protection_admin.set_protection(assets, delivery_of(request).protection, asset_id, body.schemes)
+    return asset_out(request, assets.get(asset_id))
 
 
 @router.post(
@@ -388,8 +365,8 @@ def set_protection(request: Request, asset_id: str, body: ProtectionIn) -> Asset
     summary="New content keys for every protected scheme (no re-transcode; caches purged)",
 )
 def rekey(request: Request, asset_id: str) -> dict[str, object]:
-    services = request.app.state.services
-    generations = protection_admin.rekey(services, request.app.state.protection, asset_id)
+    assets = services_of(request).assets
+    generations = protection_admin.rekey(assets, delivery_of(request).protection, asset_id)
     return {"id": asset_id, "generations": generations}
 
 

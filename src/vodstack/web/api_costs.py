@@ -15,6 +15,7 @@ from vodstack.costs.report import parse_since
 from vodstack.costs.service import CostService
 from vodstack.errors import NotFound
 from vodstack.web.auth import require_admin
+from vodstack.web.state import services_of
 
 router = APIRouter(prefix="/api/costs", tags=["costs"], dependencies=[Depends(require_admin)])
 
@@ -30,7 +31,8 @@ _ABOUT = (
 
 
 def _service(request: Request) -> CostService:
-    return CostService(request.app.state.services)
+    services = services_of(request)
+    return CostService(services.settings, services.db, services.store)
 
 
 @router.get(

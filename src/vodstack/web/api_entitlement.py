@@ -12,6 +12,7 @@ from vodstack.catalogue.models import Licence, SigningKey, Subscription
 from vodstack.edge.purge import PurgeScope, Scope
 from vodstack.jobs.bus import ASSET_UPDATED
 from vodstack.web.auth import require_admin
+from vodstack.web.state import services_of
 
 router = APIRouter(prefix="/api", tags=["entitlement"], dependencies=[Depends(require_admin)])
 
@@ -102,12 +103,12 @@ def _key(k: SigningKey) -> KeyOut:
 
 @router.get("/subscriptions", response_model=list[SubscriptionOut])
 def list_subscriptions(request: Request, subject: str | None = None) -> list[SubscriptionOut]:
-    return [_sub(s) for s in request.app.state.services.grants.subscriptions(subject)]
+    return [_sub(s) for s in services_of(request).grants.subscriptions(subject)]
 
 
 @router.post("/subscriptions", response_model=SubscriptionOut, status_code=201)
 def add_subscription(request: Request, body: SubscriptionIn) -> SubscriptionOut:
-    sub = request.app.state.services.grants.subscribe(
+    sub = services_of(request).grants.subscribe(
         body.subject,
         body.plan,
         expires_at=body.expires_at,
@@ -119,17 +120,17 @@ def add_subscription(request: Request, body: SubscriptionIn) -> SubscriptionOut:
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204)
 def delete_subscription(request: Request, subscription_id: RowId) -> None:
-    request.app.state.services.grants.delete_subscription(subscription_id)
+    services_of(request).grants.delete_subscription(subscription_id)
 
 
 @router.get("/licences", response_model=list[LicenceOut])
 def list_licences(request: Request, institution: str | None = None) -> list[LicenceOut]:
-    return [_lic(x) for x in request.app.state.services.grants.licences(institution)]
+    return [_lic(x) for x in services_of(request).grants.licences(institution)]
 
 
 @router.post("/licences", response_model=LicenceOut, status_code=201)
 def add_licence(request: Request, body: LicenceIn) -> LicenceOut:
-    services = request.app.state.services
+    services = services_of(request)
     if body.asset_id is not None:
         services.assets.get(body.asset_id)
     lic = services.grants.license(
@@ -140,12 +141,12 @@ def add_licence(request: Request, body: LicenceIn) -> LicenceOut:
 
 @router.delete("/licences/{licence_id}", status_code=204)
 def delete_licence(request: Request, licence_id: RowId) -> None:
-    request.app.state.services.grants.delete_licence(licence_id)
+    services_of(request).grants.delete_licence(licence_id)
 
 
 @router.put("/assets/{asset_id}/access", summary="Set which plans and countries may play")
 def set_access(request: Request, asset_id: str, body: AccessIn) -> AccessIn:
-    services = request.app.state.services
+    services = services_of(request)
     services.assets.get(asset_id)
     services.grants.set_access(
         asset_id, plans=body.plans, geo_allow=body.geo_allow, geo_deny=body.geo_deny
@@ -159,7 +160,7 @@ def set_access(request: Request, asset_id: str, body: AccessIn) -> AccessIn:
 
 @router.get("/keys", response_model=list[KeyOut], tags=["keys"])
 def list_keys(request: Request) -> list[KeyOut]:
-    return [_key(k) for k in request.app.state.services.grants.signing_keys()]
+    return [_key(k) for k in services_of(request).grants.signing_keys()]
 
 
 @router.post(
@@ -171,7 +172,7 @@ def list_keys(request: Request) -> list[KeyOut]:
 def rotate_key(
     request: Request, algorithm: Annotated[Literal["rsa", "ecdsa"], Query()] = "rsa"
 ) -> KeyOut:
-    services = request.app.state.services
+    services = services_of(request)
     key_id = services.keyring.rotate(algorithm)
     return next(_key(k) for k in services.grants.signing_keys() if k.key_id == key_id)
 
@@ -184,13 +185,13 @@ def rotate_key(
     summary="Trust an outside public key (verification only)",
 )
 def add_key(request: Request, body: PublicKeyIn) -> KeyOut:
-    services = request.app.state.services
+    services = services_of(request)
     key_id = services.keyring.add_public(body.public_key_pem, body.key_id)
     return next(_key(k) for k in services.grants.signing_keys() if k.key_id == key_id)
 
 
 @router.post("/keys/{key_id}/retire", response_model=KeyOut, tags=["keys"])
 def retire_key(request: Request, key_id: str) -> KeyOut:
-    services = request.app.state.services
+    services = services_of(request)
     services.keyring.retire(key_id)
     return next(_key(k) for k in services.grants.signing_keys() if k.key_id == key_id)

@@ -27,6 +27,7 @@ from vodstack.captions.webvtt import CaptionInvalid
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import AudioUpload, Caption
 from vodstack.catalogue.repository import is_valid_id
+from vodstack.compose.services import Services
 from vodstack.edge.purge import PurgeScope, Scope
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
 from vodstack.ingest.probe import probe_audio
@@ -34,6 +35,7 @@ from vodstack.ingest.upload import storage_extension
 from vodstack.jobs.bus import ASSET_UPDATED
 from vodstack.packaging.language import is_language_tag, language_tag
 from vodstack.storage.base import MASTERS, validate_key
+from vodstack.web.state import services_of
 
 router = APIRouter(tags=["media"])
 _AUDIO_EXTENSIONS = {".m4a", ".mp4", ".aac", ".wav", ".flac", ".mp3", ".ogg", ".opus", ".mka"}
@@ -83,14 +85,14 @@ def caption_out(c: Caption) -> CaptionOut:
 
 
 def _services(request: Request, asset_id: str) -> Any:
-    services = request.app.state.services
+    services = services_of(request)
     if not is_valid_id(asset_id):
         raise NotFound(f"no asset {asset_id!r}")
     services.catalogue.get_asset(asset_id)
     return services
 
 
-def _media(services: Any) -> MediaCatalogue:
+def _media(services: Services) -> MediaCatalogue:
     return MediaCatalogue(services.db)
 
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from vodstack.errors import InvalidInput, UploadRejected
 from vodstack.ingest.resumable import ResumableUploads, UploadState
 from vodstack.web.auth import require_admin
+from vodstack.web.state import services_of
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,termination,expiration"
@@ -41,7 +42,7 @@ class UploadOut(BaseModel):
 
 
 def uploads(request: Request) -> ResumableUploads:
-    services = request.app.state.services
+    services = services_of(request)
     settings = services.settings
     return ResumableUploads(settings.home / "uploads", services.ingestor, settings.upload_expiry_s)
 
@@ -81,7 +82,7 @@ def parse_metadata(header: str | None) -> dict[str, str]:
 
 @router.options("", summary="What this tus server supports", status_code=204)
 def options(request: Request) -> Response:
-    settings = request.app.state.services.settings
+    settings = services_of(request).settings
     return Response(
         status_code=204,
         headers={
@@ -107,7 +108,7 @@ def create(
 ) -> Response:
     _check_version(tus_resumable)
     metadata = parse_metadata(upload_metadata)
-    profiles = request.app.state.services.settings.ladder_profiles
+    profiles = services_of(request).settings.ladder_profiles
     if metadata.get("ladder") and metadata["ladder"] not in profiles:
         raise InvalidInput(f"no ladder named {metadata['ladder']!r}; known: {', '.join(profiles)}")
     store = uploads(request)

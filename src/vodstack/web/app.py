@@ -1,14 +1,14 @@
-"""ASGI app assembly: admin API, playback, delivery (gate → edge → origin), ops endpoints.
+"""ASGI app: routes and ASGI layers mounted over what the composition root built.
 
-One factory, no globals. ``settings.role`` picks what this process is: ``all`` (edge and
-origin together, the default), ``edge`` (gate + cache in front of remote origins) or
-``origin`` (packager behind edges, answering only requests with the shared secret).
+One factory, no globals. :func:`vodstack.compose.server.build_server` makes the parts of this
+process for ``settings.role`` (``all``, ``edge``, ``shield`` or ``origin``: see
+compose/delivery.py); :func:`create_app` mounts the admin API, playback, delivery and ops
+endpoints over them and binds them to the app as typed state (web/state.py).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -18,30 +18,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vodstack import __version__
+from vodstack.compose.server import Server, build_server
+from vodstack.compose.services import Services, build_services, private_umask
 from vodstack.config import Settings
-from vodstack.costs.flusher import LedgerFlusher, hot_class
-from vodstack.costs.ledger import UsageLedger
-from vodstack.costs.prices import Prices
-from vodstack.edge.cache import EdgeCache
-from vodstack.edge.gate import SignatureGate
-from vodstack.edge.hot import HotCopies
-from vodstack.edge.loaders import HttpOrigins, InProcessOrigin
-from vodstack.edge.policy import PlaybackPolicies
-from vodstack.edge.service import PURGING_EVENTS, Edge, PurgeFollower, TtlPolicy
-from vodstack.edge.shared import SharedTier
-from vodstack.errors import NotFound
-from vodstack.jobs.bus import DomainEvent
-from vodstack.jobs.leader import Leader
-from vodstack.origin.origin import Origin
-from vodstack.origin.protect import ProtectedPackager
-from vodstack.protection.service import build_protection
-from vodstack.secretstore import LiveSecret, random_token
-from vodstack.services import Services, build_services, private_umask
 from vodstack.telemetry import logs
-from vodstack.telemetry.metrics import Exposition, register_cache_collector, start_listener
-from vodstack.telemetry.service import PlaybackTelemetry
-from vodstack.thumbnails.cutter import FrameCutter
-from vodstack.thumbnails.guard import ThumbnailAdmission
 from vodstack.web import (
     accesslog,
     api,
@@ -59,202 +39,23 @@ from vodstack.web import (
 from vodstack.web.auth import require_metrics_reader
 from vodstack.web.bodylimit import BodyLimits
 from vodstack.web.cors import ViewerCors
-from vodstack.web.delivery import Gate
 from vodstack.web.hosts import is_loopback_host
 from vodstack.web.requestid import RequestId
+from vodstack.web.state import AppState, bind
 
 log = logging.getLogger(__name__)
 
 
-class OpenGate:
-    """Lets every request through. Only for tests and benchmarks of what lies behind."""
-
-    def check(
-        self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
-    ) -> None:
-        return None
-
-
-def origin_secrets(services: Services) -> Callable[[], tuple[str, ...]]:
-    """The origin secrets, current first: the configured ones, else the generated one from
-    the secret store, read again every few seconds (``vodstack secrets rotate
-    origin-secret`` reaches every node without a restart; the previous value stays valid)."""
-    configured = services.settings.origin_secrets
-    if configured:
-        return lambda: configured
-    live = LiveSecret(services.secrets, "origin-secret", random_token)
-    return lambda: tuple(v.decode() for v in live.values())
-
-
-def build_edge(services: Services, origin: Origin | None) -> Edge:
-    settings = services.settings
-    disk_dir = settings.effective_edge_disk_dir
-    # The memory budget is shared: half for small objects, half for copies of the disk tier's
-    # popular files (edge/hot.py), which are sent from memory faster than from disk.
-    hot_bytes = settings.edge_memory_bytes // 2 if settings.edge_disk_bytes else 0
-    cache = EdgeCache(
-        memory_bytes=settings.edge_memory_bytes - hot_bytes,
-        disk_dir=disk_dir if settings.edge_disk_bytes else None,
-        disk_bytes=settings.edge_disk_bytes,
-        disk_threshold=settings.edge_disk_threshold,
-        origin_timeout_s=settings.origin_timeout_s,
-    )
-    staging = disk_dir / "incoming"
-    if origin is not None:
-        loader = InProcessOrigin(
-            origin, services.store, staging, services.metrics, settings.edge_disk_threshold
-        ).load
-    else:
-        secrets_now = origin_secrets(services)
-        loader = HttpOrigins(
-            settings.origin_urls,
-            settings.origin_secret_header,
-            lambda: secrets_now()[0],  # read again every few seconds: rotations reach it
-            staging,
-            services.metrics,
-            memory_threshold=settings.edge_disk_threshold,
-            timeout_s=settings.origin_timeout_s,
-            verify=settings.origin_tls_verify,
-        ).load
-    policy = TtlPolicy(
-        manifest_ttl_s=settings.manifest_max_age_s, immutable_stale_s=settings.edge_stale_if_error_s
-    )
-    hot = HotCopies(hot_bytes) if hot_bytes else None
-    shared = None
-    if settings.worker_shared_dir is not None and settings.edge_disk_bytes:
-        # The other workers of this `serve --workers N`: one origin load per segment for all.
-        shared = SharedTier(settings.worker_shared_dir, staging, wait_s=settings.origin_timeout_s)
-    return Edge(cache, loader, policy, services.metrics, hot, shared)
-
-
-def _duration_of(services: Services) -> Callable[[str], float | None]:
-    def duration(asset_id: str) -> float | None:
-        try:
-            return services.catalogue.get_asset(asset_id).duration
-        except NotFound:
-            return None  # the origin answers 404
-
-    return duration
-
-
-def create_app(
-    services: Services, *, gate: Gate | None = None, run_workers: bool = True
-) -> FastAPI:
-    settings = services.settings
-    role = settings.role
-    remote = role in ("edge", "shield")
-    protection = build_protection(settings, services.db, services.secrets)
-    packager = ProtectedPackager(
-        protection,
-        f"{settings.base_url()}/v1/{{asset}}/license",
-        clear_external_keys=settings.clearkey_external_keys,
-    )
-    origin = (
-        None
-        if remote
-        else Origin(
-            settings,
-            services.catalogue,
-            services.store,
-            packager,
-            windows=services.pipeline.stage.windows,
-            frames=FrameCutter(
-                services.store, settings.thumbnail_concurrency, settings.thumbnail_wait_s
-            ),
-        )
-    )
-    edge = build_edge(services, origin) if role != "origin" else None
-    follower = PurgeFollower(services.catalogue, edge) if edge is not None else None
-    # Usage ledger (issue #21): viewer-facing roles only, so bytes an origin or shield sends
-    # to edges are not counted again as egress.
-    ledger = UsageLedger() if settings.costs_ledger and role in ("all", "edge") else None
-    flusher = (
-        LedgerFlusher(
-            ledger,
-            services.db,
-            interval_s=settings.costs_flush_s,
-            retention_days=settings.costs_retention_days,
-            prices=Prices.from_settings(settings),
-            hot_class=hot_class(services.store),
-            registry=services.metrics.registry,
-        )
-        if ledger is not None
-        else None
-    )
-    if flusher is not None:  # a multi-worker /metrics shows it per worker (Exposition.own)
-        services.metrics.own.append(flusher.collector)
-
-    def forget(event: DomainEvent) -> None:  # events of this process: purge at once, once
-        if event.asset_id is None:
-            return
-        if origin is not None:
-            origin.forget(event.asset_id)
-        if follower is not None:
-            follower.apply_threadsafe(event)
-
-    for event_type in PURGING_EVENTS:
-        services.bus.subscribe(event_type, forget)
-
-    def refresh_job_gauges() -> None:
-        # Gauges of the catalogue's jobs (all processes); every state and queue is set, so
-        # one that emptied reads 0 instead of its last count.
-        m, pipeline = services.metrics, services.pipeline
-        for state, count in pipeline.job_counts().items():
-            m.jobs.labels(state).set(count)
-        for queue, count in pipeline.queue_depths().items():
-            m.jobs_queued.labels(queue).set(count)
-
-    # The pipeline's own registry: durations of the jobs that ended in this process.
-    exposition = Exposition(
-        (services.metrics.registry, services.pipeline.metrics.registry),
-        {
-            "role": role,
-            "instance": logs.instance_name(settings.instance_id),
-            "version": __version__,
-        },
-        refresh_job_gauges,
-        services.metrics.own,
-    )
+def create_app(server: Server) -> FastAPI:
+    services, settings, role = server.services, server.settings, server.role
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        listener = (
-            start_listener(exposition, settings.metrics_host, settings.metrics_port)
-            if settings.metrics_port
-            else None
-        )
-        if not remote:  # uploads cut off by a crash (kill -9): in the background
-            threading.Thread(
-                target=_clean_partial, args=(services,), name="vodstack-clean", daemon=True
-            ).start()
-        pool = services.pipeline.pool() if run_workers and not remote else None
-        leader = None
-        if pool is not None and settings.worker_shared_dir is not None:
-            # One of the server's worker processes runs the jobs (jobs/leader.py says why).
-            leader = Leader(settings.worker_shared_dir / "jobs.lock", pool.start, pool.stop)
-            leader.begin()
-        elif pool is not None:
-            pool.start()
-        if follower is not None:
-            follower.start()
-        if flusher is not None:
-            flusher.start()
+        server.start()
         try:
             yield
         finally:
-            if flusher is not None:
-                await flusher.stop()
-            if follower is not None:
-                await follower.stop()
-            if leader is not None:
-                leader.end()
-            elif pool is not None:
-                pool.stop()
-            if edge is not None:
-                edge.cache.close()
-            if listener is not None:
-                listener.shutdown()
-                listener.server_close()
+            await server.stop()
 
     app = VodstackApp(
         title="vodstack",
@@ -262,28 +63,8 @@ def create_app(
         summary="Upload once; adaptive HLS/DASH for every entitled viewer.",
         lifespan=lifespan,
     )
-    app.state.services = services
-    app.state.protection = protection
-    app.state.role = role
-    app.state.origin = origin
-    app.state.edge = edge
-    app.state.ledger_flusher = flusher
-    app.state.origin_secret_header = settings.origin_secret_header.lower()
-    app.state.origin_secrets = (
-        origin_secrets(services) if role in ("origin", "shield") else lambda: ()
-    )
-    app.state.gate = gate or SignatureGate(
-        settings,
-        services.signature_verifier,
-        services.locator,
-        services.metrics,
-        PlaybackPolicies(services.catalogue),
-    )
-    app.state.thumbnails = ThumbnailAdmission(
-        settings.thumbnail_rate_per_s, settings.thumbnail_burst, _duration_of(services)
-    )
-    if edge is not None:
-        register_cache_collector(services.metrics, edge.cache)
+    dev_signin = dev_signin_enabled(settings, services)
+    bind(app, AppState(server, dev_signin))
     errors.install(app)
     app.include_router(api.router)
     app.include_router(api_uploads.router)
@@ -293,13 +74,9 @@ def create_app(
     app.include_router(license.router)
     app.include_router(delivery.router)
     # Viewer side (issue #5): player/admin pages, static assets, QoE beacons.
-    app.state.playback = PlaybackTelemetry.build(
-        services.db, services.catalogue, services.secrets, services.metrics
-    )
     app.include_router(pages.router)
     app.include_router(embed.router)
-    app.state.dev_signin = dev_signin_enabled(settings, services)
-    if app.state.dev_signin:
+    if dev_signin:
         log.warning(
             "DEVELOPMENT SIGN-IN IS ON (VODSTACK_DEV_IDP): POST /dev/token gives a viewer "
             "token for any subject to any client on this machine, including one relayed by a "
@@ -324,14 +101,14 @@ def create_app(
         dependencies=[Depends(require_metrics_reader)],
     )
     def metrics() -> Response:
-        return Response(generate_latest(exposition), media_type=CONTENT_TYPE_LATEST)  # type: ignore[arg-type]
+        return Response(generate_latest(server.exposition), media_type=CONTENT_TYPE_LATEST)  # type: ignore[arg-type]
 
     # Raw ASGI layers outside FastAPI, outermost last: bodies are limited (and admin routes
     # authenticated) before FastAPI reads them, the access log sees every response, security
     # headers are added to every response, and delivery requests never enter FastAPI/Starlette.
     layers: list[Callable[[ASGIApp], ASGIApp]] = [
         lambda inner: BodyLimits(inner, settings, lambda: services.admin_token),
-        delivery.DeliveryFastPath,
+        lambda inner: delivery.DeliveryFastPath(inner, server.delivery),
     ]
     if settings.cors_origins:
         layers.append(lambda inner: ViewerCors(inner, settings.cors_origins))
@@ -342,6 +119,7 @@ def create_app(
     layers.append(lambda inner: ResponseHeaders(inner, security_headers))
     sink = accesslog.open_sink(settings.access_log)
     process = {"role": role, "instance": logs.instance_name(settings.instance_id)}
+    ledger = server.ledger
     layers.append(lambda inner: accesslog.AccessLog(inner, services.metrics, sink, process, ledger))
     layers.append(RequestId)  # outermost: the access log and every layer see the id
     app.wrap_outside(layers)
@@ -376,19 +154,8 @@ class VodstackApp(FastAPI):
         if self._outer is None:
             await super().__call__(scope, receive, send)
             return
-        scope["app"] = self  # what Starlette would set: the fast path reads app.state
+        scope["app"] = self  # what Starlette would set: routes reach their state through it
         await self._outer(scope, receive, send)
-
-
-def _clean_partial(services: Services) -> None:
-    clean = getattr(services.store, "clean_partial", None)
-    try:
-        removed = clean() if clean is not None else 0
-    except OSError:
-        log.warning("could not look for partial objects", exc_info=True)
-        return
-    if removed:
-        log.warning("removed %d partial object(s) left by an interrupted write", removed)
 
 
 def dev_signin_enabled(settings: Settings, services: Services) -> bool:
@@ -462,4 +229,4 @@ def app_factory() -> FastAPI:
     private_umask()
     settings = Settings()
     logs.configure(settings.log_level, settings.log_format, settings.role, settings.instance_id)
-    return create_app(build_services(settings))
+    return create_app(build_server(build_services(settings)))

@@ -7,6 +7,7 @@ import hmac
 from fastapi import Request
 
 from vodstack.errors import AuthError
+from vodstack.web.state import services_of
 
 #: Every route under this prefix is an admin route (its router depends on require_admin)...
 ADMIN_PREFIX = "/api/"
@@ -35,7 +36,7 @@ def admin_auth_error(authorization: str, expected: str) -> AuthError | None:
 
 def require_admin(request: Request) -> None:
     error = admin_auth_error(
-        request.headers.get("authorization", ""), request.app.state.services.admin_token
+        request.headers.get("authorization", ""), services_of(request).admin_token
     )
     if error is not None:
         raise error
@@ -44,7 +45,7 @@ def require_admin(request: Request) -> None:
 def require_metrics_reader(request: Request) -> None:
     """``/metrics`` on the viewer port: the admin token or ``metrics_token``, never anonymous
     (the metrics name assets, error reasons and traffic; a viewer has no business with them)."""
-    services = request.app.state.services
+    services = services_of(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

@@ -6,14 +6,14 @@ Edge roles (``all``, ``edge``): signature gate (cookies, signed URL or path toke
 Shield role: shared-secret check → cache → origin (the mid tier that collapses the misses of
 many edges into one origin fetch per object). Origin role: shared-secret check → origin.
 
-The gate runs first on every request, before any cache, catalogue or storage work.
+The gate runs first on every request, before any cache, catalogue or storage work. The parts
+are the fields of :class:`~vodstack.compose.delivery.Delivery`, built by the composition root.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-from typing import Any, Protocol
 
 import anyio
 from fastapi import APIRouter, Request
@@ -21,33 +21,27 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vodstack.catalogue.repository import is_valid_id
+from vodstack.compose.delivery import Delivery
 from vodstack.edge.entry import CacheEntry, ResultType
 from vodstack.edge.keys import delivery_key
 from vodstack.entitlement import pathtoken
 from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
-from vodstack.packaging.layout import cache_path
+from vodstack.packaging.layout import asset_prefix, cache_path
 from vodstack.protection.service import CLEAR_KEY_REFUSED
 from vodstack.storage.slices import BytesResource, FileSlice
 from vodstack.web import accesslog, errors
 from vodstack.web.responses import ResourceResponse
+from vodstack.web.state import delivery_of
 
 router = APIRouter(tags=["delivery"])
 
 
-class Gate(Protocol):
-    """Decides whether a delivery request may go on; raises Forbidden if not."""
-
-    def check(
-        self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
-    ) -> None: ...
-
-
-def check_origin_secret(state: Any, request: Request) -> None:
+def check_origin_secret(delivery: Delivery, request: Request) -> None:
     """The origin answers only its edges: the shared secret, compared in constant time,
     any of the configured ones (two are valid during a rotation)."""
-    presented = request.headers.get(state.origin_secret_header, "").encode()
+    presented = request.headers.get(delivery.origin_secret_header, "").encode()
     valid = False
-    for secret in state.origin_secrets():  # no early exit: time does not reveal which matched
+    for secret in delivery.origin_secrets():  # no early exit: time does not reveal which matched
         valid |= hmac.compare_digest(presented, secret.encode())
     if not valid:  # counted by the access log, reason "origin_secret"
         raise Forbidden("access denied", rule="origin_secret", public=False)
@@ -114,51 +108,57 @@ async def deliver_head(request: Request, asset_id: str, path: str) -> Response:
 
 async def _routed(request: Request, asset_id: str, path: str) -> Response:
     try:
-        return await deliver_response(request.app.state, request, asset_id, path)
+        return await deliver_response(delivery_of(request), request, asset_id, path)
     except Exception as exc:  # answered by the app's error handlers; the reason is logged
         accesslog.note_error(request.scope, accesslog.error_reason(exc))
         raise
 
 
-async def deliver_response(state: Any, request: Request, asset_id: str, path: str) -> Response:
-    if state.role == "origin":
-        check_origin_secret(state, request)
+async def deliver_response(
+    delivery: Delivery, request: Request, asset_id: str, path: str
+) -> Response:
+    if delivery.role == "origin":
+        assert delivery.origin is not None  # the origin role runs one, and no edge
+        check_origin_secret(delivery, request)
         if not is_valid_id(asset_id):
             raise NotFound("no such asset")
         path = cache_path(path, request.query_params)
-        resource = await anyio.to_thread.run_sync(state.origin.resolve, asset_id, path)
-        return ResourceResponse(resource, state.services.store, {})
-    if state.role == "shield":
-        check_origin_secret(state, request)  # a mid-tier cache answers edges only
+        resource = await anyio.to_thread.run_sync(delivery.origin.resolve, asset_id, path)
+        return ResourceResponse(resource, delivery.store, {})
+    assert delivery.edge is not None  # every other role runs one
+    if delivery.role == "shield":
+        check_origin_secret(delivery, request)  # a mid-tier cache answers edges only
     else:
         # A path token is split off here and checked by the gate; from then on the request
         # is the token-less one: one cache key and one origin fetch for every viewer.
         picture = pathtoken.segment(path) == pathtoken.PICTURE_SEGMENT
         token, path = pathtoken.split(path)
-        state.gate.check(request, asset_id, token, picture)
+        delivery.gate.check(request, asset_id, token, picture)
     if not is_valid_id(asset_id):
         raise NotFound("no such asset")
     # One cache key per object: the parsed path, spelled only as the layout spells it
     # (thumbnail.jpg?time=&width= per canonical query, clamped to the title); anything else
     # is refused here. A path token is not part of the key: viewers share cached objects.
     raw_rest = pathtoken.split(_raw_rest(request.scope, asset_id, path))[1]
-    duration = await _admit_thumbnail(state, request, asset_id) if path == "thumbnail.jpg" else None
+    duration = (
+        await _admit_thumbnail(delivery, request, asset_id) if path == "thumbnail.jpg" else None
+    )
     key = delivery_key(raw_rest, path, request.query_params, duration)
-    entry, result = await state.edge.get(asset_id, key)
+    entry, result = await delivery.edge.get(asset_id, key)
     extra = {
         "x-cache": f"{'Hit' if result is ResultType.HIT else result.value} from vodstack",
         "x-edge-result-type": result.value,
     }
-    hot = state.edge.hot_body(entry) if entry.path is not None else None
-    return ResourceResponse(entry_resource(entry, hot), state.services.store, extra)
+    hot = delivery.edge.hot_body(entry) if entry.path is not None else None
+    return ResourceResponse(entry_resource(entry, hot), delivery.store, extra)
 
 
-async def _admit_thumbnail(state: Any, request: Request, asset_id: str) -> float | None:
+async def _admit_thumbnail(delivery: Delivery, request: Request, asset_id: str) -> float | None:
     """Its own rate bucket, then the title length that clamps its cache key (guard.py)."""
-    admission = state.thumbnails
-    if state.role != "shield":  # a shield's requests come from edges, which counted them
+    admission = delivery.thumbnails
+    if delivery.role != "shield":  # a shield's requests come from edges, which counted them
         peer = request.client.host if request.client else None
-        admission.check_rate(state.services.locator.client_ip(peer, request.headers))
+        admission.check_rate(delivery.locator.client_ip(peer, request.headers))
     return await anyio.to_thread.run_sync(admission.duration, asset_id)
 
 
@@ -169,7 +169,7 @@ def _raw_rest(scope: Scope, asset_id: str, path: str) -> str:
     if raw is None:  # the server gave no raw path: the decoded one is all there is
         return path
     text = raw.decode("latin-1")
-    prefix = f"/v1/{asset_id}/"
+    prefix = asset_prefix(asset_id)
     return text[len(prefix) :] if text.startswith(prefix) else ""
 
 
@@ -178,8 +178,9 @@ class DeliveryFastPath:
     machinery, which cost several times the gate and the cache lookup together on a hit
     (profiled: bench/origin.py). Everything else goes to the app unchanged."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, delivery: Delivery) -> None:
         self.app = app
+        self.delivery = delivery
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -193,7 +194,7 @@ class DeliveryFastPath:
         request = Request(scope, receive)
         asset_id, _, rest = path[4:].partition("/")
         try:
-            response = await deliver_response(scope["app"].state, request, asset_id, rest)
+            response = await deliver_response(self.delivery, request, asset_id, rest)
         except Exception as exc:
             accesslog.note_error(scope, accesslog.error_reason(exc))
             response = await errors.respond(request, exc)

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from vodstack.catalogue.repository import is_valid_id
 from vodstack.errors import NotFound
 from vodstack.web.pages import player_page
+from vodstack.web.state import services_of
 
 router = APIRouter(tags=["embedding"])
 
@@ -69,7 +70,7 @@ def embed_snippet(
     responses={404: {}},
 )
 def embed_page(request: Request, asset_id: str) -> HTMLResponse:
-    origins = request.app.state.services.settings.embed_origins
+    origins = services_of(request).settings.embed_origins
     return player_page(request, asset_id, embed=True, frame_ancestors=frame_ancestors(origins))
 
 
@@ -115,7 +116,7 @@ def oembed(
 ) -> JSONResponse:
     if format != "json":  # oEmbed §2.2: a format the provider does not offer is 501
         return JSONResponse({"error": "only format=json is offered"}, status_code=501)
-    services = request.app.state.services
+    services = services_of(request)
     base = services.settings.base_url()
     asset = services.catalogue.get_asset(_asset_of(url, base))
     if not asset.published:

@@ -17,10 +17,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from vodstack.catalogue.repository import is_valid_id
-from vodstack.edge.ratelimit import RateLimiter, retry_after
+from vodstack.edge.ratelimit import retry_after
 from vodstack.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from vodstack.packaging.encryption import b64url, b64url_decode, clearkey_jwk
 from vodstack.protection.service import CLEAR_KEY_REFUSED, refuse_external_in_clear
+from vodstack.web.state import server_of
 
 router = APIRouter(tags=["protection"])
 _MAX_BODY = 8 * 1024
@@ -29,14 +30,6 @@ _MAX_BODY = 8 * 1024
 class LicenceRequest(BaseModel):
     kids: list[str] = Field(min_length=1, max_length=16)
     type: str = "temporary"
-
-
-def _limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    if not hasattr(state, "licence_limiter"):
-        per_min = state.services.settings.licence_rate_per_min
-        state.licence_limiter = RateLimiter(per_min / 60, max(1, per_min // 4))
-    return state.licence_limiter
 
 
 @router.post(
@@ -70,14 +63,14 @@ async def token_licence(request: Request, asset_id: str, token: str) -> JSONResp
 
 
 async def _licence(request: Request, asset_id: str, token: str | None) -> JSONResponse:
-    state = request.app.state
-    services = state.services
+    server = server_of(request)
+    services, delivery = server.services, server.delivery
     # the viewer's signed cookie or path token, like for every /v1 URL
-    state.gate.check(request, asset_id, token)
+    delivery.gate.check(request, asset_id, token)
     peer = services.locator.client_ip(
         request.client.host if request.client else None, request.headers
     )
-    wait = _limiter(request).acquire(peer)
+    wait = delivery.licence_limiter.acquire(peer)
     if wait > 0:
         raise RateLimited("too many licence requests", int(retry_after(wait)))
     if not is_valid_id(asset_id):
@@ -93,7 +86,7 @@ async def _licence(request: Request, asset_id: str, token: str | None) -> JSONRe
     asset = services.catalogue.get_asset(asset_id)
     if asset.status != "ready" or not asset.published:
         raise NotFound("no such asset")
-    keys = await anyio.to_thread.run_sync(state.protection.keys_for_licence, asset_id, kids)
+    keys = await anyio.to_thread.run_sync(delivery.protection.keys_for_licence, asset_id, kids)
     if not keys:
         raise NotFound("none of the requested keys belongs to this asset")
     try:

@@ -27,6 +27,7 @@ from starlette.types import Scope
 from vodstack import __version__
 from vodstack.catalogue.repository import is_valid_id
 from vodstack.errors import ConfigError, Forbidden, NotFound
+from vodstack.web.state import app_state, services_of
 
 STATIC_DIR = Path(__file__).with_name("static")
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -159,11 +160,11 @@ def player_page(
     """The player page; ``embed``: the iframe variant (``/embed/{assetId}``, see embed.py)."""
     if not is_valid_id(asset_id):
         raise NotFound(f"no asset {asset_id!r}")
-    services = request.app.state.services
+    services = services_of(request)
     settings = services.settings
     config = {
         "assetId": asset_id,
-        "devSignIn": request.app.state.dev_signin and not embed,
+        "devSignIn": app_state(request).dev_signin and not embed,
         "engines": engine_urls(),
         # Without a configured public URL the media live on this server: the player then uses
         # the page's own origin, so opening the page as localhost or 127.0.0.1 both work.
@@ -233,7 +234,7 @@ def _is_loopback_direct(request: Request) -> bool:
     responses={403: {"description": "not a direct loopback client"}},
 )
 def dev_token(request: Request, body: DevTokenIn) -> DevTokenOut:
-    idp = request.app.state.services.dev_idp
+    idp = services_of(request).dev_idp
     if idp is None:
         raise NotFound("the development identity provider is off")
     if not _is_loopback_direct(request):

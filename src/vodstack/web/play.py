@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Query, Request
@@ -14,8 +14,12 @@ from pydantic import BaseModel, Field
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import Asset
 from vodstack.catalogue.repository import is_valid_id
+from vodstack.compose.services import Services
+from vodstack.entitlement.service import EntitlementService
 from vodstack.errors import AuthError, Forbidden, NotFound, RateLimited, VodstackError
+from vodstack.packaging.layout import asset_url, playback_urls
 from vodstack.protection.service import dash_scheme, hls_scheme, parse_schemes
+from vodstack.web.state import server_of, services_of
 
 router = APIRouter(tags=["playback"])
 
@@ -82,7 +86,7 @@ class PlayOut(BaseModel):
     )
 
 
-def picture_urls(services: Any, asset: Asset, base: str) -> dict[str, str | None]:
+def picture_urls(services: Services, asset: Asset, base: str) -> dict[str, str | None]:
     """Poster and storyboard URLs when the revision has them (a title still being encoded
     window by window has neither yet)."""
     files = MediaCatalogue(services.db).files(asset.id, asset.revision)
@@ -99,7 +103,9 @@ class SignedFileOut(BaseModel):
     expires: int
 
 
-def _download_url(services: Any, entitlement: Any, asset: Asset, client_ip: str) -> tuple[str, int]:
+def _download_url(
+    services: Services, entitlement: EntitlementService, asset: Asset, client_ip: str
+) -> tuple[str, int]:
     """A signed URL of ``download.mp4`` (canned, or IP-bound): one file, so no cookies; valid
     long enough to start a large download (the signature is checked when the request starts)."""
     if not asset.allow_download:
@@ -111,7 +117,7 @@ def _download_url(services: Any, entitlement: Any, asset: Asset, client_ip: str)
     )
 
 
-def _public_asset(services: Any, asset_id: str) -> Asset | None:
+def _public_asset(services: Services, asset_id: str) -> Asset | None:
     """The asset when anyone may play it (``playback`` policy ``public``, published, ready)."""
     if not is_valid_id(asset_id):
         return None
@@ -124,16 +130,17 @@ def _public_asset(services: Any, asset_id: str) -> Asset | None:
     return asset
 
 
-async def _public_grant(request: Request, services: Any, asset: Asset) -> JSONResponse:
+async def _public_grant(request: Request, services: Services, asset: Asset) -> JSONResponse:
     """``/play`` of a public title without a viewer token: the plain URLs (no grant is
     needed), the same shape as a signed grant so one player handles both."""
     services.metrics.play.labels("public").inc()
-    session = request.app.state.playback.start("anonymous", asset.id)
-    base = f"{services.settings.base_url()}/v1/{asset.id}"
+    session = server_of(request).playback.start("anonymous", asset.id)
+    base = asset_url(services.settings.base_url(), asset.id)
     drm = playback_protection(asset.drm, base)
     pictures = await anyio.to_thread.run_sync(picture_urls, services, asset, base)
-    hls = f"{base}/index.m3u8" if drm["hls"] != "unavailable" else None
-    dash = f"{base}/index.mpd" if drm["dash"] != "unavailable" else None
+    urls = playback_urls(base)
+    hls = urls.hls if drm["hls"] != "unavailable" else None
+    dash = urls.dash if drm["dash"] != "unavailable" else None
     expires = int(time.time()) + services.settings.cookie_ttl_s
     return JSONResponse(
         {
@@ -203,7 +210,7 @@ async def play(
     ] = None,
     download: bool = False,
 ) -> JSONResponse:
-    services = request.app.state.services
+    services = services_of(request)
     entitlement = services.entitlement
     metrics = services.metrics
     peer = request.client.host if request.client else None
@@ -241,11 +248,12 @@ async def play(
         metrics.play.labels(outcome).inc()
         raise
     metrics.play.labels("ok").inc()
-    session = request.app.state.playback.start(grant.subject, asset.id)
+    session = server_of(request).playback.start(grant.subject, asset.id)
     base = grant.hls.rsplit("/", 1)[0]
     drm = playback_protection(asset.drm, base)
     pictures = await anyio.to_thread.run_sync(picture_urls, services, asset, base)
     tbase = grant.token_base
+    turls = playback_urls(tbase)
     response = JSONResponse(
         {
             **pictures,
@@ -256,8 +264,8 @@ async def play(
             "duration": asset.duration,
             "token": {
                 "base": tbase,
-                "hls": f"{tbase}/index.m3u8" if drm["hls"] != "unavailable" else None,
-                "dash": f"{tbase}/index.mpd" if drm["dash"] != "unavailable" else None,
+                "hls": turls.hls if drm["hls"] != "unavailable" else None,
+                "dash": turls.dash if drm["dash"] != "unavailable" else None,
                 "license": f"{tbase}/license" if drm["license"] else None,
                 **{k: v and v.replace(base, tbase, 1) for k, v in pictures.items()},
                 "expires": grant.expires,

@@ -20,6 +20,7 @@ from vodstack.telemetry.report import (
 )
 from vodstack.telemetry.service import PlaybackTelemetry
 from vodstack.web.auth import require_admin
+from vodstack.web.state import server_of
 
 router = APIRouter(tags=["telemetry"])
 admin_router = APIRouter(prefix="/api", tags=["telemetry"], dependencies=[Depends(require_admin)])
@@ -75,7 +76,7 @@ class BeaconsAccepted(BaseModel):
 
 
 def _telemetry(request: Request) -> PlaybackTelemetry:
-    return request.app.state.playback
+    return server_of(request).playback
 
 
 @router.post(

@@ -10,8 +10,8 @@ from sqlalchemy import inspect
 
 from vodstack.catalogue.models import Rendition, SigningKey
 from vodstack.catalogue.repository import is_valid_id, new_id
+from vodstack.compose.services import Services
 from vodstack.errors import Conflict, NotFound
-from vodstack.services import Services
 
 
 def _asset(services: Services, title: str = "t") -> str:

@@ -10,9 +10,9 @@ from tests.conftest import make_clip_file, make_settings
 
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.repository import Catalogue
+from vodstack.compose.services import build_services
 from vodstack.costs.lifecycle import Lifecycle, ensure_hot, require_hot, storage_class
 from vodstack.errors import Conflict, InvalidInput
-from vodstack.services import build_services
 from vodstack.storage.local import LocalStore
 
 ASSET = "c" * 20

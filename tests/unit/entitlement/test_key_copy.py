@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from vodstack.compose.services import build_services
 from vodstack.config import Settings
 from vodstack.entitlement.keys import public_key_pem
 from vodstack.entitlement.policy import Policy
 from vodstack.entitlement.signing import signed_cookies
 from vodstack.errors import Conflict, InvalidInput
-from vodstack.services import build_services
 
 URL = "https://vod.example/v1/asset1/r1-4s/v720/1.m4s"
 CF_ID = "K2JCJMDEHXQW5F"  # shaped like a CloudFront public key id

@@ -15,10 +15,10 @@ import pytest
 from tests.conftest import make_settings
 
 from vodstack.catalogue.models import Asset
+from vodstack.compose.services import Services, build_services
 from vodstack.entitlement.keystore import PrivateKeyStore
 from vodstack.entitlement.tokens import ViewerClaims
 from vodstack.errors import ConfigError
-from vodstack.services import Services, build_services
 
 PASSPHRASE = "correct horse battery staple"
 ASSET_ID = "b" * 20

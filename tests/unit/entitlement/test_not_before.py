@@ -14,12 +14,12 @@ from pydantic import ValidationError
 from tests.conftest import make_settings
 
 from vodstack.catalogue.models import Asset
+from vodstack.compose.services import Services, build_services
 from vodstack.entitlement import cfbase64
 from vodstack.entitlement.policy import Policy
 from vodstack.entitlement.service import EntitlementService
 from vodstack.entitlement.tokens import ViewerClaims
 from vodstack.entitlement.verify import SignatureVerifier
-from vodstack.services import Services, build_services
 
 from .support import NOW, Clock, utc
 

@@ -16,10 +16,10 @@ import pytest
 from tests.conftest import make_clip_file
 from tests.fixtures.scaleout import REDIS_URL, redis_available, redis_namespace
 
+from vodstack.compose.celery_app import TASK_RUN_JOB, celery_config
+from vodstack.compose.lanes import LaneRuntime, clean_stale_work, sweep
+from vodstack.compose.services import Services, build_services
 from vodstack.config import Settings
-from vodstack.jobs.celery_app import TASK_RUN_JOB, celery_config
-from vodstack.jobs.lanes import LaneRuntime, clean_stale_work, sweep
-from vodstack.services import Services, build_services
 
 pytestmark = pytest.mark.services
 

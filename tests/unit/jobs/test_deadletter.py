@@ -10,9 +10,9 @@ import pytest
 from tests.conftest import make_clip_file
 
 from vodstack.catalogue.repository import new_id
+from vodstack.compose.services import Services, build_services
 from vodstack.config import Settings
 from vodstack.errors import ConfigError, Conflict
-from vodstack.services import Services, build_services
 
 
 def _asset(services: Services) -> str:

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from vodstack.catalogue.models import utcnow
 from vodstack.catalogue.repository import new_id
+from vodstack.compose.services import Services
 from vodstack.errors import SourceInvalid, TranscodeError
 from vodstack.jobs.worker import PoolConfig, WorkerPool
-from vodstack.services import Services
 
 
 def _asset(services: Services) -> str:

@@ -12,12 +12,12 @@ import pytest
 from tests.conftest import make_clip_file, make_settings
 
 from vodstack.cli.common import wait_for_asset
+from vodstack.compose.services import build_services
 from vodstack.errors import NotFound, Unavailable
 from vodstack.origin import sources
 from vodstack.origin.origin import Origin
 from vodstack.packaging.layout import parse_delivery_path
 from vodstack.packaging.model import Presentation
-from vodstack.services import build_services
 from vodstack.storage.slices import BytesResource, FileSlice
 from vodstack.thumbnails.cutter import FrameCutter
 from vodstack.transcode.progressive import WindowScheduler

@@ -10,6 +10,7 @@ import pytest
 from tests.fixtures.cpix import CpixServer
 
 from vodstack.catalogue.content_keys import ContentKeys
+from vodstack.compose.services import Services
 from vodstack.errors import ConfigError, InvalidInput, NotFound, StorageError
 from vodstack.packaging.encryption import WIDEVINE_SYSTEM_ID, parse_pssh
 from vodstack.protection.providers import (
@@ -26,7 +27,6 @@ from vodstack.protection.service import (
     parse_schemes,
 )
 from vodstack.protection.vault import KeyVault
-from vodstack.services import Services
 
 
 def test_vault_seals_and_binds_context() -> None:

@@ -14,8 +14,8 @@ import pytest
 from tests.conftest import make_clip_file, make_settings
 
 from vodstack.catalogue.repository import new_id
+from vodstack.compose.services import Services, build_services
 from vodstack.errors import Unavailable
-from vodstack.services import Services, build_services
 from vodstack.storage.base import windows_prefix
 from vodstack.transcode.ladder import AudioRendition, Rung
 from vodstack.transcode.windowed import LAYOUT_FILE, Layout, chunk_key

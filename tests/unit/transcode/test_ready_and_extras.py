@@ -16,8 +16,8 @@ from tests.conftest import make_clip_file, make_settings
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.repository import EXTRAS_KIND, TRANSCODE_KIND
 from vodstack.cli.common import wait_for_asset
+from vodstack.compose.services import Services, build_services
 from vodstack.config import Settings
-from vodstack.services import Services, build_services
 from vodstack.transcode.extras_job import extras_status
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import make_settings
 
-from vodstack.services import Services, build_services
+from vodstack.compose.server import build_server
+from vodstack.compose.services import Services, build_services
 from vodstack.web.app import create_app
 from vodstack.web.auth import is_admin_path
 from vodstack.web.hosts import is_loopback_host
@@ -39,7 +40,7 @@ def services(tmp_path: Path) -> Iterator[Services]:
 
 @pytest.fixture
 def client(services: Services) -> TestClient:
-    return TestClient(create_app(services, run_workers=False))
+    return TestClient(create_app(build_server(services, run_workers=False)))
 
 
 def test_admin_routes_authenticate_before_the_body(client: TestClient) -> None:
@@ -81,17 +82,19 @@ def test_nosniff_everywhere(client: TestClient) -> None:
 
 
 def test_dev_signin_is_opt_in(services: Services, tmp_path: Path) -> None:
-    off = TestClient(create_app(services, run_workers=False))
+    off = TestClient(create_app(build_server(services, run_workers=False)))
     assert off.post("/dev/token", json={"subject": "a"}).status_code == 404
     on = build_services(make_settings(tmp_path / "on", dev_idp=True))
     try:
-        c = TestClient(create_app(on, run_workers=False), client=("127.0.0.1", 5000))
+        c = TestClient(create_app(build_server(on, run_workers=False)), client=("127.0.0.1", 5000))
         assert c.post("/dev/token", json={"subject": "a"}).status_code == 200
     finally:
         on.close()
     public = build_services(make_settings(tmp_path / "public", dev_idp=True, host="0.0.0.0"))
     try:
-        c = TestClient(create_app(public, run_workers=False), client=("127.0.0.1", 5000))
+        c = TestClient(
+            create_app(build_server(public, run_workers=False)), client=("127.0.0.1", 5000)
+        )
         assert c.post("/dev/token", json={"subject": "a"}).status_code == 404
     finally:
         public.close()

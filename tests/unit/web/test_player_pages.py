@@ -11,8 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.conftest import make_settings
 
-from vodstack.services import Services, build_services
+from vodstack.compose.server import build_server
+from vodstack.compose.services import Services, build_services
 from vodstack.web.app import create_app
+from vodstack.web.state import state_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -32,7 +34,7 @@ def services(tmp_path: Path) -> Iterator[Services]:
 
 
 def client(services: Services, host: str = "127.0.0.1") -> TestClient:
-    return TestClient(create_app(services, run_workers=False), client=(host, 50000))
+    return TestClient(create_app(build_server(services, run_workers=False)), client=(host, 50000))
 
 
 def page_config(html: str) -> dict:
@@ -97,7 +99,7 @@ def test_no_dev_token_with_an_external_identity_provider(tmp_path: Path) -> None
 
 def test_beacons_are_authenticated_counted_once_and_reported(services: Services) -> None:
     c = client(services)
-    session = c.app.state.playback.start("alice", ASSET)
+    session = state_of(c.app).server.playback.start("alice", ASSET)
     events = [
         {"seq": 0, "type": "start", "t": 0, "pos": 0},
         {"seq": 1, "type": "switch", "t": 0.1, "bitrate": 800000, "height": 360},

@@ -1,4 +1,7 @@
-"""Assemble vodstack's parts from one Settings object (no global state: tests build their own)."""
+"""The parts every role shares, built from one Settings object (no global state: tests build
+their own): catalogue, store, secrets, event bus, ingest, the job pipeline, asset operations,
+entitlement. ``serve`` adds the deliver path on top (compose/delivery.py, compose/server.py),
+``worker`` the job lanes (compose/lanes.py); the CLI uses these alone."""
 
 from __future__ import annotations
 
@@ -174,7 +177,7 @@ def _dispatcher(settings: Settings) -> JobDispatcher | None:
     """The broker's dispatcher when one is configured (Celery imported only then)."""
     if not settings.broker_url:
         return None
-    from vodstack.jobs.celery_app import CeleryDispatcher
+    from vodstack.compose.celery_app import CeleryDispatcher
 
     return CeleryDispatcher(settings)
 

@@ -34,9 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from vodstack.catalogue.models import utcnow
 from vodstack.catalogue.repository import Catalogue, is_valid_id
-from vodstack.config import Settings
-from vodstack.errors import NotFound
-from vodstack.jobs.celery_app import (
+from vodstack.compose.celery_app import (
     BACKFILL,
     LANES,
     ONDEMAND,
@@ -45,14 +43,16 @@ from vodstack.jobs.celery_app import (
     WEBHOOKS,
     make_celery,
 )
+from vodstack.compose.services import Services, build_services
+from vodstack.config import Settings
+from vodstack.errors import NotFound
 from vodstack.jobs.owner import owner_prefix
 from vodstack.jobs.pipeline import JobDispatcher
+from vodstack.jobs.webhooks import Delivery as WebhookDelivery
 from vodstack.jobs.worker import reclaim_dead_local
 
 if TYPE_CHECKING:
     from celery import Celery
-
-    from vodstack.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +95,11 @@ class LaneRuntime:
         return "duplicate"
 
     def deliver_webhook(self, delivery: dict[str, Any], attempt: int) -> bool:
-        from vodstack.jobs.webhooks import Delivery
-
         webhooks = self.services.webhooks
         if webhooks is None:
             log.warning("webhook delivery received but no webhook_urls are configured here")
             return False
-        return webhooks.attempt(Delivery.from_dict(delivery), attempt)
+        return webhooks.attempt(WebhookDelivery.from_dict(delivery), attempt)
 
 
 def register_tasks(app: Celery, runtime: LaneRuntime) -> None:
@@ -136,8 +134,6 @@ def lower_cpu_priority(nice: int) -> None:
 
 def run_lane(settings: Settings, lane: str) -> int:
     """Run one lane's Celery worker in this process until it is told to stop."""
-    from vodstack.services import build_services
-
     if lane not in LANES:
         raise ValueError(f"unknown lane {lane!r}")
     if lane == BACKFILL:
