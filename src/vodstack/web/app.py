@@ -35,7 +35,7 @@ from vodstack.jobs.leader import Leader
 from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.protection.service import build_protection
-from vodstack.secretstore import LiveSecret, random_token
+from vodstack.secrets import LiveSecret, random_token
 from vodstack.services import Services, build_services, private_umask
 from vodstack.telemetry import logs
 from vodstack.telemetry.metrics import Exposition, register_cache_collector, start_listener
