@@ -29,11 +29,11 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
+from vodstack.base.lru import Lru
 from vodstack.entitlement import cfbase64, pathtoken
 from vodstack.entitlement.keygroup import KeyGroup
 from vodstack.entitlement.policy import Policy, PolicyError, canned_policy, evaluate, parse_policy
@@ -89,7 +89,8 @@ REASONS: tuple[Reason, ...] = (
 )
 Values = Mapping[str, str | Sequence[str]]
 Source = Literal["query", "cookie", "token"]
-K = TypeVar("K", bound=tuple)  # type: ignore[type-arg]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 # Logical field -> (query parameter, cookie name).
 _FIELDS = {
@@ -123,71 +124,45 @@ def _deny(reason: Reason, source: Source | None = None) -> Verdict:
     return Verdict(ok=False, reason=reason, source=source)
 
 
-class _VerifiedCache(Generic[K]):
-    """Bounded LRU of signature checks that passed, each kept until its policy expires."""
+#: A raw Cookie header (or path token) whose signature held: (policy, key id, key
+#: fingerprint, verdict).
+_Known = tuple[Policy, str, bytes, Verdict]
 
-    def __init__(self, max_entries: int) -> None:
-        self._max = max_entries
-        self._entries: OrderedDict[K, Policy] = OrderedDict()
+
+class _Passed(Generic[K, V]):
+    """Bounded LRU of checks that passed, each kept until its policy (``policy_of``) expires."""
+
+    def __init__(self, max_entries: int, policy_of: Callable[[V], Policy]) -> None:
+        self._entries: Lru[K, V] = Lru(max_entries)
+        self._policy_of = policy_of
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: K, now: float) -> Policy | None:
+    def get(self, key: K, now: float) -> V | None:
         with self._lock:
-            policy = self._entries.get(key)
-            if policy is None or now >= policy.date_less_than:
-                if policy is not None:
-                    del self._entries[key]
+            found = self._entries.get(key)
+            if found is None or now >= self._policy_of(found).date_less_than:
+                if found is not None:
+                    self._entries.pop(key)
                 self.misses += 1
                 return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return policy
-
-    def put(self, key: K, policy: Policy) -> None:
-        if self._max <= 0:
-            return
-        with self._lock:
-            self._entries[key] = policy
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
-
-
-_Known = tuple[Policy, str, bytes, Verdict]
-
-
-class _HeaderCache:
-    """Bounded LRU: raw Cookie header (or path token) → (policy, key id, key fingerprint,
-    verdict) of a grant whose signature held, each kept until its policy expires."""
-
-    def __init__(self, max_entries: int) -> None:
-        self._max = max_entries
-        self._entries: OrderedDict[str, _Known] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-
-    def get(self, header: str, now: float) -> _Known | None:
-        with self._lock:
-            found = self._entries.get(header)
-            if found is None:
-                return None
-            if now >= found[0].date_less_than:
-                del self._entries[header]
-                return None
-            self._entries.move_to_end(header)
             self.hits += 1
             return found
 
-    def put(self, header: str, value: _Known) -> None:
-        if self._max <= 0:
+    def put(self, key: K, value: V) -> None:
+        if self._entries.capacity <= 0:
             return
         with self._lock:
-            self._entries[header] = value
-            self._entries.move_to_end(header)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+            self._entries.put(key, value)
+
+
+def _itself(policy: Policy) -> Policy:
+    return policy
+
+
+def _known_policy(known: _Known) -> Policy:
+    return known[0]
 
 
 class SignatureVerifier:
@@ -206,10 +181,10 @@ class SignatureVerifier:
     ) -> None:
         self._keygroup = keygroup_provider
         self._clock = clock
-        self._cache = _VerifiedCache(cache_size)
-        self._raw: _VerifiedCache[tuple[bytes, str, str, str]] = _VerifiedCache(cache_size)
-        self._headers = _HeaderCache(cache_size)
-        self._tokens = _HeaderCache(cache_size)
+        self._cache: _Passed[tuple[bytes, str, bytes, bytes], Policy] = _Passed(cache_size, _itself)
+        self._raw: _Passed[tuple[bytes, str, str, str], Policy] = _Passed(cache_size, _itself)
+        self._headers: _Passed[str, _Known] = _Passed(cache_size, _known_policy)
+        self._tokens: _Passed[str, _Known] = _Passed(cache_size, _known_policy)
 
     @property
     def cache_hits(self) -> int:
@@ -242,7 +217,7 @@ class SignatureVerifier:
         return verdict
 
     def _recheck(
-        self, cache: _HeaderCache, credential: str, url: str, client_ip: str, source: str
+        self, cache: _Passed[str, _Known], credential: str, url: str, client_ip: str, source: str
     ) -> Verdict | None:
         """A credential (Cookie header or path token) that verified before, re-evaluated
         without parsing it again: key still trusted (retirement takes effect at once), time,

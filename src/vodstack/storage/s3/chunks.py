@@ -8,12 +8,17 @@ import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
+
+from vodstack.base.lru import Lru
 
 log = logging.getLogger(__name__)
 
 _CHUNK_NAME = re.compile(r"^[0-9a-f]{32}-[0-9]+$")
+
+
+def _itself(size: int) -> int:
+    return size
 
 
 class ChunkCache:
@@ -29,9 +34,8 @@ class ChunkCache:
     def __init__(self, max_bytes: int, directory: Path | None = None) -> None:
         self.max_bytes = max_bytes
         self.directory = directory
-        self._sizes: OrderedDict[str, int] = OrderedDict()
-        self._data: dict[str, bytes] = {}
-        self._total = 0
+        self._sizes: Lru[str, int] = Lru(max_bytes, _itself)  # chunk name → size
+        self._data: dict[str, bytes] = {}  # the chunks themselves, when not in files
         self._lock = threading.Lock()
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
@@ -40,13 +44,16 @@ class ChunkCache:
 
     def _adopt(self, directory: Path) -> None:
         stats = [(p, p.stat()) for p in directory.iterdir() if p.is_file()]
+        evicted: list[str] = []
         for path, st in sorted(stats, key=lambda item: item[1].st_mtime):
             if _CHUNK_NAME.fullmatch(path.name):
-                self._sizes[path.name] = st.st_size
-                self._total += st.st_size
+                if self._sizes.fits(st.st_size):
+                    evicted += [name for name, _ in self._sizes.put(path.name, st.st_size)]
+                else:
+                    evicted.append(path.name)  # bigger than the whole cache (its bound shrank)
             elif st.st_mtime < time.time() - 3600:
                 path.unlink(missing_ok=True)  # a temp file of a crashed write, not a live one
-        self._drop(self._evict_locked())
+        self._drop(evicted)
 
     def has(self, name: str) -> bool:
         with self._lock:
@@ -54,16 +61,15 @@ class ChunkCache:
 
     def get(self, name: str) -> bytes | None:
         with self._lock:
-            if name not in self._sizes:
+            if self._sizes.get(name) is None:
                 return None
-            self._sizes.move_to_end(name)
             if self.directory is None:
                 return self._data[name]
         try:
             return (self.directory / name).read_bytes()
         except FileNotFoundError:  # evicted by another process sharing the directory
             with self._lock:
-                self._total -= self._sizes.pop(name, 0)
+                self._sizes.pop(name)
             return None
 
     def put(self, name: str, data: bytes) -> None:
@@ -72,12 +78,11 @@ class ChunkCache:
         if self.directory is not None and not self._write_file(self.directory, name, data):
             return
         with self._lock:
-            self._total -= self._sizes.pop(name, 0)
-            self._sizes[name] = len(data)
-            self._total += len(data)
+            evicted = [old for old, _ in self._sizes.put(name, len(data))]
             if self.directory is None:
                 self._data[name] = data
-            evicted = self._evict_locked()
+                for old in evicted:
+                    self._data.pop(old, None)
         self._drop(evicted)
 
     @staticmethod
@@ -91,15 +96,6 @@ class ChunkCache:
             log.warning("chunk cache in %s not written: %s", directory, exc.strerror)
             return False
         return True
-
-    def _evict_locked(self) -> list[str]:
-        evicted: list[str] = []
-        while self._total > self.max_bytes and self._sizes:
-            name, size = self._sizes.popitem(last=False)
-            self._data.pop(name, None)
-            self._total -= size
-            evicted.append(name)
-        return evicted
 
     def _drop(self, names: list[str]) -> None:
         if self.directory is not None:

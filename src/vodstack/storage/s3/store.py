@@ -8,7 +8,6 @@ import logging
 import re
 import shutil
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from typing import Any, BinaryIO, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from vodstack.base.lru import Lru
 from vodstack.errors import ConfigError, NotFound, StorageError, VodstackError
 from vodstack.storage.base import validate_key
 from vodstack.storage.s3.checks import check_bucket
@@ -89,7 +89,7 @@ class S3Store:
         self.bulk_read_bytes = readahead
         self.part_size = part_size
         self.upload_workers = upload_workers
-        self._meta: OrderedDict[str, ObjectMeta] = OrderedDict()
+        self._meta: Lru[str, ObjectMeta] = Lru(_META_ENTRIES)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -162,25 +162,20 @@ class S3Store:
         """Size and ETag, from the cache or one HEAD."""
         with self._lock:
             cached = self._meta.get(key)
-            if cached is not None:
-                self._meta.move_to_end(key)
-                return cached
-        return self._head(key)
+        return cached if cached is not None else self._head(key)
 
     def _head(self, key: str) -> ObjectMeta:
         with s3_errors(f"object {key!r}"):
             r = self.client.head_object(Bucket=self.bucket, Key=self.full_key(key))
         meta = ObjectMeta(size=int(r["ContentLength"]), etag=str(r["ETag"]))
         with self._lock:
-            self._meta[key] = meta
-            if len(self._meta) > _META_ENTRIES:
-                self._meta.popitem(last=False)
+            self._meta.put(key, meta)
         return meta
 
     def forget(self, key: str) -> None:
         """Drop cached metadata of ``key`` (it was rewritten, deleted or changed)."""
         with self._lock:
-            self._meta.pop(key, None)
+            self._meta.pop(key)
 
     def read_range(self, key: str, meta: ObjectMeta, pos: int, n: int) -> bytes:
         """``n`` bytes at ``pos`` through the chunk cache: at most one GET, none if cached."""
@@ -275,8 +270,7 @@ class S3Store:
         self._delete_full_keys(keys)
         self._abort_uploads(full + "/")
         with self._lock:
-            for key in [k for k in self._meta if k == prefix or k.startswith(prefix + "/")]:
-                del self._meta[key]
+            self._meta.pop_where(lambda k, _: k == prefix or k.startswith(prefix + "/"))
         return len(keys)
 
     def _delete_full_keys(self, keys: list[str], *, quiet: bool = False) -> None:
