@@ -36,8 +36,7 @@ from vodstack.cli.report import report_app
 from vodstack.cli.secrets import secrets_app
 from vodstack.cli.stats import stats
 from vodstack.compose.services import build_services, private_umask
-from vodstack.config import Settings
-from vodstack.config_check import SettingsInvalid, load_settings
+from vodstack.config import Settings, SettingsInvalid, load_settings
 from vodstack.edge.disk import DiskFiles
 from vodstack.errors import ConfigError, VodstackError
 from vodstack.telemetry import logs
@@ -387,7 +386,7 @@ def _configure_logging(settings: Settings, role: str, *, demo: bool = False) -> 
 
 
 def _shown_url(url: str) -> str:
-    from vodstack.config_check import redact
+    from vodstack.config import redact
 
     return str(redact("url", url))
 

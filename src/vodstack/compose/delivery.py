@@ -36,7 +36,7 @@ from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.packaging.layout import asset_url
 from vodstack.protection.service import Protection, build_protection
-from vodstack.secretstore import LiveSecret, random_token
+from vodstack.secrets import LiveSecret, random_token
 from vodstack.storage import ObjectStore
 from vodstack.thumbnails.cutter import FrameCutter
 from vodstack.thumbnails.guard import ThumbnailAdmission

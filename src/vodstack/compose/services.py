@@ -29,7 +29,7 @@ from vodstack.ingest.upload import Ingestor
 from vodstack.jobs.bus import LocalEventBus
 from vodstack.jobs.pipeline import JobDispatcher, Pipeline
 from vodstack.jobs.webhooks import Webhooks, webhook_secret_source
-from vodstack.secretstore import SecretStore, open_secret_store
+from vodstack.secrets import SecretStore, open_secret_store
 from vodstack.storage import ObjectStore, open_store
 from vodstack.telemetry.metrics import Metrics
 from vodstack.transcode.stage import TranscodeStage

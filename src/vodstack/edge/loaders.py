@@ -118,7 +118,7 @@ class HttpOrigins:
         if not urls:
             raise ValueError("an edge needs at least one origin URL")
         self.urls = [u.rstrip("/") for u in urls]
-        # a callable is read per request: a rotated secret (secretstore.LiveSecret) is sent
+        # a callable is read per request: a rotated secret (secrets.LiveSecret) is sent
         # as soon as this node has read it
         self.secret_header = secret_header
         self.secret = secret if callable(secret) else (lambda: secret)

@@ -36,7 +36,7 @@ from vodstack.catalogue.repository import Catalogue
 from vodstack.config import Settings
 from vodstack.jobs.bus import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
 from vodstack.packaging.layout import asset_url, playback_urls
-from vodstack.secretstore import LiveSecret, SecretStore
+from vodstack.secrets import LiveSecret, SecretStore
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class Webhooks:
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
-        # a callable is read per delivery: a rotated secret (secretstore.LiveSecret) is used
+        # a callable is read per delivery: a rotated secret (secrets.LiveSecret) is used
         # as soon as this node has read it
         self.secret = secret if callable(secret) else (lambda: secret)
         self.transport = transport

@@ -22,7 +22,7 @@ from vodstack.errors import Forbidden, InvalidInput, NotFound
 from vodstack.packaging.encryption import ContentKey
 from vodstack.protection.providers import KeyProvider, LocalKeyProvider, SpekeKeyProvider
 from vodstack.protection.vault import KeyVault
-from vodstack.secretstore import SecretStore
+from vodstack.secrets import SecretStore
 
 SCHEMES = ("aes-128", "cbcs", "cenc")
 _CURRENT_TTL_S = 2.0

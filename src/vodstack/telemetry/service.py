@@ -11,7 +11,7 @@ from vodstack.catalogue.db import Database
 from vodstack.catalogue.playback import PlaybackSessions
 from vodstack.catalogue.repository import Catalogue
 from vodstack.errors import AuthError, NotFound
-from vodstack.secretstore import SecretStore
+from vodstack.secrets import SecretStore
 from vodstack.telemetry.metrics import Metrics
 from vodstack.telemetry.qoe import EVENT_TYPES, Beacon, Observations, SessionStats, apply
 from vodstack.telemetry.report import (
