@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vodstack.assets import AssetManager
+from vodstack.base.events import LocalEventBus
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.grants import Grants
 from vodstack.catalogue.repository import Catalogue
@@ -23,7 +24,6 @@ from vodstack.entitlement.tokens import JwtVerifier
 from vodstack.entitlement.verify import SignatureVerifier
 from vodstack.errors import ConfigError
 from vodstack.ingest.upload import Ingestor
-from vodstack.jobs.bus import LocalEventBus
 from vodstack.jobs.pipeline import JobDispatcher, Pipeline
 from vodstack.jobs.webhooks import Webhooks, webhook_secret_source
 from vodstack.secretstore import SecretStore, open_secret_store

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from vodstack.base.ratelimit import RateLimiter, retry_after
 from vodstack.config import Settings
 from vodstack.edge.policy import PlaybackPolicies
-from vodstack.edge.ratelimit import RateLimiter, retry_after
 from vodstack.entitlement import pathtoken
 from vodstack.entitlement.geo import ViewerLocator
 from vodstack.entitlement.verify import SignatureVerifier, Verdict

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vodstack.base.events import ASSET_EXTRAS_READY, ASSET_READY, ASSET_UPDATED, DomainEvent
 from vodstack.catalogue.models import Event
 from vodstack.catalogue.repository import Catalogue
 from vodstack.edge.cache import EdgeCache
@@ -25,7 +26,6 @@ from vodstack.edge.entry import CacheEntry, Fetched, ResultType
 from vodstack.edge.hot import HotCopies
 from vodstack.edge.purge import ASSET, PurgeScope
 from vodstack.edge.shared import SharedTier
-from vodstack.jobs.bus import ASSET_EXTRAS_READY, ASSET_READY, ASSET_UPDATED, DomainEvent
 from vodstack.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)

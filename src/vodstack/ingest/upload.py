@@ -15,9 +15,9 @@ from contextlib import AbstractContextManager
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
+from vodstack.base.events import SOURCE_CREATED, EventBus
 from vodstack.catalogue.repository import Catalogue, new_id
 from vodstack.errors import UploadRejected
-from vodstack.jobs.bus import SOURCE_CREATED, EventBus
 from vodstack.storage import ObjectStore
 from vodstack.storage.base import master_key
 

@@ -19,6 +19,17 @@ from typing import Protocol
 
 from sqlalchemy import func, select
 
+from vodstack.base.events import (
+    ASSET_EXTRAS_FAILED,
+    ASSET_EXTRAS_READY,
+    ASSET_FAILED,
+    ASSET_READY,
+    SOURCE_CREATED,
+    TRANSCODE_COMPLETED,
+    TRANSCODE_FAILED,
+    DomainEvent,
+    EventBus,
+)
 from vodstack.catalogue.models import Job
 from vodstack.catalogue.repository import (
     ACTIVE_JOB_STATES,
@@ -31,17 +42,6 @@ from vodstack.catalogue.repository import (
 from vodstack.config import Settings
 from vodstack.edge.purge import PurgeScope, Scope
 from vodstack.errors import ConfigError, NotFound, StorageError
-from vodstack.jobs.bus import (
-    ASSET_EXTRAS_FAILED,
-    ASSET_EXTRAS_READY,
-    ASSET_FAILED,
-    ASSET_READY,
-    SOURCE_CREATED,
-    TRANSCODE_COMPLETED,
-    TRANSCODE_FAILED,
-    DomainEvent,
-    EventBus,
-)
 from vodstack.jobs.worker import JobRunner, PoolConfig, ProgressFn, WorkerPool, split_kind
 from vodstack.storage.base import PACKAGED, packaged_prefix, windows_prefix
 from vodstack.telemetry.metrics import JobMetrics

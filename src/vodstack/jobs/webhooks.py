@@ -32,9 +32,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from vodstack import __version__
+from vodstack.base.events import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import Settings
-from vodstack.jobs.bus import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
 from vodstack.secretstore import LiveSecret, SecretStore
 
 log = logging.getLogger(__name__)

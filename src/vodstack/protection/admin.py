@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from vodstack.base.events import ASSET_UPDATED
 from vodstack.edge.purge import PurgeScope, Scope
-from vodstack.jobs.bus import ASSET_UPDATED
 from vodstack.protection.service import SCHEMES, Protection, parse_schemes, protection_setting
 
 if TYPE_CHECKING:

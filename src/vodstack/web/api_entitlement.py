@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from vodstack.base.events import ASSET_UPDATED
 from vodstack.catalogue.models import Licence, SigningKey, Subscription
 from vodstack.edge.purge import PurgeScope, Scope
-from vodstack.jobs.bus import ASSET_UPDATED
 from vodstack.web.auth import require_admin
 
 router = APIRouter(prefix="/api", tags=["entitlement"], dependencies=[Depends(require_admin)])

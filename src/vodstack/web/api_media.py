@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
+from vodstack.base.events import ASSET_UPDATED
 from vodstack.captions.service import CaptionRequest, CaptionService
 from vodstack.captions.webvtt import CaptionInvalid
 from vodstack.catalogue.media import MediaCatalogue
@@ -31,7 +32,6 @@ from vodstack.edge.purge import PurgeScope, Scope
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
 from vodstack.ingest.probe import probe_audio
 from vodstack.ingest.upload import storage_extension
-from vodstack.jobs.bus import ASSET_UPDATED
 from vodstack.packaging.language import is_language_tag, language_tag
 from vodstack.storage.base import MASTERS, validate_key
 

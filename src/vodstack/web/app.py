@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vodstack import __version__
+from vodstack.base.events import DomainEvent
 from vodstack.config import Settings
 from vodstack.costs.flusher import LedgerFlusher, hot_class
 from vodstack.costs.ledger import UsageLedger
@@ -30,7 +31,6 @@ from vodstack.edge.policy import PlaybackPolicies
 from vodstack.edge.service import PURGING_EVENTS, Edge, PurgeFollower, TtlPolicy
 from vodstack.edge.shared import SharedTier
 from vodstack.errors import NotFound
-from vodstack.jobs.bus import DomainEvent
 from vodstack.jobs.leader import Leader
 from vodstack.origin.origin import Origin
 from vodstack.origin.protect import ProtectedPackager
