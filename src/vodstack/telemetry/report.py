@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from vodstack.catalogue.playback import SessionRecord
-from vodstack.telemetry.qoe import measure, merge, percent, percentile
+from vodstack.catalogue.session_stats import measure, merge, percent
+from vodstack.telemetry.qoe import percentile
 
 DEFAULT_THRESHOLD = 0.95
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass, replace
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.playback import PlaybackSessions
 from vodstack.catalogue.repository import Catalogue
+from vodstack.catalogue.session_stats import Beacon, Observations, SessionStats
 from vodstack.errors import AuthError, NotFound
 from vodstack.secretstore import SecretStore
 from vodstack.telemetry.metrics import Metrics
-from vodstack.telemetry.qoe import EVENT_TYPES, Beacon, Observations, SessionStats, apply
+from vodstack.telemetry.qoe import EVENT_TYPES, apply
 from vodstack.telemetry.report import (
     DEFAULT_THRESHOLD,
     AssetAnalytics,

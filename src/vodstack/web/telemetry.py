@@ -10,8 +10,9 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from vodstack.catalogue.repository import is_valid_id
+from vodstack.catalogue.session_stats import Beacon
 from vodstack.errors import NotFound, UploadRejected
-from vodstack.telemetry.qoe import EVENT_TYPES, Beacon
+from vodstack.telemetry.qoe import EVENT_TYPES
 from vodstack.telemetry.report import (
     DEFAULT_THRESHOLD,
     AssetAnalytics,
