@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from vodstack.base.events import ASSET_UPDATED, EventBus
 from vodstack.catalogue.models import Asset
+from vodstack.catalogue.purge import ASSET, PurgeScope, Scope
 from vodstack.catalogue.repository import Catalogue, is_valid_id
 from vodstack.costs.lifecycle import require_hot
 from vodstack.edge.policy import PLAYBACK_POLICIES
-from vodstack.edge.purge import ASSET, PurgeScope, Scope
 from vodstack.errors import Conflict, InvalidInput, NotFound
 from vodstack.jobs.pipeline import Pipeline
 from vodstack.storage import ObjectStore

@@ -26,7 +26,7 @@ TRANSCODE_COMPLETED = "transcode.completed"
 TRANSCODE_FAILED = "transcode.failed"
 ASSET_READY = "asset.ready"
 ASSET_FAILED = "asset.failed"
-ASSET_UPDATED = "asset.updated"  # payload "purge": what caches must forget (edge.purge)
+ASSET_UPDATED = "asset.updated"  # payload "purge": what caches must forget (catalogue.purge)
 # The extras of a ready revision (poster, storyboard, download, VMAF) were made, each with its
 # state (ready, skipped, failed + reason); ``extras_failed``: their job itself gave up.
 ASSET_EXTRAS_READY = "asset.extras_ready"

@@ -16,7 +16,7 @@ from vodstack.base.events import ASSET_UPDATED, EventBus
 from vodstack.captions.webvtt import CaptionInvalid, Cue, parse_captions, write_webvtt
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import Caption
-from vodstack.edge.purge import PurgeScope, Scope
+from vodstack.catalogue.purge import PurgeScope, Scope
 from vodstack.packaging.language import is_language_tag, language_name, language_tag
 from vodstack.storage import ObjectStore
 from vodstack.storage.base import PACKAGED, validate_key

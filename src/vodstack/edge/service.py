@@ -20,11 +20,11 @@ from typing import Any
 
 from vodstack.base.events import ASSET_EXTRAS_READY, ASSET_READY, ASSET_UPDATED, DomainEvent
 from vodstack.catalogue.models import Event
+from vodstack.catalogue.purge import ASSET, PurgeScope
 from vodstack.catalogue.repository import Catalogue
 from vodstack.edge.cache import EdgeCache
 from vodstack.edge.entry import CacheEntry, Fetched, ResultType
 from vodstack.edge.hot import HotCopies
-from vodstack.edge.purge import ASSET, PurgeScope
 from vodstack.edge.shared import SharedTier
 from vodstack.telemetry.metrics import Metrics
 

@@ -31,6 +31,7 @@ from vodstack.base.events import (
     EventBus,
 )
 from vodstack.catalogue.models import Job
+from vodstack.catalogue.purge import PurgeScope, Scope
 from vodstack.catalogue.repository import (
     ACTIVE_JOB_STATES,
     EXTRAS_KIND,
@@ -40,7 +41,6 @@ from vodstack.catalogue.repository import (
     ClaimedJob,
 )
 from vodstack.config import Settings
-from vodstack.edge.purge import PurgeScope, Scope
 from vodstack.errors import ConfigError, NotFound, StorageError
 from vodstack.jobs.worker import JobRunner, PoolConfig, ProgressFn, WorkerPool, split_kind
 from vodstack.storage.base import PACKAGED, packaged_prefix, windows_prefix

@@ -116,7 +116,7 @@ def delivery_id(event_id: int, url: str) -> str:
 
 def event_body(event: DomainEvent, delivery: str, base_url: str) -> str:
     data: dict[str, Any] = dict(event.payload)
-    data.pop("purge", None)  # what edges forget (edge.purge): not for subscribers
+    data.pop("purge", None)  # what edges forget (catalogue.purge): not for subscribers
     if event.type == ASSET_READY and event.asset_id:
         data["playback"] = {
             "hls": f"{base_url}/v1/{event.asset_id}/index.m3u8",

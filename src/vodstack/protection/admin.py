@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from vodstack.base.events import ASSET_UPDATED
-from vodstack.edge.purge import PurgeScope, Scope
+from vodstack.catalogue.purge import PurgeScope, Scope
 from vodstack.protection.service import SCHEMES, Protection, parse_schemes, protection_setting
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from vodstack.base.events import ASSET_UPDATED
 from vodstack.catalogue.models import Licence, SigningKey, Subscription
-from vodstack.edge.purge import PurgeScope, Scope
+from vodstack.catalogue.purge import PurgeScope, Scope
 from vodstack.web.auth import require_admin
 
 router = APIRouter(prefix="/api", tags=["entitlement"], dependencies=[Depends(require_admin)])

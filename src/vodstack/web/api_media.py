@@ -27,8 +27,8 @@ from vodstack.captions.service import CaptionRequest, CaptionService
 from vodstack.captions.webvtt import CaptionInvalid
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import AudioUpload, Caption
+from vodstack.catalogue.purge import PurgeScope, Scope
 from vodstack.catalogue.repository import is_valid_id
-from vodstack.edge.purge import PurgeScope, Scope
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
 from vodstack.ingest.probe import probe_audio
 from vodstack.ingest.upload import storage_extension

@@ -9,9 +9,9 @@ import threading
 import pytest
 
 from vodstack.base.events import ASSET_READY, ASSET_UPDATED, DomainEvent
+from vodstack.catalogue.purge import ASSET, PurgeScope, Scope
 from vodstack.edge.cache import EdgeCache
 from vodstack.edge.entry import Fetched
-from vodstack.edge.purge import ASSET, PurgeScope, Scope
 from vodstack.edge.service import Edge, PurgeFollower, TtlPolicy
 from vodstack.services import Services
 from vodstack.telemetry.metrics import Metrics

@@ -22,6 +22,11 @@ Any scope can also *retire* tags the origin stops serving, as a takedown of thos
 (tags of a protection scheme no longer served, ``"clear"`` for clear tags) and
 ``generations`` (tags of a key generation older than the previous one). And every purge
 drops the asset's cached 404s: an event may turn a "not found" into an answer.
+
+The scopes live in the catalogue because they are data the catalogue keeps: publishers (caption,
+protection and asset commands, the job pipeline) write them into the event log, and every edge
+reads them back from it. So the prepare and operations code that says what changed need not
+import the edge that acts on it.
 """
 
 from __future__ import annotations
