@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
+from vodstack.catalogue.db import Database
 from vodstack.catalogue.models import (
     Asset,
     AssetFile,
@@ -20,13 +21,14 @@ from vodstack.catalogue.models import (
     PlaybackSession,
     Rendition,
 )
+from vodstack.config import Settings
 from vodstack.costs import report, store
 from vodstack.costs.flusher import hot_class
 from vodstack.costs.lifecycle import MASTER_COLD, MASTER_RESTORED
 from vodstack.costs.prices import Prices
 from vodstack.costs.rungs import SessionRungs, fold
 from vodstack.errors import NotFound
-from vodstack.services import Services
+from vodstack.storage import ObjectStore
 
 _RUNG_EVENTS = ("start", "first_frame", "playing", "pause", "stall_start", "seek", "switch")
 _RUNG_EVENTS += ("ended", "end", "error")
@@ -47,8 +49,23 @@ def _job_cpu(job: Job, cpus: int) -> tuple[float, bool]:
     return max(0.0, (job.finished_at - job.started_at).total_seconds()) * cpus, False
 
 
+class CostSources(Protocol):
+    """The parts the cost figures read: the catalogue database, the settings (prices, ladder
+    templates, CPUs) and the object store (its storage class). The composition root's
+    ``Services`` has all three; naming only these keeps costs below the root."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> ObjectStore: ...
+
+
 class CostService:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: CostSources) -> None:
         self.services = services
         self.db = services.db
         self.settings = services.settings

@@ -9,18 +9,38 @@ other process through the event log) — no re-transcode either way.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from vodstack.base.events import ASSET_UPDATED
+from vodstack.base.events import ASSET_UPDATED, EventBus
+from vodstack.catalogue.models import Asset
 from vodstack.catalogue.purge import PurgeScope, Scope
+from vodstack.catalogue.repository import Catalogue
 from vodstack.protection.service import SCHEMES, Protection, parse_schemes, protection_setting
 
-if TYPE_CHECKING:
-    from vodstack.services import Services
+
+class AssetLookup(Protocol):
+    def get(self, asset_id: str) -> Asset:
+        """The asset, or ``NotFound`` (an invalid or unknown id)."""
+        ...
+
+
+class ProtectionParts(Protocol):
+    """What these commands need of the composition root (its ``Services`` has them all): the
+    asset lookup, the catalogue that stores the setting and the bus that announces it. Naming
+    only these keeps protection below the root."""
+
+    @property
+    def assets(self) -> AssetLookup: ...
+
+    @property
+    def catalogue(self) -> Catalogue: ...
+
+    @property
+    def bus(self) -> EventBus: ...
 
 
 def set_protection(
-    services: Services,
+    services: ProtectionParts,
     protection: Protection,
     asset_id: str,
     schemes: str | Sequence[str],
@@ -46,7 +66,7 @@ def set_protection(
     return setting
 
 
-def rekey(services: Services, protection: Protection, asset_id: str) -> list[int]:
+def rekey(services: ProtectionParts, protection: Protection, asset_id: str) -> list[int]:
     """New content keys for every protected scheme of the asset; returns the new key
     generations (empty for a clear asset). Players holding the previous generation's URLs
     finish with it; new manifests name the new one."""
