@@ -2,6 +2,7 @@
 
     events     the event bus (``DomainEvent``, ``LocalEventBus``) and the event type names
     ratelimit  the token-bucket ``RateLimiter`` (edge WAF rule, licence and thumbnail guards)
+    face       ``lazy_face``: the package faces (``__all__``) that load a name on first use
 
 Nothing here imports another ``vodstack`` package (the import-linter contracts in
 ``pyproject.toml`` say so).
@@ -22,6 +23,7 @@ from vodstack.base.events import (
     Handler,
     LocalEventBus,
 )
+from vodstack.base.face import lazy_face
 from vodstack.base.ratelimit import RateLimiter, retry_after
 
 __all__ = [
@@ -39,5 +41,6 @@ __all__ = [
     "Handler",
     "LocalEventBus",
     "RateLimiter",
+    "lazy_face",
     "retry_after",
 ]
