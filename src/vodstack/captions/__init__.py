@@ -3,7 +3,7 @@ WebVTT segments HLS and the text tracks DASH deliver (issue #8)."""
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.captions.service import CaptionRequest, CaptionService, read_cues

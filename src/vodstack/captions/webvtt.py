@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from vodstack.errors import InvalidInput
-from vodstack.packaging.webvtt_time import format_timestamp
+from vodstack.packaging import format_timestamp
 
 __all__ = [
     "CaptionInvalid",

@@ -5,7 +5,7 @@ stages store in it (purge scopes, QoE session values). Alembic migrations live i
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.catalogue.content_keys import ContentKeys

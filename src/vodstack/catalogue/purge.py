@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from vodstack.packaging.layout import parse_delivery_path
+from vodstack.packaging import parse_delivery_path
 
 MANIFESTS = frozenset({"index.m3u8", "index.mpd"})
 

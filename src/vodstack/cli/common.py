@@ -11,11 +11,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vodstack.catalogue.repository import TRANSCODE_KIND
+from vodstack.catalogue import TRANSCODE_KIND
 from vodstack.config import Settings
-from vodstack.jobs.worker import WorkerPool
+from vodstack.jobs import WorkerPool
 from vodstack.services import Services, build_services
-from vodstack.transcode.extras_job import extras_status
+from vodstack.transcode import extras_status
 
 console = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]

@@ -37,12 +37,11 @@ from vodstack.cli.secrets import secrets_app
 from vodstack.cli.stats import stats
 from vodstack.config import Settings
 from vodstack.config_check import SettingsInvalid, load_settings
-from vodstack.edge.disk import DiskFiles
+from vodstack.edge import DiskFiles
 from vodstack.errors import ConfigError, VodstackError
 from vodstack.services import build_services, private_umask
-from vodstack.telemetry import logs
-from vodstack.telemetry.metrics import share_between_workers
-from vodstack.web.hosts import is_loopback_host
+from vodstack.telemetry import logs, share_between_workers
+from vodstack.web import is_loopback_host
 
 log = logging.getLogger("vodstack.cli")
 

@@ -6,7 +6,7 @@ Pure logic (``ledger``, ``report``, ``rungs``, ``prices``) is apart from I/O (``
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.costs.flusher import LedgerFlusher, hot_class

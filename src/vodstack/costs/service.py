@@ -11,10 +11,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 
-from vodstack.catalogue.db import Database
-from vodstack.catalogue.models import (
+from vodstack.catalogue import (
     Asset,
     AssetFile,
+    Database,
     Event,
     Job,
     PlaybackEvent,

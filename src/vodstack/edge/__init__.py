@@ -3,7 +3,7 @@ tier, purges that follow the event log, and loaders that fetch from the origin."
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.edge.cache import EdgeCache, Loader

@@ -20,11 +20,9 @@ import httpx
 
 from vodstack.edge.entry import Fetched
 from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
-from vodstack.origin.origin import Origin
-from vodstack.origin.resources import BytesResource, FileSlice
+from vodstack.origin import BytesResource, FileSlice, Origin
 from vodstack.storage import ObjectStore
-from vodstack.telemetry.logs import request_id
-from vodstack.telemetry.metrics import Metrics
+from vodstack.telemetry import Metrics, request_id
 
 log = logging.getLogger(__name__)
 _COPY_CHUNK = 1024 * 1024

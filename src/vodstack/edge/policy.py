@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Literal
 
-from vodstack.catalogue.repository import Catalogue, is_valid_id
+from vodstack.catalogue import Catalogue, is_valid_id
 from vodstack.errors import NotFound
 
 __all__ = ["PLAYBACK_POLICIES", "PlaybackPolicies", "PlaybackPolicy"]

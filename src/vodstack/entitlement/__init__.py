@@ -14,7 +14,7 @@ Pure core, no web framework or database (the HTTP routes and the catalogue wire 
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.entitlement.devidp import DevIdentityProvider

@@ -14,10 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from vodstack.base.ratelimit import RateLimiter, retry_after
-from vodstack.catalogue.grants import Grants
-from vodstack.catalogue.models import Asset
-from vodstack.catalogue.repository import Catalogue, is_valid_id
+from vodstack.base import RateLimiter, retry_after
+from vodstack.catalogue import Asset, Catalogue, Grants, is_valid_id
 from vodstack.config import Settings
 from vodstack.entitlement import pathtoken
 from vodstack.entitlement.geo import ViewerLocator

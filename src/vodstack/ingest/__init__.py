@@ -3,7 +3,7 @@
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.ingest.probe import SourceInfo, probe, probe_audio

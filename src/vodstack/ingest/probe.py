@@ -20,7 +20,7 @@ from typing import Any
 import av
 
 from vodstack.errors import SourceInvalid
-from vodstack.packaging.language import language_tag
+from vodstack.packaging import language_tag
 
 # Containers/codecs that hold pictures, not video: a "video" of one frame is a still image.
 _IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "gif", "tiff_pipe"}

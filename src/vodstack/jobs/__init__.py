@@ -3,7 +3,7 @@ pool, the leader lease and outgoing webhooks."""
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.jobs.leader import Leader

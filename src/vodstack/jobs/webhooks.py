@@ -32,8 +32,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from vodstack import __version__
-from vodstack.base.events import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
-from vodstack.catalogue.repository import Catalogue
+from vodstack.base import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
+from vodstack.catalogue import Catalogue
 from vodstack.config import Settings
 from vodstack.secretstore import LiveSecret, SecretStore
 

@@ -12,10 +12,20 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
-from vodstack.catalogue.models import Asset
+from vodstack.catalogue import Asset
 from vodstack.errors import MediaError, NotFound
 from vodstack.origin.resources import BytesResource
-from vodstack.packaging.dash import DashProtection
+from vodstack.packaging import (
+    DashProtection,
+    HlsKey,
+    Presentation,
+    ServedSizes,
+    Track,
+    VariantTag,
+    index_memo,
+    segment_track,
+    served_sizes,
+)
 from vodstack.packaging.encryption import (
     TrackCrypto,
     aes128_encrypt,
@@ -25,14 +35,10 @@ from vodstack.packaging.encryption import (
     clearkey_pssh,
     encrypt_init,
     encrypt_segment,
+    measure_growth,
     read_track_crypto,
 )
-from vodstack.packaging.encryption.growth import measure_growth
-from vodstack.packaging.hls import HlsKey
-from vodstack.packaging.layout import VariantTag
-from vodstack.packaging.model import Presentation, Track
-from vodstack.packaging.segments import ServedSizes, index_memo, segment_track, served_sizes
-from vodstack.protection.service import (
+from vodstack.protection import (
     ActiveKey,
     Protection,
     dash_scheme,

@@ -4,7 +4,7 @@ No web framework, database or subprocess here."""
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.packaging.dash import DashProtection

@@ -6,7 +6,7 @@ DASH) or ``cenc`` (DASH), just in time; switching or re-keying needs no re-trans
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.protection.service import (

@@ -3,7 +3,7 @@ session totals, and completion reports."""
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.telemetry.logs import request_id

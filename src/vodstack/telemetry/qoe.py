@@ -23,14 +23,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from vodstack.catalogue.session_stats import (
-    Beacon,
-    Cursor,
-    Interval,
-    Observations,
-    SessionStats,
-    merge,
-)
+from vodstack.catalogue import Beacon, Cursor, Interval, Observations, SessionStats, merge
 
 #: Fastest playback rate credited as watching (players offer up to 2×).
 MAX_RATE = 2.0

@@ -14,8 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from vodstack.catalogue.playback import SessionRecord
-from vodstack.catalogue.session_stats import measure, merge, percent
+from vodstack.catalogue import SessionRecord, measure, merge, percent
 from vodstack.telemetry.qoe import percentile
 
 DEFAULT_THRESHOLD = 0.95

@@ -7,10 +7,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from vodstack.catalogue.db import Database
-from vodstack.catalogue.playback import PlaybackSessions
-from vodstack.catalogue.repository import Catalogue
-from vodstack.catalogue.session_stats import Beacon, Observations, SessionStats
+from vodstack.catalogue import (
+    Beacon,
+    Catalogue,
+    Database,
+    Observations,
+    PlaybackSessions,
+    SessionStats,
+)
 from vodstack.errors import AuthError, NotFound
 from vodstack.secretstore import SecretStore
 from vodstack.telemetry.metrics import Metrics

@@ -3,7 +3,7 @@ track, and single frames cut on the fly for ``thumbnail.jpg?time=S&width=W`` (is
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.thumbnails.frames import frame_jpeg

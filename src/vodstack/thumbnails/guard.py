@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from vodstack.base.ratelimit import RateLimiter, retry_after
+from vodstack.base import RateLimiter, retry_after
 from vodstack.errors import RateLimited, Unavailable
 
 _DURATION_TTL_S = 10.0

@@ -3,7 +3,7 @@ stages, and windowed encoding on demand."""
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.transcode.extras_job import ExtrasStage, extras_status

@@ -26,14 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from vodstack.errors import BoxParseError, TranscodeError
-from vodstack.packaging.fragment_writer import adts_frames, audio_fragment
-from vodstack.packaging.language import iso639_2
-from vodstack.packaging.retime import retime_fragments
-from vodstack.packaging.track_index import (
+from vodstack.packaging import (
     Fragment,
     TrackIndex,
+    adts_frames,
+    audio_fragment,
+    iso639_2,
     read_track_index,
     read_track_index_bytes,
+    retime_fragments,
 )
 from vodstack.transcode.command import filter_graph, video_encoder_args
 from vodstack.transcode.ladder import AudioRendition, LadderPlan, Rung

@@ -3,7 +3,7 @@ ASGI app assembly."""
 
 from typing import TYPE_CHECKING
 
-from vodstack.base.face import lazy_face
+from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
     from vodstack.web.hosts import is_loopback_host

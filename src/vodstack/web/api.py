@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from vodstack.catalogue.models import Asset
+from vodstack.catalogue import Asset
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
-from vodstack.ingest.upload import Ingestor, Upload
+from vodstack.ingest import Ingestor, Upload
 from vodstack.protection import admin as protection_admin
-from vodstack.transcode.extras_job import extras_status
+from vodstack.transcode import extras_status
 from vodstack.web.api_media import router as media_router
 from vodstack.web.auth import require_admin
 from vodstack.web.embed import EmbedOut, embed_snippet
@@ -300,7 +300,7 @@ def list_assets(request: Request) -> list[AssetOut]:
 
 
 def _get(request: Request, asset_id: str) -> Asset:
-    from vodstack.catalogue.repository import is_valid_id
+    from vodstack.catalogue import is_valid_id
 
     if not is_valid_id(asset_id):
         raise NotFound(f"no asset {asset_id!r}")

@@ -22,18 +22,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from vodstack.base.events import ASSET_UPDATED
-from vodstack.captions.service import CaptionRequest, CaptionService
-from vodstack.captions.webvtt import CaptionInvalid
-from vodstack.catalogue.media import MediaCatalogue
-from vodstack.catalogue.models import AudioUpload, Caption
-from vodstack.catalogue.purge import PurgeScope, Scope
-from vodstack.catalogue.repository import is_valid_id
+from vodstack.base import ASSET_UPDATED
+from vodstack.captions import CaptionInvalid, CaptionRequest, CaptionService
+from vodstack.catalogue import AudioUpload, Caption, MediaCatalogue, PurgeScope, Scope, is_valid_id
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
-from vodstack.ingest.probe import probe_audio
-from vodstack.ingest.upload import storage_extension
-from vodstack.packaging.language import is_language_tag, language_tag
-from vodstack.storage.base import MASTERS, validate_key
+from vodstack.ingest import probe_audio, storage_extension
+from vodstack.packaging import is_language_tag, language_tag
+from vodstack.storage import MASTERS, validate_key
 
 router = APIRouter(tags=["media"])
 _AUDIO_EXTENSIONS = {".m4a", ".mp4", ".aac", ".wav", ".flac", ".mp3", ".ogg", ".opus", ".mka"}

@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from vodstack import __version__
-from vodstack.catalogue.repository import is_valid_id
+from vodstack.catalogue import is_valid_id
 from vodstack.errors import ConfigError, Forbidden, NotFound
 
 STATIC_DIR = Path(__file__).with_name("static")

@@ -11,11 +11,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from vodstack.catalogue.media import MediaCatalogue
-from vodstack.catalogue.models import Asset
-from vodstack.catalogue.repository import is_valid_id
+from vodstack.catalogue import Asset, MediaCatalogue, is_valid_id
 from vodstack.errors import AuthError, Forbidden, NotFound, RateLimited, VodstackError
-from vodstack.protection.service import dash_scheme, hls_scheme, parse_schemes
+from vodstack.protection import dash_scheme, hls_scheme, parse_schemes
 
 router = APIRouter(tags=["playback"])
 

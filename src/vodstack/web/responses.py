@@ -18,8 +18,14 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from vodstack.errors import RangeNotSatisfiable
-from vodstack.origin.ranges import ByteRange, parse_range
-from vodstack.origin.resources import MANIFEST_TYPES, BytesResource, FileSlice, Resource
+from vodstack.origin import (
+    MANIFEST_TYPES,
+    ByteRange,
+    BytesResource,
+    FileSlice,
+    Resource,
+    parse_range,
+)
 from vodstack.storage import ObjectStore
 
 CHUNK = 256 * 1024
