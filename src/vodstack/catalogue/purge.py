@@ -83,7 +83,7 @@ class PurgeScope:
         if not isinstance(raw, Mapping):
             return cls()
         try:
-            scope = Scope(raw.get("scope"))
+            scope = Scope(str(raw.get("scope")))
             track = raw.get("track")
             revision = raw.get("revision")
             schemes = raw.get("schemes")

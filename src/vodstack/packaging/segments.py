@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from vodstack.packaging.model import Track
 
@@ -62,7 +62,7 @@ class _IndexMemo:
             hit = self._entries.get(key)
             if hit is not None and hit[0] is index:
                 self._entries.move_to_end(key)
-                return hit[1]
+                return cast(T, hit[1])
         value = compute()
         with self._lock:
             self._entries[key] = (index, value)
