@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 
 from vodstack.cli.common import JsonOpt, emit, open_services
-from vodstack.costs import GB, CostReport, CostService, Lifecycle, parse_since, recommend
+from vodstack.costs import GB, CostReport, CostService, Lifecycle, parse_since
+from vodstack.costs.recommend import recommend
 
 costs_app = typer.Typer(
     help="Egress, storage, transcode and money per title; ladder recommendations; cold "

@@ -1,6 +1,10 @@
 """The ``vodstack`` command: thin — it builds services, calls them, formats the output.
 
 Rich progress on a terminal, plain lines when piped, ``--json`` for machines.
+
+Why one module: it is the command table — each top-level command a few lines that parse,
+call the composition root and print; command groups with more logic have their own modules
+(``assets``, ``access``, ``costs``, ``jobs``, ``report``, ``secrets``, ``stats``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 operator-set unit prices, rung usage and ladder recommendations, storage lifecycle.
 
 Pure logic (``ledger``, ``report``, ``rungs``, ``prices``) is apart from I/O (``store``,
-``service``, ``lifecycle``)."""
+``service``, ``lifecycle``). ``recommend`` is a module: import the function from it
+(``from vodstack.costs.recommend import recommend``), as a face name would shadow it."""
 
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,6 @@ if TYPE_CHECKING:
     from vodstack.costs.ledger import UsageLedger
     from vodstack.costs.lifecycle import Lifecycle, require_hot
     from vodstack.costs.prices import GB, Prices
-    from vodstack.costs.recommend import recommend
     from vodstack.costs.report import CostReport, parse_since
     from vodstack.costs.service import CostService
 
@@ -27,7 +27,6 @@ __all__ = [
     "UsageLedger",
     "hot_class",
     "parse_since",
-    "recommend",
     "require_hot",
 ]
 
@@ -38,7 +37,6 @@ __getattr__, __dir__ = lazy_face(
         "ledger": ["UsageLedger"],
         "lifecycle": ["Lifecycle", "require_hot"],
         "prices": ["GB", "Prices"],
-        "recommend": ["recommend"],
         "report": ["CostReport", "parse_since"],
         "service": ["CostService"],
     },

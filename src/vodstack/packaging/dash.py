@@ -3,6 +3,11 @@
 A static MPD in the ``isoff-live`` profile: every Representation has a ``SegmentTemplate``
 with ``$Number$`` URLs and an exact ``SegmentTimeline``, so HLS and DASH request the very same
 segment URLs (one cache entry per segment, whatever the protocol) [DASH-IF IOP §3.2].
+
+Why one module: the MPD is one XML document whose parts refer to each other (periods,
+adaptation sets, representations, segment templates and timelines, content protection) and
+must come out in schema order; writing it in one place keeps it checkable against the
+schema in one read (tests/dash_schema.py).
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ AAC-frame times (packaging.fragment_writer).
 
 Stored layout under the revision prefix:
 ``layout.json``, ``{track}/init.mp4``, ``{track}/{window:05d}.m4s``.
+
+Why one module: the layout, the per-window FFmpeg commands and the joining must agree
+frame for frame (seek points, keyframe times, AAC pre-roll); they change together, and the
+pure frame grid they share lives apart in ``windows.py``.
 """
 
 from __future__ import annotations

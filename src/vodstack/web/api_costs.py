@@ -10,7 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from vodstack.catalogue import is_valid_id
-from vodstack.costs import CostService, parse_since, recommend
+from vodstack.costs import CostService, parse_since
+from vodstack.costs.recommend import recommend
 from vodstack.errors import NotFound
 from vodstack.web.auth import require_admin
 
