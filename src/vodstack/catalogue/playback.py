@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.models import PlaybackEvent, PlaybackSession
-from vodstack.telemetry.qoe import Beacon, Cursor, Observations, SessionStats
+from vodstack.catalogue.session_stats import Beacon, Cursor, Observations, SessionStats
 
 Fold = Callable[[SessionStats], tuple[SessionStats, Observations]]
 

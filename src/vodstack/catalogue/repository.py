@@ -3,6 +3,10 @@
 State transitions are conditional updates (``UPDATE … WHERE state = …``) so two workers —
 threads, processes or machines sharing one database — can never both take the same job, and
 a stale worker can never overwrite the result of the one that replaced it.
+
+Why one module: it is the one writer of catalogue rows, and its guarded transitions (job
+claims, leases, asset states) must be read side by side to see that no two of them can
+both succeed; the read-mostly helpers live apart (``media``, ``grants``, ``playback``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from vodstack.cli.common import watch_asset
-from vodstack.compose.services import Services
+from vodstack.compose import Services
 from vodstack.errors import NotFound, VodstackError
 from vodstack.packaging.layout import asset_url, playback_urls
 from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg

@@ -1,6 +1,10 @@
 """The ``vodstack`` command: thin — it builds services, calls them, formats the output.
 
 Rich progress on a terminal, plain lines when piped, ``--json`` for machines.
+
+Why one module: it is the command table — each top-level command a few lines that parse,
+call the composition root and print; command groups with more logic have their own modules
+(``assets``, ``access``, ``costs``, ``jobs``, ``report``, ``secrets``, ``stats``).
 """
 
 from __future__ import annotations
@@ -35,13 +39,12 @@ from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
 from vodstack.cli.secrets import secrets_app
 from vodstack.cli.stats import stats
-from vodstack.compose.services import build_services, private_umask
+from vodstack.compose import build_services, private_umask
 from vodstack.config import Settings, SettingsInvalid, load_settings
-from vodstack.edge.disk import DiskFiles
+from vodstack.edge import DiskFiles
 from vodstack.errors import ConfigError, VodstackError
-from vodstack.telemetry import logs
-from vodstack.telemetry.metrics import share_between_workers
-from vodstack.web.hosts import is_loopback_host
+from vodstack.telemetry import logs, share_between_workers
+from vodstack.web import is_loopback_host
 
 log = logging.getLogger("vodstack.cli")
 

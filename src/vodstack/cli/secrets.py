@@ -10,7 +10,7 @@ import typer
 
 from vodstack.cli.common import JsonOpt, emit
 from vodstack.config import Settings
-from vodstack.jobs.webhooks import generate_webhook_secret
+from vodstack.jobs import generate_webhook_secret
 from vodstack.secrets import (
     LIVE_SECRET_TTL_S,
     SecretStore,

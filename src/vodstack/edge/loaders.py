@@ -19,11 +19,10 @@ import httpx
 
 from vodstack.edge.entry import Fetched
 from vodstack.errors import Forbidden, NotFound, OriginError, TruncatedObject, Unavailable
-from vodstack.origin.origin import Origin
+from vodstack.origin import Origin
 from vodstack.storage import ObjectStore
 from vodstack.storage.slices import BytesResource, FileSlice, copy_slice, read_slice
-from vodstack.telemetry.logs import request_id
-from vodstack.telemetry.metrics import Metrics
+from vodstack.telemetry import Metrics, request_id
 
 log = logging.getLogger(__name__)
 _COPY_CHUNK = 1024 * 1024

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from vodstack.base.lru import Lru
-from vodstack.catalogue.repository import Catalogue, is_valid_id
+from vodstack.catalogue import Catalogue, is_valid_id
 from vodstack.errors import NotFound
 
 __all__ = ["PLAYBACK_POLICIES", "PlaybackPolicies", "PlaybackPolicy"]
@@ -65,4 +65,4 @@ class PlaybackPolicies:
     def forget(self, asset_id: str) -> None:
         """Drop the cached answer (this process just switched the policy)."""
         with self._lock:
-            self._entries.pop(asset_id, None)
+            self._entries.pop(asset_id)

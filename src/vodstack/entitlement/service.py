@@ -14,12 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from vodstack.base import RateLimiter, retry_after
 from vodstack.base.lru import Lru
-from vodstack.catalogue.grants import Grants
-from vodstack.catalogue.models import Asset
-from vodstack.catalogue.repository import Catalogue, is_valid_id
+from vodstack.catalogue import Asset, Catalogue, Grants, is_valid_id
 from vodstack.config import Settings
-from vodstack.edge.ratelimit import RateLimiter, retry_after
 from vodstack.entitlement import pathtoken
 from vodstack.entitlement.geo import ViewerLocator
 from vodstack.entitlement.keyring import KeyRing

@@ -22,6 +22,11 @@ once). Signatures are public-key checks: no shared secret is compared here, so n
 comparison is needed; cache lookups hash the attacker's own bytes and reveal nothing.
 
 Verdict reasons are metric labels; the HTTP layer answers every denial with a plain 403.
+
+Why one module: the order of the checks is the security property (choose the credential,
+verify the signature, only then parse the policy, then time, scope, IP and key trust), and
+the caches that skip repeated work must sit exactly between those steps; split, a reader
+could no longer check the order in one place.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ The probe also records what real-world masters carry and the ladder must undo (i
 rotation metadata (phone video), non-square pixels, interlacing, 10-bit and HDR transfer
 functions, several video streams (the default one is used; cover art is ignored), every
 audio stream with its language and channel count, and text subtitle streams.
+
+Why one module: every check reads the same one PyAV open of the master (streams, side data,
+the first decoded frames), and the uploader's error messages are worded together so each
+names the one thing to fix.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 import av
 
 from vodstack.errors import SourceInvalid
-from vodstack.packaging.language import language_tag
+from vodstack.packaging import language_tag
 
 # Containers/codecs that hold pictures, not video: a "video" of one frame is a still image.
 _IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "gif", "tiff_pipe"}

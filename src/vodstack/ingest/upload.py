@@ -15,11 +15,10 @@ from contextlib import AbstractContextManager
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
-from vodstack.catalogue.repository import Catalogue, new_id
+from vodstack.base import SOURCE_CREATED, EventBus
+from vodstack.catalogue import Catalogue, new_id
 from vodstack.errors import UploadRejected
-from vodstack.jobs.bus import SOURCE_CREATED, EventBus
-from vodstack.storage import ObjectStore
-from vodstack.storage.base import master_key
+from vodstack.storage import ObjectStore, master_key
 
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".mxf", ".ts", ".avi", ".mpg"}
 CHUNK = 1024 * 1024

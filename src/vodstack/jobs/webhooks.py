@@ -32,9 +32,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from vodstack import __version__
-from vodstack.catalogue.repository import Catalogue
+from vodstack.base import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
+from vodstack.catalogue import Catalogue
 from vodstack.config import Settings
-from vodstack.jobs.bus import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
 from vodstack.packaging.layout import asset_url, playback_urls
 from vodstack.secrets import LiveSecret, SecretStore
 
@@ -117,7 +117,7 @@ def delivery_id(event_id: int, url: str) -> str:
 
 def event_body(event: DomainEvent, delivery: str, base_url: str) -> str:
     data: dict[str, Any] = dict(event.payload)
-    data.pop("purge", None)  # what edges forget (edge.purge): not for subscribers
+    data.pop("purge", None)  # what edges forget (catalogue.purge): not for subscribers
     if event.type == ASSET_READY and event.asset_id:
         data["playback"] = playback_urls(asset_url(base_url, event.asset_id)).to_dict()
     return json.dumps(

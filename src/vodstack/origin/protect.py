@@ -12,9 +12,19 @@ import threading
 from collections.abc import Callable, Mapping
 
 from vodstack.base.lru import Lru
-from vodstack.catalogue.models import Asset
+from vodstack.catalogue import Asset
 from vodstack.errors import MediaError, NotFound
-from vodstack.packaging.dash import DashProtection
+from vodstack.packaging import (
+    DashProtection,
+    HlsKey,
+    Presentation,
+    ServedSizes,
+    Track,
+    VariantTag,
+    index_memo,
+    segment_track,
+    served_sizes,
+)
 from vodstack.packaging.encryption import (
     TrackCrypto,
     aes128_encrypt,
@@ -24,14 +34,10 @@ from vodstack.packaging.encryption import (
     clearkey_pssh,
     encrypt_init,
     encrypt_segment,
+    measure_growth,
     read_track_crypto,
 )
-from vodstack.packaging.encryption.growth import measure_growth
-from vodstack.packaging.hls import HlsKey
-from vodstack.packaging.layout import VariantTag
-from vodstack.packaging.model import Presentation, Track
-from vodstack.packaging.segments import ServedSizes, index_memo, segment_track, served_sizes
-from vodstack.protection.service import (
+from vodstack.protection import (
     ActiveKey,
     Protection,
     dash_scheme,
@@ -228,5 +234,4 @@ class ProtectedPackager:
     def forget(self, asset_id: str) -> None:
         self.protection.forget(asset_id)
         with self._lock:
-            for k in [k for k in self._crypto if k[0] == asset_id]:
-                del self._crypto[k]
+            self._crypto.pop_where(lambda k, _: k[0] == asset_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from vodstack.base.lru import Lru
 from vodstack.packaging.model import Track
@@ -60,7 +60,7 @@ class _IndexMemo:
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None and hit[0] is index:
-                return hit[1]
+                return cast(T, hit[1])
         value = compute()
         with self._lock:
             self._entries.put(key, (index, value))

@@ -23,7 +23,7 @@ class DbBackend:
     ) -> None:
         from sqlalchemy import Column, LargeBinary, MetaData, String, Table
 
-        from vodstack.catalogue.db import make_engine
+        from vodstack.catalogue import make_engine
 
         self.description = "catalogue database (encrypted)"
         self._engine = make_engine(database_url)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vodstack.errors import NotFound
-from vodstack.packaging.model import Presentation, Track
+from vodstack.packaging import Presentation, Track
 from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg_capture
 
 ReadRange = Callable[[str, int, int], bytes]  # (file key, offset, length) → bytes

@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from vodstack.base import RateLimiter, retry_after
 from vodstack.base.lru import Lru
-from vodstack.edge.ratelimit import RateLimiter, retry_after
 from vodstack.errors import RateLimited, Unavailable
 
 _DURATION_TTL_S = 10.0

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from vodstack.packaging.language import iso639_2
+from vodstack.packaging import iso639_2
 from vodstack.transcode.ladder import AudioRendition, LadderPlan, Rung
 
 # CMAF fragmented MP4: ftyp+moov up front, one moof+mdat per fragment, moof-relative offsets,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vodstack.thumbnails.storyboard import Storyboard
+from vodstack.thumbnails import Storyboard
 
 POSTER_CANDIDATES = 50  # the thumbnail filter compares this many keyframes (memory-bound)
 

@@ -19,16 +19,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from vodstack.catalogue.models import Asset, AssetFile, Rendition
-from vodstack.catalogue.repository import (
+from vodstack.catalogue import (
     ACTIVE_JOB_STATES,
     EXTRAS_KIND,
     FINAL_JOB_STATES,
+    Asset,
+    AssetFile,
     Catalogue,
+    Rendition,
 )
 from vodstack.errors import NotFound, TranscodeError
-from vodstack.ingest.probe import SourceInfo
-from vodstack.storage.base import packaged_prefix
+from vodstack.ingest import SourceInfo
+from vodstack.storage import packaged_prefix
 from vodstack.transcode.bounds import MediaBound
 from vodstack.transcode.derive import Derived, derive
 from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg

@@ -31,13 +31,11 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 
 from vodstack.base.lru import Lru
-from vodstack.catalogue.models import WindowPart
-from vodstack.catalogue.repository import Catalogue
+from vodstack.catalogue import Catalogue, WindowPart
 from vodstack.config import Settings
 from vodstack.errors import MediaError, NotFound, TranscodeError, Unavailable
-from vodstack.packaging.isobmff import iter_boxes
-from vodstack.storage import ObjectStore
-from vodstack.storage.base import windows_prefix
+from vodstack.packaging import iter_boxes
+from vodstack.storage import ObjectStore, windows_prefix
 from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 from vodstack.transcode.windowed import (
     LAYOUT_FILE,

@@ -27,9 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from vodstack.catalogue.media import MediaCatalogue
-from vodstack.catalogue.models import AudioUpload, Caption, Rendition
-from vodstack.catalogue.repository import Catalogue
+from vodstack.catalogue import AudioUpload, Caption, Catalogue, MediaCatalogue, Rendition
 from vodstack.config import LadderTemplate, RungTemplate, Settings
 from vodstack.errors import (
     ConfigError,
@@ -38,19 +36,23 @@ from vodstack.errors import (
     StorageError,
     TranscodeError,
 )
-from vodstack.ingest.probe import SourceInfo, probe, probe_audio
-from vodstack.packaging.encryption import read_track_crypto
-from vodstack.packaging.encryption.growth import encode_growth, growth_key, measure_growth
-from vodstack.packaging.language import language_name
-from vodstack.packaging.model import fragment_to_row
-from vodstack.packaging.track_index import (
+from vodstack.ingest import SourceInfo, probe_audio
+from vodstack.ingest.probe import probe
+from vodstack.packaging import (
     Fragment,
     TrackIndex,
+    fragment_to_row,
+    language_name,
     read_track_index,
     read_track_index_bytes,
 )
-from vodstack.storage import ObjectStore
-from vodstack.storage.base import packaged_prefix, windows_prefix
+from vodstack.packaging.encryption import (
+    encode_growth,
+    growth_key,
+    measure_growth,
+    read_track_crypto,
+)
+from vodstack.storage import ObjectStore, packaged_prefix, windows_prefix
 from vodstack.transcode.bounds import MediaBound
 from vodstack.transcode.command import ladder_command, subtitles_command
 from vodstack.transcode.derive import Derived, collect_captions

@@ -12,6 +12,10 @@ AAC-frame times (packaging.fragment_writer).
 
 Stored layout under the revision prefix:
 ``layout.json``, ``{track}/init.mp4``, ``{track}/{window:05d}.m4s``.
+
+Why one module: the layout, the per-window FFmpeg commands and the joining must agree
+frame for frame (seek points, keyframe times, AAC pre-roll); they change together, and the
+pure frame grid they share lives apart in ``windows.py``.
 """
 
 from __future__ import annotations
@@ -26,14 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from vodstack.errors import BoxParseError, TranscodeError
-from vodstack.packaging.fragment_writer import adts_frames, audio_fragment
-from vodstack.packaging.language import iso639_2
-from vodstack.packaging.retime import retime_fragments
-from vodstack.packaging.track_index import (
+from vodstack.packaging import (
     Fragment,
     TrackIndex,
+    adts_frames,
+    audio_fragment,
+    iso639_2,
     read_track_index,
     read_track_index_bytes,
+    retime_fragments,
 )
 from vodstack.transcode.command import filter_graph, video_encoder_args
 from vodstack.transcode.ladder import AudioRendition, LadderPlan, Rung

@@ -8,7 +8,7 @@ import logging
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
@@ -273,7 +273,7 @@ class S3Store:
             self._meta.pop_where(lambda k, _: k == prefix or k.startswith(prefix + "/"))
         return len(keys)
 
-    def _delete_full_keys(self, keys: list[str], *, quiet: bool = False) -> None:
+    def _delete_full_keys(self, keys: Sequence[str], *, quiet: bool = False) -> None:
         try:
             for i in range(0, len(keys), _DELETE_BATCH):
                 batch = [{"Key": k} for k in keys[i : i + _DELETE_BATCH]]
