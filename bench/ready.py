@@ -39,10 +39,10 @@ sys.path.insert(0, str(ROOT))
 from bench.transcode import make_master  # noqa: E402
 from vodstack.catalogue.repository import EXTRAS_KIND  # noqa: E402
 from vodstack.config import DEFAULT_LADDER, Settings  # noqa: E402
+from vodstack.media import ffmpeg_exe  # noqa: E402
 from vodstack.services import build_services  # noqa: E402
 from vodstack.transcode.command import ladder_command  # noqa: E402
 from vodstack.transcode.ladder import plan_ladder  # noqa: E402
-from vodstack.transcode.runner import ffmpeg_exe  # noqa: E402
 
 
 def children_cpu() -> float:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from vodstack.config import RungTemplate, Settings
+from vodstack.media import ffmpeg_argv
 from vodstack.services import Services, build_services
-from vodstack.transcode.runner import ffmpeg_exe
 
 # A small ladder keeps transcodes to a second or two on 2 cores.
 TEST_LADDER = (
@@ -34,7 +34,7 @@ def make_clip_file(
     extra: list[str] | None = None,
 ) -> Path:
     """An MP4 from ``testsrc2`` (+ ``sine``), like a small real master."""
-    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+    argv = ffmpeg_argv()
     if video:
         argv += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}"]
     if audio:

@@ -28,10 +28,10 @@ from vodstack.catalogue.repository import (
 )
 from vodstack.errors import NotFound, TranscodeError
 from vodstack.ingest.probe import SourceInfo
+from vodstack.media import ffmpeg_exe, run_ffmpeg
 from vodstack.storage.base import packaged_prefix
 from vodstack.transcode.bounds import MediaBound
 from vodstack.transcode.derive import Derived, derive
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 from vodstack.transcode.stage import TranscodeStage
 from vodstack.transcode.timing import StageTimer
 

@@ -35,10 +35,10 @@ from vodstack.catalogue.models import WindowPart
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import Settings
 from vodstack.errors import MediaError, NotFound, TranscodeError, Unavailable
+from vodstack.media import ffmpeg_exe, run_ffmpeg
 from vodstack.packaging.isobmff import iter_boxes
 from vodstack.storage import ObjectStore
 from vodstack.storage.base import windows_prefix
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 from vodstack.transcode.windowed import (
     LAYOUT_FILE,
     Chunk,

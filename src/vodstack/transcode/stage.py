@@ -39,6 +39,7 @@ from vodstack.errors import (
     TranscodeError,
 )
 from vodstack.ingest.probe import SourceInfo, probe, probe_audio
+from vodstack.media import ffmpeg_exe, run_ffmpeg, run_ffmpeg_capture
 from vodstack.packaging.encryption import read_track_crypto
 from vodstack.packaging.encryption.growth import encode_growth, growth_key, measure_growth
 from vodstack.packaging.language import language_name
@@ -67,7 +68,6 @@ from vodstack.transcode.ladder import (
 from vodstack.transcode.pertitle import run_probe
 from vodstack.transcode.progressive import WindowScheduler
 from vodstack.transcode.quality import sample_windows
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg, run_ffmpeg_capture
 from vodstack.transcode.timing import StageTimer
 from vodstack.transcode.windowed import LAYOUT_FILE, Layout, chunk_key, init_key, join_track
 
