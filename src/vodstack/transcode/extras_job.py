@@ -69,9 +69,9 @@ class ExtrasStage:
         timer.media_s = info.duration
         template = (asset.ladder_info or {}).get("template")
         known = template in self.settings.ladder_profiles
-        profile = self.stage.profile(template if known else None)
+        profile = self.stage.planner.profile(template if known else None)
         uploads = self.media.audio_uploads(asset_id)
-        plan = self.stage.plan(info, profile=profile, uploads=uploads)
+        plan = self.stage.planner.plan(info, profile=profile, uploads=uploads)
         present = {r.track_id for r in rows}
         plan = replace(plan, rungs=tuple(r for r in plan.rungs if r.track_id in present))
         if not plan.rungs_for("h264"):

@@ -352,9 +352,7 @@ class WindowScheduler:
         keep being offered."""
         log.warning("asset %s revision %d: %s", asset_id, revision, reason)
         with contextlib.suppress(NotFound):
-            asset = self.catalogue.get_asset(asset_id)
-            if asset.revision == revision:
-                self.catalogue.update_asset(asset_id, status="failed", error=reason)
+            self.catalogue.mark_failed(asset_id, reason, revision=revision)
 
     # -- priority -------------------------------------------------------------------------------
     def _pause_background(self) -> None:
