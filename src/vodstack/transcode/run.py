@@ -54,12 +54,12 @@ class JobControl:
     timer: StageTimer
     on_ready: Callable[[int], None] | None = None  # a progressive revision became playable
 
-    def runner(self, timeout_s: float | None, what: str = "transcode") -> Runner:
+    def runner(self, timeout_s: float | None) -> Runner:
         """Runs one FFmpeg argv unless the job was cancelled, under the watchdog."""
 
         def run(argv: list[str]) -> None:
             if self.cancel.is_set():
-                raise TranscodeError(f"{what} cancelled")
+                raise TranscodeError("transcode cancelled")
             run_ffmpeg(argv, cancel=self.cancel, timeout_s=timeout_s)
 
         return run

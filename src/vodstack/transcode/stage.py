@@ -38,7 +38,7 @@ from vodstack.catalogue.media import MediaCatalogue
 from vodstack.catalogue.models import AudioUpload
 from vodstack.catalogue.repository import Catalogue
 from vodstack.catalogue.revisions import RevisionMedia
-from vodstack.config import Settings
+from vodstack.config import LadderTemplate, Settings
 from vodstack.errors import SourceInvalid, StorageError, TranscodeError
 from vodstack.ingest.probe import SourceInfo, check_duration, probe, probe_audio
 from vodstack.media import ffmpeg_exe, run_ffmpeg, run_ffmpeg_capture
@@ -105,11 +105,17 @@ class TranscodeStage:
         ends (the pipeline announces the asset then)."""
         control = JobControl(on_progress, cancel, timer or StageTimer(), on_ready)
         asset = AssetSnapshot.of(self.catalogue.get_asset(asset_id))
+        name = ladder or asset.ladder or "default"
+        profile = self.planner.profile(name)  # an unknown template changes nothing
         work = self.settings.work_dir / job_id
         shutil.rmtree(work, ignore_errors=True)  # a retry starts clean (idempotent)
         (work / "out").mkdir(parents=True)
         try:
-            run = self._plan_run(asset, job_id, work, ladder, control)
+            if asset.source_info is not None:  # a video since ingest: transcoding from now
+                self._begin(asset)
+            run = self._plan_run(asset, job_id, work, name, profile, control)
+            if asset.source_info is None:  # probed only now: a master refused at ingest never
+                self._begin(asset)  # shows "transcoding" on its way back to "failed"
             control.on_progress(PROBE_SHARE)
             if self.planner.windowable(run.plan, run.uploads):
                 return self._run_windowed(run)
@@ -123,20 +129,17 @@ class TranscodeStage:
         asset: AssetSnapshot,
         job_id: str,
         work: Path,
-        ladder: str | None,
+        name: str,
+        profile: LadderTemplate,
         control: JobControl,
     ) -> TranscodeRun:
-        name = ladder or asset.ladder or "default"
-        profile = self.planner.profile(name)
-        if asset.source_info is not None:
-            self._begin(asset)
+        """Everything the attempt needs, decided before its first ladder encode (no catalogue
+        write): the master probed and bounded, the ladder planned, per-title when asked."""
         with control.timer.stage("probe"):
             source = self._probe_source(asset, work)
             inputs = self._audio_inputs(asset.id, work)
             plan = self.planner.plan(source.info, profile=profile, uploads=[u for u, _ in inputs])
         control.timer.media_s = source.info.duration
-        if asset.source_info is None:  # probed only now: a master refused at ingest never
-            self._begin(asset)  # shows "transcoding" on its way back to "failed"
         ladder_info = self.planner.describe(name, profile)
         if profile.mode == "per_title":
             with control.timer.stage("per_title"):
