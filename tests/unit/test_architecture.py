@@ -21,17 +21,6 @@ PACKAGE = SRC / "vodstack"
 MAX_LINES = 400
 WHY = "Why one module:"
 
-# Imports that close a cycle only until another owner's move of issue #17 lands. Each entry
-# must still exist (a stale one fails below): delete it when its move is merged.
-PENDING_EDGES: dict[tuple[str, str], str] = {
-    # transcode owner: the FFmpeg runner moves down to vodstack.media.ffmpeg.
-    ("vodstack.thumbnails.frames", "vodstack.transcode.runner"): "transcode",
-}
-# Long modules another owner of issue #17 is splitting; delete an entry when its split lands.
-PENDING_SPLITS: dict[str, str] = {
-    "transcode/stage.py": "transcode",
-}
-
 
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(SRC).with_suffix("").parts)
@@ -89,8 +78,6 @@ def _package_graph() -> dict[str, dict[str, list[str]]]:
             ):
                 # ``from vodstack.pkg import Name``: Name is not a module; the package counts.
                 imported = imported.rpartition(".")[0]  # noqa: PLW2901
-            if any(importer == a and imported.startswith(b) for a, b in PENDING_EDGES):
-                continue
             where = f"{path.relative_to(SRC)}:{line} imports {imported}"
             graph[source][target].append(where)
     return graph
@@ -144,19 +131,6 @@ def test_no_import_cycle_between_packages() -> None:
     assert not report, "import cycles between packages:\n" + "\n".join(report)
 
 
-def test_pending_cycle_allowances_are_still_needed() -> None:
-    """An allowance whose import is gone must be deleted (the move landed)."""
-    stale = []
-    for (importer, imported), owner in PENDING_EDGES.items():
-        path = SRC / Path(*importer.split("."))
-        path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
-        if not path.exists() or not any(
-            name == imported or name.startswith(imported + ".") for name, _ in _imports(path)
-        ):
-            stale.append(f"{importer} -> {imported} ({owner})")
-    assert not stale, "delete these from PENDING_EDGES: " + ", ".join(stale)
-
-
 def test_the_cycle_check_finds_a_cycle() -> None:
     graph = {"a": {"b": ["x"]}, "b": {"c": ["y"]}, "c": {"a": ["z"]}, "d": {"a": ["w"]}}
     assert _cycles(graph) == [["a", "b", "c"]]
@@ -169,22 +143,12 @@ def test_long_modules_say_why() -> None:
     for path in _sources():
         rel = path.relative_to(PACKAGE).as_posix()
         lines = len(path.read_text(encoding="utf-8").splitlines())
-        if lines <= MAX_LINES or rel in PENDING_SPLITS:
+        if lines <= MAX_LINES:
             continue
         doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
         if not any(p.startswith(WHY) for p in doc.split("\n\n")):
             unexplained.append(f"{rel} ({lines} lines)")
     assert not unexplained, f"over {MAX_LINES} lines without {WHY!r}: " + ", ".join(unexplained)
-
-
-def test_pending_splits_are_still_long() -> None:
-    done = [
-        f"{rel} ({owner})"
-        for rel, owner in PENDING_SPLITS.items()
-        if not (PACKAGE / rel).exists()
-        or len((PACKAGE / rel).read_text(encoding="utf-8").splitlines()) <= MAX_LINES
-    ]
-    assert not done, "delete these from PENDING_SPLITS: " + ", ".join(done)
 
 
 def _faces() -> list[Path]:

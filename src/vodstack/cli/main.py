@@ -91,7 +91,8 @@ def ingest(
     services = open_services()
     asset_id = services.ingestor.ingest_file(file, title)
     if not wait:
-        emit({"id": asset_id, "status": "queued"}, as_json, asset_id)
+        state = services.catalogue.get_asset(asset_id).status  # "failed": refused at ingest
+        emit({"id": asset_id, "status": state}, as_json, asset_id)
         return
     status = wait_for_asset(services, asset_id, quiet=as_json)
     data = asset_dict(services, asset_id)

@@ -110,7 +110,7 @@ def build_services(settings: Settings) -> Services:
         store=store,
         secrets=secret_store,
         bus=bus,
-        ingestor=Ingestor(catalogue, store, bus, settings.max_upload_bytes),
+        ingestor=Ingestor.from_settings(settings, catalogue, store, bus),
         pipeline=pipeline,
         assets=AssetManager(
             catalogue, store, bus, pipeline, keep_masters=settings.keep_masters_on_delete

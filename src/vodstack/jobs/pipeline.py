@@ -280,12 +280,12 @@ class Pipeline:
         if asset.revision > 0 and self.stage.served_windowed(job.asset_id, asset.revision):
             # a progressive revision that can never be completed: stop offering a title with
             # holes in it
-            self.catalogue.update_asset(job.asset_id, status="failed", error=reason)
+            self.catalogue.mark_failed(job.asset_id, reason)
             self._drop_revision(job.asset_id, asset.revision)
         elif asset.revision > 0:  # a failed re-transcode: the committed revision keeps serving
-            self.catalogue.update_asset(job.asset_id, error=f"re-transcode failed: {reason}")
+            self.catalogue.note_failed_retranscode(job.asset_id, reason)
         else:
-            self.catalogue.update_asset(job.asset_id, status="failed", error=reason)
+            self.catalogue.mark_failed(job.asset_id, reason)
         self._drop_revision(job.asset_id, asset.revision + 1)
         self.bus.publish(
             TRANSCODE_FAILED,

@@ -30,10 +30,10 @@ from vodstack.catalogue import (
 )
 from vodstack.errors import NotFound, TranscodeError
 from vodstack.ingest import SourceInfo
+from vodstack.media import ffmpeg_exe, run_ffmpeg
 from vodstack.storage import packaged_prefix
 from vodstack.transcode.bounds import MediaBound
 from vodstack.transcode.derive import Derived, derive
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 from vodstack.transcode.stage import TranscodeStage
 from vodstack.transcode.timing import StageTimer
 
@@ -71,9 +71,9 @@ class ExtrasStage:
         timer.media_s = info.duration
         template = (asset.ladder_info or {}).get("template")
         known = template in self.settings.ladder_profiles
-        profile = self.stage.profile(template if known else None)
+        profile = self.stage.planner.profile(template if known else None)
         uploads = self.media.audio_uploads(asset_id)
-        plan = self.stage.plan(info, profile=profile, uploads=uploads)
+        plan = self.stage.planner.plan(info, profile=profile, uploads=uploads)
         present = {r.track_id for r in rows}
         plan = replace(plan, rungs=tuple(r for r in plan.rungs if r.track_id in present))
         if not plan.rungs_for("h264"):

@@ -34,9 +34,9 @@ from vodstack.base.lru import Lru
 from vodstack.catalogue import Catalogue, WindowPart
 from vodstack.config import Settings
 from vodstack.errors import MediaError, NotFound, TranscodeError, Unavailable
+from vodstack.media import ffmpeg_exe, run_ffmpeg
 from vodstack.packaging import iter_boxes
 from vodstack.storage import ObjectStore, windows_prefix
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 from vodstack.transcode.windowed import (
     LAYOUT_FILE,
     Chunk,
@@ -348,9 +348,7 @@ class WindowScheduler:
         keep being offered."""
         log.warning("asset %s revision %d: %s", asset_id, revision, reason)
         with contextlib.suppress(NotFound):
-            asset = self.catalogue.get_asset(asset_id)
-            if asset.revision == revision:
-                self.catalogue.update_asset(asset_id, status="failed", error=reason)
+            self.catalogue.mark_failed(asset_id, reason, revision=revision)
 
     # -- priority -------------------------------------------------------------------------------
     def _pause_background(self) -> None:
