@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.models import Base, UtcDateTime, utcnow
 from vodstack.catalogue.repository import is_valid_id, new_id
-from vodstack.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vodstack.errors import Forbidden, InvalidInput, NotFound
 
 #: Each API operation declares one of these (web.scopes.require_scope); ``admin`` holds all.
 SCOPES: dict[str, str] = {
@@ -151,16 +151,15 @@ class ApiKeys:
             return key
 
     def revoke(self, key_id: str) -> ApiKey:
-        """Refuse the key from now on (every process: keys are read per request)."""
+        """Refuse the key from now on (every process: keys are read per request). Revoking
+        a revoked key changes nothing."""
         self.get(key_id)
         with self.db.session() as session:
-            result = session.execute(
+            session.execute(
                 update(ApiKey)
                 .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
-            if result.rowcount == 0:
-                raise Conflict(f"API key {key_id} is already revoked")
         return self.get(key_id)
 
     def verify(self, token: str, now: datetime | None = None) -> Principal | None:

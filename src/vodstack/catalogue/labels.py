@@ -278,3 +278,25 @@ class LabelStore:
             if asset is None:
                 raise NotFound(f"no asset {asset_id!r}")
             write(session, asset, labels)
+
+
+#: Upload fields (multipart form fields, tus ``Upload-Metadata`` keys) that carry labels.
+UPLOAD_FIELDS = ("metadata", "tags", "classification", "owner", "cost_center")
+_MAX_FIELD_TEXT = 4 * MAX_METADATA_BYTES  # JSON escapes may quadruple the text
+
+
+def from_fields(fields: Mapping[str, str]) -> Labels:
+    """Labels from upload fields: ``metadata`` a JSON object of strings, ``tags`` comma-
+    separated, the governance labels as text. Absent fields are empty."""
+    metadata: Any = {}
+    raw = fields.get("metadata")
+    if raw:
+        if len(raw) > _MAX_FIELD_TEXT:
+            raise InvalidInput(f"metadata is over {MAX_METADATA_BYTES} bytes")
+        try:
+            metadata = json.loads(raw)
+        except ValueError:
+            raise InvalidInput('metadata must be a JSON object, e.g. {"show": "S1"}') from None
+    tags = [t.strip() for t in fields.get("tags", "").split(",") if t.strip()]
+    governance = {name: fields[name] for name in GOVERNANCE_LIMITS if fields.get(name)}
+    return validate(metadata, tags, governance)

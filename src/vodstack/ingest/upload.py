@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
+from vodstack.catalogue.labels import Labels, LabelStore
 from vodstack.catalogue.repository import Catalogue, new_id
 from vodstack.errors import UploadRejected
 from vodstack.jobs.bus import SOURCE_CREATED, EventBus
@@ -50,9 +51,11 @@ class Upload:
         filename: str | None,
         title: str | None,
         ladder: str | None = None,
+        labels: Labels | None = None,
     ) -> None:
         self._ingestor = ingestor
         self.ladder = ladder  # ladder template chosen for this upload (None: the default)
+        self.labels = labels  # metadata, tags, governance (validated by the caller)
         self.source_name = safe_filename(filename)
         self.title = (title or os.path.splitext(self.source_name)[0])[:500]
         self.asset_id = new_id()
@@ -93,6 +96,8 @@ class Upload:
         )
         if self.ladder is not None:  # before source.created: the job must see the choice
             self._ingestor.catalogue.update_asset(self.asset_id, ladder=self.ladder)
+        if self.labels is not None and not self.labels.is_empty():  # in source.created too
+            LabelStore(self._ingestor.catalogue.db).replace(self.asset_id, self.labels)
         self._ingestor.bus.publish(
             SOURCE_CREATED, self.asset_id, source_key=self.key, size=self.size
         )
@@ -109,9 +114,14 @@ class Ingestor:
         self.max_bytes = max_bytes
 
     def start(
-        self, filename: str | None, title: str | None = None, *, ladder: str | None = None
+        self,
+        filename: str | None,
+        title: str | None = None,
+        *,
+        ladder: str | None = None,
+        labels: Labels | None = None,
     ) -> Upload:
-        return Upload(self, filename, title, ladder)
+        return Upload(self, filename, title, ladder, labels)
 
     def ingest_chunks(
         self,
@@ -120,8 +130,9 @@ class Ingestor:
         title: str | None = None,
         *,
         ladder: str | None = None,
+        labels: Labels | None = None,
     ) -> str:
-        upload = self.start(filename, title, ladder=ladder)
+        upload = self.start(filename, title, ladder=ladder, labels=labels)
         try:
             for chunk in chunks:
                 upload.write(chunk)
@@ -137,8 +148,11 @@ class Ingestor:
         *,
         ladder: str | None = None,
         filename: str | None = None,
+        labels: Labels | None = None,
     ) -> str:
         """``filename``: the name the uploader gave (default: the file's own)."""
         with open(path, "rb") as fh:
             chunks = iter(lambda: fh.read(CHUNK), b"")
-            return self.ingest_chunks(chunks, filename or str(path), title, ladder=ladder)
+            return self.ingest_chunks(
+                chunks, filename or str(path), title, ladder=ladder, labels=labels
+            )

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vodstack import __version__
+from vodstack.catalogue.apikeys import ApiKeys
 from vodstack.config import Settings
 from vodstack.costs.flusher import LedgerFlusher, hot_class
 from vodstack.costs.ledger import UsageLedger
@@ -44,8 +45,11 @@ from vodstack.thumbnails.guard import ThumbnailAdmission
 from vodstack.web import (
     accesslog,
     api,
+    api_activity,
     api_costs,
     api_entitlement,
+    api_keys,
+    api_labels,
     api_uploads,
     delivery,
     embed,
@@ -55,12 +59,13 @@ from vodstack.web import (
     play,
     telemetry,
 )
-from vodstack.web.auth import require_metrics_reader
+from vodstack.web.auth import is_admin_path, require_metrics_reader
 from vodstack.web.bodylimit import BodyLimits
 from vodstack.web.cors import ViewerCors
 from vodstack.web.delivery import Gate
 from vodstack.web.hosts import is_loopback_host
 from vodstack.web.requestid import RequestId
+from vodstack.web.scopes import Authenticator, check_declared
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +264,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.authenticator = Authenticator(lambda: services.admin_token, ApiKeys(services.db))
     app.state.protection = protection
     app.state.role = role
     app.state.origin = origin
@@ -285,6 +291,9 @@ def create_app(
     app.include_router(api_uploads.router)
     app.include_router(api_entitlement.router)
     app.include_router(api_costs.router)
+    app.include_router(api_labels.router)
+    app.include_router(api_activity.router)
+    app.include_router(api_keys.router)
     app.include_router(play.router)
     app.include_router(license.router)
     app.include_router(delivery.router)
@@ -305,6 +314,7 @@ def create_app(
     app.include_router(telemetry.router)
     app.include_router(telemetry.admin_router)
     app.mount("/static", pages.static_app(), name="static")
+    check_declared(app, is_admin_path)  # every /api operation names its scope
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and catalogue reachability")
     def healthz() -> dict[str, str]:
@@ -326,7 +336,7 @@ def create_app(
     # authenticated) before FastAPI reads them, the access log sees every response, security
     # headers are added to every response, and delivery requests never enter FastAPI/Starlette.
     layers: list[Callable[[ASGIApp], ASGIApp]] = [
-        lambda inner: BodyLimits(inner, settings, lambda: services.admin_token),
+        lambda inner: BodyLimits(inner, settings, app.state.authenticator.authenticate),
         delivery.DeliveryFastPath,
     ]
     if settings.cors_origins:

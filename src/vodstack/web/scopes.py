@@ -1,0 +1,127 @@
+"""Who may call an ``/api`` operation: a bearer credential (the admin token or an API key)
+holding the scope the operation declares.
+
+Every admin operation declares its scope with ``dependencies=[require_scope("publish")]``
+(or ``Depends(require_admin)``: scope ``admin``). FastAPI then lists the ``bearer`` scheme
+and the scope in the operation's OpenAPI ``security`` (OpenAPI 3.1 allows role names for
+non-OAuth schemes), and :func:`check_declared` refuses to build an app in which an ``/api``
+route declares none: a route added without one would otherwise be open.
+
+The credential is checked once per request: the body-limit layer (web/bodylimit.py) checks
+it before reading a body and leaves the principal in the ASGI scope; bodyless requests are
+checked here.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import FastAPI, Request, Security
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.routing import APIRoute
+from fastapi.security import SecurityScopes
+from fastapi.security.base import SecurityBase
+
+from vodstack.catalogue.apikeys import ADMIN, SCOPES, ApiKeys, Principal, key_id_of
+from vodstack.errors import AuthError, ConfigError, ScopeMissing
+
+#: ASGI scope key of the authenticated principal.
+PRINCIPAL = "vodstack.principal"
+
+
+class Authenticator:
+    """Bearer credential → principal: the admin token (every scope), else an API key."""
+
+    def __init__(self, admin_token: Callable[[], str], keys: ApiKeys) -> None:
+        self.admin_token = admin_token
+        self.keys = keys
+
+    def authenticate(self, authorization: str) -> Principal:
+        """The principal of an ``Authorization`` header value, or AuthError (→ 401).
+        May read the catalogue (API keys): call it off the event loop."""
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise AuthError("bearer token required (an API key or the admin token)")
+        # Compared whatever the token looks like: the time never tells what it resembled.
+        if hmac.compare_digest(token.encode("utf-8", "replace"), self.admin_token().encode()):
+            return ADMIN
+        principal = self.keys.verify(token) if key_id_of(token) is not None else None
+        if principal is None:
+            raise AuthError("invalid API key or admin token")
+        return principal
+
+
+def principal_of(request: Request) -> Principal:
+    """The request's principal, authenticating it on first use."""
+    principal = request.scope.get(PRINCIPAL)
+    if principal is None:
+        authenticator: Authenticator = request.app.state.authenticator
+        principal = authenticator.authenticate(request.headers.get("authorization", ""))
+        request.scope[PRINCIPAL] = principal
+    return principal
+
+
+class ApiCredential(SecurityBase):
+    """The ``bearer`` security scheme, checking the scopes the operation declares."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(
+            bearerFormat="vsk_… API key, or the admin token",
+            description="`Authorization: Bearer <API key or admin token>`. Each operation "
+            "needs one scope, listed in its `security` requirement: "
+            + "; ".join(f"`{name}`: {text}" for name, text in SCOPES.items())
+            + ". Create keys with `POST /api/api-keys` or `vodstack api-keys create`.",
+        )
+        self.scheme_name = "bearer"
+
+    def __call__(self, request: Request, security_scopes: SecurityScopes) -> Principal:
+        principal = principal_of(request)
+        for scope in security_scopes.scopes:
+            if not principal.allows(scope):
+                held = ", ".join(sorted(principal.scopes)) or "none"
+                raise ScopeMissing(
+                    f"{principal.describe()} lacks the scope {scope!r} this operation needs "
+                    f"(it holds: {held})",
+                    scope,
+                )
+        return principal
+
+
+CREDENTIAL = ApiCredential()
+
+
+def require_scope(scope: str) -> Any:
+    """The dependency an operation declares its scope with: ``dependencies=[require_scope(
+    "read")]``, or a parameter ``principal: Annotated[Principal, require_scope("keys")]``."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+    return Security(CREDENTIAL, scopes=[scope])
+
+
+def _declared(dependant: Any) -> Iterator[str]:
+    for sub in getattr(dependant, "dependencies", ()):
+        if sub.call is CREDENTIAL:
+            yield from sub.own_oauth_scopes or ()
+        yield from _declared(sub)
+
+
+def route_scopes(route: APIRoute) -> set[str]:
+    """The scopes an operation declares."""
+    return set(_declared(route.dependant))
+
+
+def check_declared(app: FastAPI, is_admin_path: Callable[[str], bool]) -> None:
+    """Every admin route declares a scope, else the app is not built (ConfigError)."""
+    bare = [
+        f"{','.join(sorted(route.methods))} {route.path}"
+        for route in app.routes
+        if isinstance(route, APIRoute) and is_admin_path(route.path) and not route_scopes(route)
+    ]
+    if bare:
+        raise ConfigError(
+            "admin routes without a scope (add dependencies=[require_scope(...)]): "
+            + "; ".join(bare)
+        )
