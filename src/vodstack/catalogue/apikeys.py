@@ -69,10 +69,12 @@ class Principal:
         return "admin" in self.scopes or scope in self.scopes
 
     def describe(self) -> str:
-        return "the admin token" if self.key_id is None else f"API key {self.name!r}"
+        return f"the {self.name}" if self.key_id is None else f"API key {self.name!r}"
 
 
 ADMIN = Principal("admin token", frozenset(SCOPES))
+#: The operator at the server's own command line (``vodstack api-keys create``).
+LOCAL_CLI = Principal("local command line", frozenset(SCOPES))
 
 
 def token_hash(token: str) -> str:

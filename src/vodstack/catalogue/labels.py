@@ -300,3 +300,11 @@ def from_fields(fields: Mapping[str, str]) -> Labels:
     tags = [t.strip() for t in fields.get("tags", "").split(",") if t.strip()]
     governance = {name: fields[name] for name in GOVERNANCE_LIMITS if fields.get(name)}
     return validate(metadata, tags, governance)
+
+
+def labels_payload(db: Database, asset_id: str) -> dict[str, Any] | None:
+    """The asset's labels as webhooks carry them (``data.asset``), None once it is gone."""
+    try:
+        return as_json(LabelStore(db).get(asset_id))
+    except NotFound:
+        return None

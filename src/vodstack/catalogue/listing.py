@@ -355,12 +355,6 @@ JOBS = Listing(
 )
 
 
-def _event_type(stmt: Select[Any], value: str) -> Select[Any]:
-    if value.endswith("."):
-        return stmt.where(Event.type.startswith(value, autoescape=True))
-    return stmt.where(Event.type == value)
-
-
 EVENTS = Listing(
     name="events",
     model=Event,
@@ -368,8 +362,16 @@ EVENTS = Listing(
         Filter(
             "type",
             "text",
-            "An event type (asset.ready), or a prefix ending in a dot (asset.).",
-            _event_type,
+            "This event type, e.g. asset.ready (repeat: any of them).",
+            lambda s, v: s.where(Event.type.in_(v)),
+            max_length=64,
+            repeat=True,
+        ),
+        Filter(
+            "type_prefix",
+            "text",
+            "Types starting with this, e.g. asset. or key.",
+            lambda s, v: s.where(Event.type.startswith(v, autoescape=True)),
             max_length=64,
         ),
         Filter(

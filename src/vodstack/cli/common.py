@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from vodstack.catalogue.labels import LabelStore
+from vodstack.catalogue.labels import as_json as labels_json
 from vodstack.catalogue.repository import TRANSCODE_KIND
 from vodstack.config import Settings
 from vodstack.jobs.worker import WorkerPool
@@ -75,6 +77,7 @@ def asset_dict(services: Services, asset_id: str) -> dict[str, Any]:
             "stages": job.stages,
         },
         "extras": extras_status(services.catalogue, asset),
+        **labels_json(LabelStore(services.db).get(asset_id)),
     }
 
 

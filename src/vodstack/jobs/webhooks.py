@@ -24,7 +24,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -32,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from vodstack import __version__
+from vodstack.catalogue.labels import labels_payload
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import Settings
 from vodstack.jobs.bus import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
@@ -188,6 +189,11 @@ class Webhooks:
             bus.subscribe(type_, self.on_event)
 
     def on_event(self, event: DomainEvent) -> None:
+        if event.asset_id and self.settings.webhook_urls:  # the asset's labels (issue 18)
+            labels = labels_payload(self.catalogue.db, event.asset_id)
+            if labels is not None:
+                asset = {**event.payload.get("asset", {}), **labels}
+                event = replace(event, payload={**event.payload, "asset": asset})
         for delivery in deliveries_for(event, self.settings.webhook_urls, self.settings.base_url()):
             self.schedule(delivery, 1, 0.0)
 

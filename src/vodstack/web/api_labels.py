@@ -10,10 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from vodstack.catalogue.labels import GOVERNANCE_LIMITS, LabelsPatch, LabelStore
-from vodstack.edge.purge import PurgeScope, Scope
+from vodstack.catalogue.labels import GOVERNANCE_LIMITS, LabelsPatch
 from vodstack.errors import InvalidInput
-from vodstack.jobs.bus import ASSET_UPDATED
+from vodstack.labelling import relabel
 from vodstack.web.api import AssetOut, _get, asset_out
 from vodstack.web.scopes import require_scope
 
@@ -49,24 +48,12 @@ def patch_asset(request: Request, asset_id: str, body: AssetPatch) -> AssetOut:
     services = request.app.state.services
     asset = _get(request, asset_id)
     given = body.model_fields_set
-    title = body.title.strip() if body.title is not None else None
-    if "title" in given and (not title or not title.isprintable()):
-        raise InvalidInput("title must be 1-500 printable characters")
+    if "title" in given and body.title is None:
+        raise InvalidInput("title cannot be null")
     patch = LabelsPatch(
         metadata=body.metadata,
         tags=body.tags,
         governance={name: getattr(body, name) for name in GOVERNANCE_LIMITS if name in given},
     )
-    labels = LabelStore(services.db).update(asset.id, patch)
-    if title is not None and title != asset.title:
-        services.catalogue.update_asset(asset.id, title=title)
-    if given:
-        # Titles and labels are in no cached object (manifests name neither).
-        services.bus.publish(
-            ASSET_UPDATED,
-            asset.id,
-            action="labels",
-            fields=sorted(given),
-            purge=PurgeScope(Scope.NONE).to_payload(),
-        )
+    labels = relabel(services, asset.id, patch, title=body.title, fields=sorted(given))
     return asset_out(request, services.catalogue.get_asset(asset.id), labels=labels)

@@ -1,0 +1,45 @@
+"""Changing an asset's title and labels, shared by the CLI and the admin API: one
+transaction for the labels, then ``asset.updated`` (action ``labels``) for the audit log,
+edges (nothing to purge) and webhooks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vodstack.catalogue.labels import Labels, LabelsPatch, LabelStore
+from vodstack.edge.purge import PurgeScope, Scope
+from vodstack.errors import InvalidInput
+from vodstack.jobs.bus import ASSET_UPDATED
+
+if TYPE_CHECKING:
+    from vodstack.services import Services
+
+
+def relabel(
+    services: Services,
+    asset_id: str,
+    patch: LabelsPatch,
+    *,
+    title: str | None = None,
+    fields: list[str] | None = None,
+) -> Labels:
+    """Apply ``patch`` (and a new ``title``); ``fields`` names what changed, for the log.
+    Everything is checked before anything is written (InvalidInput → 400 / exit 1)."""
+    asset = services.assets.get(asset_id)
+    if title is not None:
+        title = title.strip()
+        if not title or len(title) > 500 or not title.isprintable():
+            raise InvalidInput("title must be 1-500 printable characters")
+    labels = LabelStore(services.db).update(asset.id, patch)
+    if title is not None and title != asset.title:
+        services.catalogue.update_asset(asset.id, title=title)
+    if fields:
+        # Titles and labels are in no cached object (manifests name neither).
+        services.bus.publish(
+            ASSET_UPDATED,
+            asset.id,
+            action="labels",
+            fields=sorted(fields),
+            purge=PurgeScope(Scope.NONE).to_payload(),
+        )
+    return labels
