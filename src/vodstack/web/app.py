@@ -52,6 +52,7 @@ from vodstack.web import (
     api_labels,
     api_uploads,
     delivery,
+    docs,
     embed,
     errors,
     license,
@@ -262,6 +263,8 @@ def create_app(
         version=__version__,
         summary="Upload once; adaptive HLS/DASH for every entitled viewer.",
         lifespan=lifespan,
+        docs_url=None,  # served from vendored files by web/docs.py (no CDN)
+        redoc_url=None,
     )
     app.state.services = services
     app.state.authenticator = Authenticator(lambda: services.admin_token, ApiKeys(services.db))
@@ -302,6 +305,7 @@ def create_app(
         services.db, services.catalogue, services.secrets, services.metrics
     )
     app.include_router(pages.router)
+    app.include_router(docs.router)
     app.include_router(embed.router)
     app.state.dev_signin = dev_signin_enabled(settings, services)
     if app.state.dev_signin:
