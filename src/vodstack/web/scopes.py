@@ -108,20 +108,35 @@ def _declared(dependant: Any) -> Iterator[str]:
         yield from _declared(sub)
 
 
-def route_scopes(route: APIRoute) -> set[str]:
-    """The scopes an operation declares."""
-    return set(_declared(route.dependant))
+def _operations(app: FastAPI) -> Iterator[tuple[str, set[str], Any]]:
+    """(path, methods, dependant) of every API operation, included routers' too (FastAPI
+    ≥ 0.16x keeps included routers lazily: ``app.routes`` no longer lists their routes)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: included routes are copied into app.routes
+        for route in app.routes:
+            if isinstance(route, APIRoute):
+                yield route.path, set(route.methods), route.dependant
+        return
+    for context in iter_route_contexts(app.routes):
+        dependant = getattr(context, "dependant", None)
+        if dependant is not None and context.path:
+            yield context.path, set(context.methods or ()), dependant
 
 
 def check_declared(app: FastAPI, is_admin_path: Callable[[str], bool]) -> None:
     """Every admin route declares a scope, else the app is not built (ConfigError)."""
-    bare = [
-        f"{','.join(sorted(route.methods))} {route.path}"
-        for route in app.routes
-        if isinstance(route, APIRoute) and is_admin_path(route.path) and not route_scopes(route)
-    ]
+    seen = 0
+    bare = []
+    for path, methods, dependant in _operations(app):
+        if is_admin_path(path):
+            seen += 1
+            if not set(_declared(dependant)):
+                bare.append(f"{','.join(sorted(methods))} {path}")
     if bare:
         raise ConfigError(
             "admin routes without a scope (add dependencies=[require_scope(...)]): "
             + "; ".join(bare)
         )
+    if not seen:  # the walk itself broke (a FastAPI change): fail loudly, not open
+        raise ConfigError("no admin routes found to check for scopes")
