@@ -135,7 +135,7 @@ def validate_metadata(metadata: Mapping[str, Any]) -> dict[str, str]:
         raise InvalidInput(
             f"metadata is {size} bytes as JSON; at most {MAX_METADATA_BYTES} are allowed"
         )
-    return out
+    return dict(sorted(out.items()))
 
 
 def validate_tags(tags: Iterable[Any]) -> tuple[str, ...]:
@@ -152,7 +152,7 @@ def validate_tags(tags: Iterable[Any]) -> tuple[str, ...]:
             out.append(tag)
         if len(out) > MAX_TAGS:
             raise InvalidInput(f"at most {MAX_TAGS} tags are allowed")
-    return tuple(out)
+    return tuple(sorted(out))  # a set: stored and returned in one order
 
 
 def validate_governance(values: Mapping[str, Any]) -> dict[str, str | None]:

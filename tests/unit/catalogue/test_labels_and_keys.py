@@ -61,7 +61,7 @@ def test_metadata_limits() -> None:
 
 def test_tags_and_governance_limits() -> None:
     labels = L.validate(tags=["promo", "promo", "S1:E2", "a/b+c"])
-    assert labels.tags == ("promo", "S1:E2", "a/b+c")  # duplicates dropped, order kept
+    assert labels.tags == ("S1:E2", "a/b+c", "promo")  # a set: duplicates dropped, sorted
     with pytest.raises(InvalidInput, match="at most 50 tags"):
         L.validate(tags=[f"t{i}" for i in range(51)])
     for tag in ("", "has space", "x" * 65, "a,b", "_lead"):
