@@ -72,9 +72,7 @@ def test_swagger_ui_renders_every_operation_offline(browser: Chromium, server: L
 def test_redoc_renders_every_operation_offline(browser: Chromium, server: LiveServer) -> None:
     page = offline_page(browser, server, "redoc")
     assert page.goto(f"{server.base_url}/redoc") == 200
-    page.wait_for(
-        "document.querySelectorAll('[data-section-id^=\"operation/\"]').length > 40", 30
-    )
+    page.wait_for("document.querySelectorAll('[data-section-id^=\"operation/\"]').length > 40", 30)
     text = page.eval("document.body.innerText")
     assert "/api/api-keys" in text and "bearer" in text.lower()
     # ReDoc's sidebar credits Redocly with a logo from its CDN: the CSP stops the browser
