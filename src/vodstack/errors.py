@@ -19,6 +19,7 @@ assigned in exactly one place (``vodstack.web.errors``) from these classes, neve
     │   └── OriginError        the edge's origin failed (502; timeout 504)
     ├── AuthError              bad or missing credentials (401)
     ├── Forbidden              authenticated but not allowed (403); ``rule`` names why
+    │   └── ScopeMissing       an API key without the operation's scope
     └── RateLimited            too many requests (429); ``retry_after`` in seconds
 """
 
@@ -117,6 +118,15 @@ class Forbidden(VodstackError):
         super().__init__(message)
         self.rule = rule
         self.public = public
+
+
+class ScopeMissing(Forbidden):
+    """The credential is valid but lacks the scope the operation declares (RFC 6750 §3.1
+    ``insufficient_scope``)."""
+
+    def __init__(self, message: str, scope: str) -> None:
+        super().__init__(message, rule=f"scope:{scope}")
+        self.scope = scope
 
 
 class RateLimited(VodstackError):

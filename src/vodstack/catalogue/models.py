@@ -92,6 +92,11 @@ class Asset(Base):
     # Who may fetch /v1/{id}/ (issue 15): "signed" (a grant: cookie, signed URL or path token)
     # or "public" (anyone; still cached and rate-limited). See edge.policy.
     playback: Mapped[str] = mapped_column(String(8), default="signed", server_default="signed")
+    # Governance labels (issue 18), each filterable; free key/values and tags live in their
+    # own tables (catalogue.labels).
+    classification: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    owner: Mapped[str | None] = mapped_column(String(255), default=None, index=True)
+    cost_center: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
 
     renditions: Mapped[list[Rendition]] = relationship(
         back_populates="asset", cascade="all, delete-orphan", order_by="Rendition.id"

@@ -9,7 +9,12 @@ from rich.console import Console
 from rich.table import Table
 
 from vodstack.catalogue import MediaCatalogue
+from vodstack.catalogue.labels import LabelStore, parse_pairs
+from vodstack.catalogue.labels import as_json as labels_json
+from vodstack.catalogue.listing import ASSETS
+from vodstack.catalogue.paging import DEFAULT_LIMIT
 from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
+from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, announce, fetch
 from vodstack.compose import Services
 from vodstack.errors import Conflict, NotFound
 from vodstack.protection import SCHEMES, build_protection, dash_scheme, hls_scheme
@@ -19,11 +24,55 @@ assets_app = typer.Typer(help="Inspect and manage assets.", no_args_is_help=True
 
 
 @assets_app.command("list")
-def assets_list(as_json: JsonOpt = False) -> None:
-    """All assets, newest first."""
+def assets_list(
+    status: Annotated[
+        list[str] | None,
+        typer.Option(help="uploaded, queued, transcoding, ready, failed (repeat)."),
+    ] = None,
+    published: Annotated[
+        bool | None, typer.Option("--published/--unpublished", help="Only (un)published.")
+    ] = None,
+    ladder: Annotated[str | None, typer.Option(help="Ladder template.")] = None,
+    protection: Annotated[str | None, typer.Option(help="clear, aes-128, cbcs or cenc.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Has this tag (repeat: all).")] = None,
+    meta: Annotated[
+        list[str] | None, typer.Option(help="Metadata KEY=VALUE (repeat: all).")
+    ] = None,
+    classification: Annotated[str | None, typer.Option()] = None,
+    owner: Annotated[str | None, typer.Option()] = None,
+    cost_center: Annotated[str | None, typer.Option("--cost-center")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-q", help="Title or metadata contains this.")
+    ] = None,
+    created_after: SinceOpt = None,
+    created_before: UntilOpt = None,
+    sort: Annotated[str, typer.Option(help="created, -created, title or -title.")] = "-created",
+    limit: LimitOpt = DEFAULT_LIMIT,
+    cursor: CursorOpt = None,
+    every: AllOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Assets, newest first: filter, search, page (--limit, --cursor, --all)."""
     services = open_services()
-    rows = services.catalogue.list_assets()
+    filters = {
+        "status": status,
+        "published": published,
+        "ladder": ladder,
+        "protection": protection,
+        "tag": tag,
+        "classification": classification,
+        "owner": owner,
+        "cost_center": cost_center,
+        "q": search,
+        "created_after": created_after,
+        "created_before": created_before,
+        "sort": sort,
+        **{f"metadata[{k}]": v for k, v in parse_pairs(meta or []).items()},
+    }
+    rows, more = fetch(services, ASSETS, filters, limit=limit, cursor=cursor, every=every)
+    announce(more)
     if as_json:
+        found = LabelStore(services.db).of(rows)
         emit(
             [
                 {
@@ -33,6 +82,8 @@ def assets_list(as_json: JsonOpt = False) -> None:
                     "published": a.published,
                     "duration": a.duration,
                     "error": a.error,
+                    "created_at": a.created_at.isoformat(),
+                    **labels_json(found[a.id]),
                 }
                 for a in rows
             ],

@@ -13,6 +13,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vodstack.assets.view import asset_view
 from vodstack.catalogue import TRANSCODE_KIND
+from vodstack.catalogue.labels import LabelStore
+from vodstack.catalogue.labels import as_json as labels_json
 from vodstack.compose import Services, build_services
 from vodstack.config import Settings
 from vodstack.jobs import WorkerPool
@@ -61,6 +63,7 @@ def asset_dict(services: Services, asset_id: str) -> dict[str, Any]:
         "playback": view.playback.to_dict() if view.playback else {"hls": None, "dash": None},
         "job": view.job.to_dict() if view.job else None,
         "extras": view.extras,
+        **labels_json(LabelStore(services.db).get(asset_id)),
     }
 
 

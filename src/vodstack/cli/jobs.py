@@ -10,7 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from vodstack.catalogue import Event, Job
+from vodstack.catalogue.listing import EVENTS, JOBS
+from vodstack.catalogue.paging import DEFAULT_LIMIT
 from vodstack.cli.common import JsonOpt, emit, open_services
+from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, announce, fetch
 from vodstack.errors import Conflict
 
 jobs_app = typer.Typer(help="Background jobs and the dead-letter queue.", no_args_is_help=True)
@@ -45,14 +48,30 @@ def _job_table(jobs: list[Job]) -> None:
 @jobs_app.command("list")
 def jobs_list(
     state: Annotated[
-        str | None, typer.Option(help="queued, running, succeeded, failed or dead.")
+        list[str] | None,
+        typer.Option(help="queued, running, succeeded, failed or dead (repeat: any)."),
     ] = None,
     asset: Annotated[str | None, typer.Option(help="Only this asset's jobs.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
+    lane: Annotated[str | None, typer.Option(help="ondemand or backfill.")] = None,
+    kind: Annotated[str | None, typer.Option(help="transcode or extras.")] = None,
+    created_after: SinceOpt = None,
+    created_before: UntilOpt = None,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    cursor: CursorOpt = None,
+    every: AllOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Jobs, newest first."""
-    jobs = open_services().catalogue.list_jobs(state=state, asset_id=asset, limit=limit)
+    """Jobs, newest first: filter and page (--limit, --cursor, --all)."""
+    filters = {
+        "state": state,
+        "asset": asset,
+        "lane": lane,
+        "kind": kind,
+        "created_after": created_after,
+        "created_before": created_before,
+    }
+    jobs, more = fetch(open_services(), JOBS, filters, limit=limit, cursor=cursor, every=every)
+    announce(more)
     if as_json:
         emit([job_dict(j) for j in jobs], True)
     else:
@@ -126,12 +145,23 @@ def events(
         str | None,
         typer.Option("--type", help="Only types starting with this, e.g. 'asset.' or 'key.'."),
     ] = None,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
+    created_after: SinceOpt = None,
+    created_before: UntilOpt = None,
+    limit: LimitOpt = DEFAULT_LIMIT,
+    cursor: CursorOpt = None,
+    every: AllOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The event and audit log: uploads, transcodes, publish/unpublish/delete, key changes,
-    re-drives and webhook attempts, newest first."""
-    rows = open_services().catalogue.events(asset, limit, prefix=type_)
+    re-drives and webhook attempts, newest first (--limit, --cursor, --all)."""
+    filters = {
+        "asset": asset,
+        "type_prefix": type_,
+        "created_after": created_after,
+        "created_before": created_before,
+    }
+    rows, more = fetch(open_services(), EVENTS, filters, limit=limit, cursor=cursor, every=every)
+    announce(more)
     if as_json:
         emit([event_dict(e) for e in rows], True)
         return

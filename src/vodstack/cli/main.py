@@ -23,7 +23,9 @@ from typing import Annotated
 import typer
 
 from vodstack import __version__
+from vodstack.cli import labels as _labels  # noqa: F401 - registers `assets set`
 from vodstack.cli.access import entitle, keys_app, token
+from vodstack.cli.api_keys import api_keys_app
 from vodstack.cli.assets import assets_app
 from vodstack.cli.common import (
     JsonOpt,
@@ -35,6 +37,7 @@ from vodstack.cli.common import (
 )
 from vodstack.cli.config import config_app
 from vodstack.cli.costs import costs_app
+from vodstack.cli.grants import licences, subscriptions
 from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
 from vodstack.cli.secrets import secrets_app
@@ -58,6 +61,9 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("events")(events)
 app.add_typer(keys_app, name="keys")
+app.add_typer(api_keys_app, name="api-keys")
+app.command("subscriptions")(subscriptions)
+app.command("licences")(licences)
 app.add_typer(report_app, name="report")
 app.add_typer(config_app, name="config")
 app.add_typer(secrets_app, name="secrets")

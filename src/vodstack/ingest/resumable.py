@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from vodstack.catalogue import new_id
+from vodstack.catalogue.labels import from_fields
 from vodstack.errors import Conflict, NotFound, UploadRejected
 from vodstack.ingest.upload import Ingestor
 
@@ -147,6 +148,7 @@ class ResumableUploads:
             state.metadata.get("title"),
             ladder=state.metadata.get("ladder"),
             filename=state.metadata.get("filename"),
+            labels=from_fields(state.metadata),
         )
         self._save(state)
         part.unlink(missing_ok=True)  # the master is in the store now

@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from vodstack.base import SOURCE_CREATED, EventBus
 from vodstack.catalogue import Catalogue, new_id
+from vodstack.catalogue.labels import Labels, LabelStore
 from vodstack.config import Settings
 from vodstack.errors import SourceInvalid, UploadRejected
 from vodstack.ingest.probe import SourceInfo, probe
@@ -60,9 +61,11 @@ class Upload:
         filename: str | None,
         title: str | None,
         ladder: str | None = None,
+        labels: Labels | None = None,
     ) -> None:
         self._ingestor = ingestor
         self.ladder = ladder  # ladder template chosen for this upload (None: the default)
+        self.labels = labels  # metadata, tags, governance (validated by the caller)
         self.source_name = safe_filename(filename)
         self.title = (title or os.path.splitext(self.source_name)[0])[:500]
         self.asset_id = new_id()
@@ -106,6 +109,8 @@ class Upload:
             duration=info.duration if info else None,
             ladder=self.ladder,
         )
+        if self.labels is not None and not self.labels.is_empty():  # in source.created too
+            LabelStore(self._ingestor.catalogue.db).replace(self.asset_id, self.labels)
         self._ingestor.bus.publish(
             SOURCE_CREATED, self.asset_id, source_key=self.key, size=self.size
         )
@@ -156,9 +161,14 @@ class Ingestor:
             return None, None
 
     def start(
-        self, filename: str | None, title: str | None = None, *, ladder: str | None = None
+        self,
+        filename: str | None,
+        title: str | None = None,
+        *,
+        ladder: str | None = None,
+        labels: Labels | None = None,
     ) -> Upload:
-        return Upload(self, filename, title, ladder)
+        return Upload(self, filename, title, ladder, labels)
 
     def ingest_chunks(
         self,
@@ -167,8 +177,9 @@ class Ingestor:
         title: str | None = None,
         *,
         ladder: str | None = None,
+        labels: Labels | None = None,
     ) -> str:
-        upload = self.start(filename, title, ladder=ladder)
+        upload = self.start(filename, title, ladder=ladder, labels=labels)
         try:
             for chunk in chunks:
                 upload.write(chunk)
@@ -184,8 +195,11 @@ class Ingestor:
         *,
         ladder: str | None = None,
         filename: str | None = None,
+        labels: Labels | None = None,
     ) -> str:
         """``filename``: the name the uploader gave (default: the file's own)."""
         with open(path, "rb") as fh:
             chunks = iter(lambda: fh.read(CHUNK), b"")
-            return self.ingest_chunks(chunks, filename or str(path), title, ladder=ladder)
+            return self.ingest_chunks(
+                chunks, filename or str(path), title, ladder=ladder, labels=labels
+            )

@@ -24,7 +24,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -34,6 +34,7 @@ import httpx
 from vodstack import __version__
 from vodstack.base import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
 from vodstack.catalogue import Catalogue
+from vodstack.catalogue.labels import labels_payload
 from vodstack.config import Settings
 from vodstack.packaging.layout import asset_url, playback_urls
 from vodstack.secrets import LiveSecret, SecretStore
@@ -186,6 +187,11 @@ class Webhooks:
             bus.subscribe(type_, self.on_event)
 
     def on_event(self, event: DomainEvent) -> None:
+        if event.asset_id and self.settings.webhook_urls:  # the asset's labels (issue 18)
+            labels = labels_payload(self.catalogue.db, event.asset_id)
+            if labels is not None:
+                asset = {**event.payload.get("asset", {}), **labels}
+                event = replace(event, payload={**event.payload, "asset": asset})
         for delivery in deliveries_for(event, self.settings.webhook_urls, self.settings.base_url()):
             self.schedule(delivery, 1, 0.0)
 

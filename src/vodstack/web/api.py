@@ -1,4 +1,9 @@
-"""Admin API: upload masters, inspect and manage assets (``Authorization: Bearer <admin>``)."""
+"""Admin API: upload masters, inspect and manage assets (``Authorization: Bearer <admin>``).
+
+Why one module: the asset resource's routes (upload, list, show, publish, delete, retranscode,
+policy) share its response model and its one view (assets/view.py); the other resources
+have modules of their own (api_media, api_labels, api_entitlement, api_keys, ...).
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,27 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from vodstack.assets.view import RenditionView, asset_view
 from vodstack.catalogue import Asset
+from vodstack.catalogue import labels as asset_labels
+from vodstack.catalogue.listing import ASSETS
 from vodstack.compose import Services
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
 from vodstack.ingest import Ingestor, Upload
 from vodstack.protection import admin as protection_admin
+from vodstack.web import listing
 from vodstack.web.api_media import router as media_router
-from vodstack.web.auth import require_admin
 from vodstack.web.embed import EmbedOut, embed_snippet
 from vodstack.web.play import picture_urls
+from vodstack.web.scopes import require_scope
 from vodstack.web.state import delivery_of, services_of
 from vodstack.web.uploads import receive_multipart, receive_raw
 
-router = APIRouter(prefix="/api", tags=["assets"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api", tags=["assets"])
 
 # Multipart framing overhead allowed on top of the master's size limit.
 _FORM_OVERHEAD = 64 * 1024
@@ -121,6 +129,13 @@ class AssetOut(BaseModel):
         description="The iframe player and a snippet to paste (`/embed/{assetId}`); the "
         "embedding page adds the viewer's JWT as `#token=…`.",
     )
+    metadata: dict[str, str] = Field(
+        default_factory=dict, description="Free key/values (PATCH /api/assets/{id})"
+    )
+    tags: list[str] = Field(default_factory=list)
+    classification: str | None = Field(default=None, description="Governance label")
+    owner: str | None = Field(default=None, description="Governance label")
+    cost_center: str | None = Field(default=None, description="Governance label")
 
 
 def _window_progress(
@@ -155,10 +170,16 @@ def _signed_pictures(services: Services, asset: Asset) -> SignedPictures:
     )
 
 
-def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOut:
-    """The API's rendering of the one asset view (assets/view.py); ``detail=False`` (a list)
-    leaves out the job, extras, ladder and window counts."""
+def asset_out(
+    request: Request,
+    asset: Asset,
+    *,
+    detail: bool = True,
+    labels: asset_labels.Labels | None = None,
+) -> AssetOut:
     services = services_of(request)
+    if labels is None:
+        labels = asset_labels.LabelStore(services.db).of([asset])[asset.id]
     # The configured base, never the request's Host header: a forged Host must not reach any
     # URL this API hands out (links an admin tool may follow or pass on).
     base = services.settings.base_url()
@@ -186,6 +207,7 @@ def asset_out(request: Request, asset: Asset, *, detail: bool = True) -> AssetOu
         pictures=_signed_pictures(services, asset) if view.playable else None,
         playback_policy=asset.playback,
         embed=embed_snippet(base, asset.id, asset.title),
+        **asset_labels.as_json(labels),
     )
 
 
@@ -211,6 +233,7 @@ _UPLOAD_BODY = {
 
 @router.post(
     "/assets",
+    dependencies=[require_scope("upload")],
     status_code=202,
     response_model=AssetCreated,
     openapi_extra=_UPLOAD_BODY,
@@ -270,10 +293,21 @@ class _LadderChoice:
         return self._ingestor.start(filename, title, ladder=self._ladder)
 
 
-@router.get("/assets", response_model=list[AssetOut], summary="List assets, newest first")
-def list_assets(request: Request) -> list[AssetOut]:
-    services = services_of(request)
-    return [asset_out(request, a, detail=False) for a in services.catalogue.list_assets()]
+@router.get(
+    "/assets",
+    dependencies=[require_scope("read")],
+    response_model=list[AssetOut],
+    summary="List assets, newest first; filter, search and page",
+    description="A JSON array; the next page is in the `Link` (rel=next) and "
+    "`X-Next-Cursor` headers.",
+    **listing.listing_openapi(ASSETS, "assets"),
+)
+def list_assets(request: Request, response: Response) -> list[AssetOut]:
+    def render(rows: list[Asset]) -> list[AssetOut]:
+        found = asset_labels.LabelStore(services_of(request).db).of(rows)
+        return [asset_out(request, a, detail=False, labels=found[a.id]) for a in rows]
+
+    return listing.respond(request, response, ASSETS, render)
 
 
 def _get(request: Request, asset_id: str) -> Asset:
@@ -284,18 +318,29 @@ def _get(request: Request, asset_id: str) -> Asset:
     return services_of(request).catalogue.get_asset(asset_id)
 
 
-@router.get("/assets/{asset_id}", response_model=AssetOut, summary="One asset and its job")
+@router.get(
+    "/assets/{asset_id}",
+    dependencies=[require_scope("read")],
+    response_model=AssetOut,
+    summary="One asset and its job",
+)
 def get_asset(request: Request, asset_id: str) -> AssetOut:
     return asset_out(request, _get(request, asset_id))
 
 
-@router.post("/assets/{asset_id}/publish", response_model=AssetOut, summary="Allow playback")
+@router.post(
+    "/assets/{asset_id}/publish",
+    dependencies=[require_scope("publish")],
+    response_model=AssetOut,
+    summary="Allow playback",
+)
 def publish(request: Request, asset_id: str) -> AssetOut:
     return asset_out(request, services_of(request).assets.set_published(asset_id, True))
 
 
 @router.post(
     "/assets/{asset_id}/unpublish",
+    dependencies=[require_scope("publish")],
     response_model=AssetOut,
     summary="Stop playback (takedown): manifests and segments answer 404 at once",
 )
@@ -305,6 +350,7 @@ def unpublish(request: Request, asset_id: str) -> AssetOut:
 
 @router.post(
     "/assets/{asset_id}/retranscode",
+    dependencies=[require_scope("publish")],
     status_code=202,
     summary="Re-run the ladder from the retained master; the current revision keeps serving",
 )
@@ -315,6 +361,7 @@ def retranscode(request: Request, asset_id: str) -> dict[str, str]:
 
 @router.delete(
     "/assets/{asset_id}",
+    dependencies=[require_scope("publish")],
     status_code=204,
     summary="Delete packaged media and catalogue rows (the master is retained)",
 )
@@ -331,6 +378,7 @@ class PlaybackIn(BaseModel):
 
 @router.put(
     "/assets/{asset_id}/playback",
+    dependencies=[require_scope("publish")],
     response_model=AssetOut,
     summary="Playback policy: signed (a grant is needed) or public (caches purged)",
     description="Takes effect on every edge within about a second; the edge caches of the "
@@ -350,6 +398,7 @@ class ProtectionIn(BaseModel):
 
 @router.put(
     "/assets/{asset_id}/protection",
+    dependencies=[require_scope("publish")],
     response_model=AssetOut,
     summary="Serve the asset clear, AES-128, cbcs and/or cenc (no re-transcode; caches purged)",
 )
@@ -361,6 +410,7 @@ def set_protection(request: Request, asset_id: str, body: ProtectionIn) -> Asset
 
 @router.post(
     "/assets/{asset_id}/rekey",
+    dependencies=[require_scope("publish")],
     status_code=200,
     summary="New content keys for every protected scheme (no re-transcode; caches purged)",
 )

@@ -7,16 +7,16 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from vodstack.catalogue import is_valid_id
 from vodstack.costs import CostService, parse_since
 from vodstack.costs.recommend import recommend
 from vodstack.errors import NotFound
-from vodstack.web.auth import require_admin
+from vodstack.web.scopes import require_scope
 from vodstack.web.state import services_of
 
-router = APIRouter(prefix="/api/costs", tags=["costs"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api/costs", tags=["costs"], dependencies=[require_scope("read")])
 
 Since = Annotated[
     str | None,

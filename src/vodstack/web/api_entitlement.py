@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from vodstack.base import ASSET_UPDATED
 from vodstack.catalogue import Licence, PurgeScope, Scope, SigningKey, Subscription
-from vodstack.web.auth import require_admin
+from vodstack.catalogue.listing import LICENCES, SUBSCRIPTIONS
+from vodstack.web import listing
+from vodstack.web.scopes import require_scope
 from vodstack.web.state import services_of
 
-router = APIRouter(prefix="/api", tags=["entitlement"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api", tags=["entitlement"])
 
 Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
 # Catalogue row ids are SQL INTEGERs (32-bit on PostgreSQL): a larger number is a 422 here,
@@ -100,12 +102,23 @@ def _key(k: SigningKey) -> KeyOut:
     )
 
 
-@router.get("/subscriptions", response_model=list[SubscriptionOut])
-def list_subscriptions(request: Request, subject: str | None = None) -> list[SubscriptionOut]:
-    return [_sub(s) for s in services_of(request).grants.subscriptions(subject)]
+@router.get(
+    "/subscriptions",
+    dependencies=[require_scope("entitle")],
+    response_model=list[SubscriptionOut],
+    summary="Subscriptions, oldest first; filter and page (next page: Link, X-Next-Cursor)",
+    **listing.listing_openapi(SUBSCRIPTIONS, "subscriptions"),
+)
+def list_subscriptions(request: Request, response: Response) -> list[SubscriptionOut]:
+    return listing.respond(request, response, SUBSCRIPTIONS, lambda rows: [_sub(s) for s in rows])
 
 
-@router.post("/subscriptions", response_model=SubscriptionOut, status_code=201)
+@router.post(
+    "/subscriptions",
+    dependencies=[require_scope("entitle")],
+    response_model=SubscriptionOut,
+    status_code=201,
+)
 def add_subscription(request: Request, body: SubscriptionIn) -> SubscriptionOut:
     sub = services_of(request).grants.subscribe(
         body.subject,
@@ -117,17 +130,27 @@ def add_subscription(request: Request, body: SubscriptionIn) -> SubscriptionOut:
     return _sub(sub)
 
 
-@router.delete("/subscriptions/{subscription_id}", status_code=204)
+@router.delete(
+    "/subscriptions/{subscription_id}", dependencies=[require_scope("entitle")], status_code=204
+)
 def delete_subscription(request: Request, subscription_id: RowId) -> None:
     services_of(request).grants.delete_subscription(subscription_id)
 
 
-@router.get("/licences", response_model=list[LicenceOut])
-def list_licences(request: Request, institution: str | None = None) -> list[LicenceOut]:
-    return [_lic(x) for x in services_of(request).grants.licences(institution)]
+@router.get(
+    "/licences",
+    dependencies=[require_scope("entitle")],
+    response_model=list[LicenceOut],
+    summary="Licences, oldest first; filter and page (next page: Link, X-Next-Cursor)",
+    **listing.listing_openapi(LICENCES, "licences"),
+)
+def list_licences(request: Request, response: Response) -> list[LicenceOut]:
+    return listing.respond(request, response, LICENCES, lambda rows: [_lic(x) for x in rows])
 
 
-@router.post("/licences", response_model=LicenceOut, status_code=201)
+@router.post(
+    "/licences", dependencies=[require_scope("entitle")], response_model=LicenceOut, status_code=201
+)
 def add_licence(request: Request, body: LicenceIn) -> LicenceOut:
     services = services_of(request)
     if body.asset_id is not None:
@@ -138,12 +161,16 @@ def add_licence(request: Request, body: LicenceIn) -> LicenceOut:
     return _lic(lic)
 
 
-@router.delete("/licences/{licence_id}", status_code=204)
+@router.delete("/licences/{licence_id}", dependencies=[require_scope("entitle")], status_code=204)
 def delete_licence(request: Request, licence_id: RowId) -> None:
     services_of(request).grants.delete_licence(licence_id)
 
 
-@router.put("/assets/{asset_id}/access", summary="Set which plans and countries may play")
+@router.put(
+    "/assets/{asset_id}/access",
+    dependencies=[require_scope("entitle")],
+    summary="Set which plans and countries may play",
+)
 def set_access(request: Request, asset_id: str, body: AccessIn) -> AccessIn:
     services = services_of(request)
     services.assets.get(asset_id)
@@ -157,13 +184,16 @@ def set_access(request: Request, asset_id: str, body: AccessIn) -> AccessIn:
     return body
 
 
-@router.get("/keys", response_model=list[KeyOut], tags=["keys"])
+@router.get(
+    "/keys", dependencies=[require_scope("keys")], response_model=list[KeyOut], tags=["keys"]
+)
 def list_keys(request: Request) -> list[KeyOut]:
     return [_key(k) for k in services_of(request).grants.signing_keys()]
 
 
 @router.post(
     "/keys/rotate",
+    dependencies=[require_scope("keys")],
     response_model=KeyOut,
     tags=["keys"],
     summary="New signing key; the old one keeps verifying until retired",
@@ -178,6 +208,7 @@ def rotate_key(
 
 @router.post(
     "/keys",
+    dependencies=[require_scope("keys")],
     response_model=KeyOut,
     status_code=201,
     tags=["keys"],
@@ -189,7 +220,12 @@ def add_key(request: Request, body: PublicKeyIn) -> KeyOut:
     return next(_key(k) for k in services.grants.signing_keys() if k.key_id == key_id)
 
 
-@router.post("/keys/{key_id}/retire", response_model=KeyOut, tags=["keys"])
+@router.post(
+    "/keys/{key_id}/retire",
+    dependencies=[require_scope("keys")],
+    response_model=KeyOut,
+    tags=["keys"],
+)
 def retire_key(request: Request, key_id: str) -> KeyOut:
     services = services_of(request)
     services.keyring.retire(key_id)

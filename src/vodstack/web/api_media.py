@@ -30,6 +30,7 @@ from vodstack.errors import InvalidInput, NotFound, UploadRejected
 from vodstack.ingest import probe_audio, storage_extension
 from vodstack.packaging import is_language_tag, language_tag
 from vodstack.storage import MASTERS, validate_key
+from vodstack.web.scopes import require_scope
 from vodstack.web.state import services_of
 
 router = APIRouter(tags=["media"])
@@ -115,6 +116,7 @@ async def _body(request: Request, limit: int) -> tuple[bytes, str, str]:
 
 @router.post(
     "/assets/{asset_id}/captions",
+    dependencies=[require_scope("upload")],
     status_code=201,
     response_model=CaptionOut,
     summary="Add a sidecar caption file (WebVTT or SRT); it plays at once in HLS and DASH",
@@ -147,6 +149,7 @@ async def add_caption(
 
 @router.get(
     "/assets/{asset_id}/captions",
+    dependencies=[require_scope("read")],
     response_model=list[CaptionOut],
     summary="Text tracks of the asset: sidecar uploads and those embedded in the master",
 )
@@ -157,7 +160,10 @@ def list_captions(request: Request, asset_id: str) -> list[CaptionOut]:
 
 
 @router.delete(
-    "/assets/{asset_id}/captions/{track}", status_code=204, summary="Remove a sidecar caption"
+    "/assets/{asset_id}/captions/{track}",
+    dependencies=[require_scope("upload")],
+    status_code=204,
+    summary="Remove a sidecar caption",
 )
 def delete_caption(request: Request, asset_id: str, track: str) -> Response:
     services = _services(request, asset_id)
@@ -170,6 +176,7 @@ def delete_caption(request: Request, asset_id: str, track: str) -> Response:
 
 @router.post(
     "/assets/{asset_id}/audio",
+    dependencies=[require_scope("upload")],
     status_code=202,
     response_model=AudioUploadOut,
     summary="Add an audio track (another language, audio description); re-transcodes",
@@ -260,6 +267,7 @@ async def _stage_upload(
 
 @router.get(
     "/assets/{asset_id}/audio",
+    dependencies=[require_scope("read")],
     response_model=list[AudioUploadOut],
     summary="Separately uploaded audio tracks",
 )
@@ -273,6 +281,7 @@ def list_audio(request: Request, asset_id: str) -> list[AudioUploadOut]:
 
 @router.put(
     "/assets/{asset_id}/poster",
+    dependencies=[require_scope("publish")],
     summary="Choose the poster frame by time (null: back to the automatic choice)",
 )
 def set_poster(request: Request, asset_id: str, body: PosterIn) -> dict[str, Any]:
@@ -293,6 +302,7 @@ def set_poster(request: Request, asset_id: str, body: PosterIn) -> dict[str, Any
 
 @router.put(
     "/assets/{asset_id}/downloads",
+    dependencies=[require_scope("publish")],
     summary="Allow or refuse MP4 downloads (POST /play/{id}?download=1)",
 )
 def set_downloads(request: Request, asset_id: str, body: DownloadsIn) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 termination, expiration), for masters too large or connections too poor for one request.
 
 A client creates an upload with ``POST /api/uploads`` (``Upload-Length``, optional
-``Upload-Metadata`` with ``filename``, ``title``, ``ladder``), sends bytes with ``PATCH``
-(``Upload-Offset`` = what the server has, ``Content-Type: application/offset+octet-stream``),
-asks ``HEAD`` where to resume after a failure, and gets the asset id in ``Vodstack-Asset-Id``
-once the last byte is in (or from ``GET /api/uploads/{id}``). Any tus client works
-(tus-js-client, tuspy, Uppy); the tests use tuspy. State and bytes: ``ingest/resumable.py``.
+``Upload-Metadata`` with ``filename``, ``title``, ``ladder`` and the labels ``metadata`` (a
+JSON object), ``tags`` (comma-separated), ``classification``, ``owner``, ``cost_center``),
+sends bytes with ``PATCH`` (``Upload-Offset`` = what the server has, ``Content-Type:
+application/offset+octet-stream``), asks ``HEAD`` where to resume after a failure, and gets
+the asset id in ``Vodstack-Asset-Id`` once the last byte is in (or from ``GET
+/api/uploads/{id}``). Any tus client works (tus-js-client, tuspy, Uppy); the tests use
+tuspy. State and bytes: ``ingest/resumable.py``.
 Spec: https://tus.io/protocols/resumable-upload (1.0.0).
 """
 
@@ -19,19 +21,20 @@ from email.utils import formatdate
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel
 
+from vodstack.catalogue.labels import UPLOAD_FIELDS, from_fields
 from vodstack.errors import InvalidInput, UploadRejected
 from vodstack.ingest import ResumableUploads, UploadState
-from vodstack.web.auth import require_admin
+from vodstack.web.scopes import require_scope
 from vodstack.web.state import services_of
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,termination,expiration"
 _PIECE = 1024 * 1024  # bytes handed to the writer thread at a time
 
-router = APIRouter(prefix="/api/uploads", tags=["uploads"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api/uploads", tags=["uploads"], dependencies=[require_scope("upload")])
 
 
 class UploadOut(BaseModel):
@@ -69,10 +72,11 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         if not pair.strip():
             continue
         key, _, value = pair.strip().partition(" ")
-        if key not in ("filename", "title", "ladder", "filetype", "name"):
+        if key not in ("filename", "title", "ladder", "filetype", "name", *UPLOAD_FIELDS):
             continue  # other keys are the client's business
         try:
-            out[key] = base64.b64decode(value.strip(), validate=True).decode("utf-8")[:500]
+            text = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+            out[key] = text if key in UPLOAD_FIELDS else text[:500]  # labels: checked whole
         except (binascii.Error, UnicodeDecodeError):
             raise InvalidInput(f"Upload-Metadata value of {key!r} is not base64 UTF-8") from None
     if "filename" not in out and "name" in out:  # Uppy calls it "name"
@@ -104,10 +108,11 @@ def create(
     request: Request,
     upload_length: Annotated[int, Header(ge=0)],
     tus_resumable: Annotated[str | None, Header()] = None,
-    upload_metadata: Annotated[str | None, Header(max_length=4096)] = None,
+    upload_metadata: Annotated[str | None, Header(max_length=8192)] = None,
 ) -> Response:
     _check_version(tus_resumable)
     metadata = parse_metadata(upload_metadata)
+    from_fields(metadata)  # bad labels: 400 now, not after the last byte
     profiles = services_of(request).settings.ladder_profiles
     if metadata.get("ladder") and metadata["ladder"] not in profiles:
         raise InvalidInput(f"no ladder named {metadata['ladder']!r}; known: {', '.join(profiles)}")

@@ -18,16 +18,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vodstack import __version__
+from vodstack.catalogue.apikeys import ApiKeys
 from vodstack.compose import Server, Services, build_server, build_services, private_umask
 from vodstack.config import Settings
 from vodstack.telemetry import logs
 from vodstack.web import (
     accesslog,
     api,
+    api_activity,
     api_costs,
     api_entitlement,
+    api_keys,
+    api_labels,
     api_uploads,
     delivery,
+    docs,
     embed,
     errors,
     license,
@@ -35,11 +40,13 @@ from vodstack.web import (
     play,
     telemetry,
 )
-from vodstack.web.auth import require_metrics_reader
+from vodstack.web.auth import is_admin_path, require_metrics_reader
 from vodstack.web.bodylimit import BodyLimits
 from vodstack.web.cors import ViewerCors
+from vodstack.web.credentials import Authenticator
 from vodstack.web.hosts import is_loopback_host
 from vodstack.web.requestid import RequestId
+from vodstack.web.scopes import check_declared
 from vodstack.web.state import AppState, bind
 
 log = logging.getLogger(__name__)
@@ -61,19 +68,26 @@ def create_app(server: Server) -> FastAPI:
         version=__version__,
         summary="Upload once; adaptive HLS/DASH for every entitled viewer.",
         lifespan=lifespan,
+        docs_url=None,  # served from vendored files by web/docs.py (no CDN)
+        redoc_url=None,
     )
     dev_signin = dev_signin_enabled(settings, services)
-    bind(app, AppState(server, dev_signin))
+    authenticator = Authenticator(lambda: services.admin_token, ApiKeys(services.db))
+    bind(app, AppState(server, dev_signin, authenticator))
     errors.install(app)
     app.include_router(api.router)
     app.include_router(api_uploads.router)
     app.include_router(api_entitlement.router)
     app.include_router(api_costs.router)
+    app.include_router(api_labels.router)
+    app.include_router(api_activity.router)
+    app.include_router(api_keys.router)
     app.include_router(play.router)
     app.include_router(license.router)
     app.include_router(delivery.router)
     # Viewer side (issue #5): player/admin pages, static assets, QoE beacons.
     app.include_router(pages.router)
+    app.include_router(docs.router)
     app.include_router(embed.router)
     if dev_signin:
         log.warning(
@@ -85,6 +99,7 @@ def create_app(server: Server) -> FastAPI:
     app.include_router(telemetry.router)
     app.include_router(telemetry.admin_router)
     app.mount("/static", pages.static_app(), name="static")
+    check_declared(app, is_admin_path)  # every /api operation names its scope
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and catalogue reachability")
     def healthz() -> dict[str, str]:
@@ -106,7 +121,7 @@ def create_app(server: Server) -> FastAPI:
     # authenticated) before FastAPI reads them, the access log sees every response, security
     # headers are added to every response, and delivery requests never enter FastAPI/Starlette.
     layers: list[Callable[[ASGIApp], ASGIApp]] = [
-        lambda inner: BodyLimits(inner, settings, lambda: services.admin_token),
+        lambda inner: BodyLimits(inner, settings, authenticator.authenticate),
         lambda inner: delivery.DeliveryFastPath(inner, server.delivery),
     ]
     if settings.cors_origins:

@@ -1,15 +1,19 @@
-"""Admin authentication: a bearer token compared in constant time."""
+"""Admin authentication: a bearer token compared in constant time. API keys and their
+scopes: web/scopes.py."""
 
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
 from fastapi import Request
 
+from vodstack.catalogue.apikeys import Principal
 from vodstack.errors import AuthError
+from vodstack.web.scopes import require_scope
 from vodstack.web.state import services_of
 
-#: Every route under this prefix is an admin route (its router depends on require_admin)...
+#: Every route under this prefix is an admin route (each declares a scope: web/scopes.py)...
 ADMIN_PREFIX = "/api/"
 #: ...except these, which viewers' players call with their own credentials.
 PUBLIC_API_PATHS = frozenset({"/api/beacons"})
@@ -21,25 +25,10 @@ def is_admin_path(path: str) -> bool:
     return path.startswith(ADMIN_PREFIX) and path not in PUBLIC_API_PATHS
 
 
-def admin_auth_error(authorization: str, expected: str) -> AuthError | None:
-    """Why an ``Authorization`` header value is not the admin token, or None if it is.
-
-    Shared by the route dependency and the raw body-limit layer (web/bodylimit.py), which
-    refuses a bad token before any body is read."""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return AuthError("admin bearer token required")
-    if not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        return AuthError("invalid admin token")
-    return None
-
-
-def require_admin(request: Request) -> None:
-    error = admin_auth_error(
-        request.headers.get("authorization", ""), services_of(request).admin_token
-    )
-    if error is not None:
-        raise error
+def require_admin(principal: Annotated[Principal, require_scope("admin")]) -> Principal:
+    """The ``admin`` scope (the admin token, or a key holding ``admin``): for operations
+    without a narrower scope."""
+    return principal
 
 
 def require_metrics_reader(request: Request) -> None:

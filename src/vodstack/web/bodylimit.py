@@ -6,8 +6,9 @@ too late. An attack run sent two parallel 150 MB JSON bodies without a token to 
 and to ``/api/beacons``: the worker grew by 725 MB before answering 401/413, and a request
 declaring 100 MB that sent 1 MB held its connection open for good. This layer answers first:
 
-* admin routes (:func:`~vodstack.web.auth.is_admin_path`) with a bad or missing token → 401
-  before the body is read;
+* admin routes (:func:`~vodstack.web.auth.is_admin_path`) with a bad or missing credential
+  (admin token or API key) → 401 before the body is read; the principal is left in the ASGI
+  scope for the route's scope check (web/scopes.py);
 * ``Content-Length`` over the route class's limit → 413 at once, without waiting for it;
 * a body sent in chunks is counted as it streams and cut at the limit → 413;
 * a body not received within ``body_timeout_s`` (for uploads: a pause longer than that
@@ -29,10 +30,13 @@ from dataclasses import dataclass
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from vodstack.catalogue.apikeys import Principal
 from vodstack.config import Settings
 from vodstack.entitlement import www_authenticate
+from vodstack.errors import AuthError
 from vodstack.web import accesslog
-from vodstack.web.auth import admin_auth_error, is_admin_path
+from vodstack.web.auth import is_admin_path
+from vodstack.web.scopes import PRINCIPAL
 
 #: Multipart framing around an uploaded file (boundaries, part headers, a title field).
 FORM_OVERHEAD = 64 * 1024
@@ -72,14 +76,14 @@ class BodyLimits:
         self,
         app: ASGIApp,
         settings: Settings,
-        admin_token: Callable[[], str],
+        authenticate: Callable[[str], Principal],
     ) -> None:
         self.app = app
         self.uploads = upload_classes(settings)
         self.admin = BodyClass("admin", settings.max_admin_body_bytes)
         self.public = BodyClass("public", settings.max_public_body_bytes)
         self.timeout_s = settings.body_timeout_s
-        self.admin_token = admin_token
+        self.authenticate = authenticate
 
     def _class_for(self, method: str, path: str, admin: bool) -> BodyClass:
         for m, pattern, klass in self.uploads:
@@ -95,10 +99,10 @@ class BodyLimits:
         headers = dict(scope["headers"])
         admin = is_admin_path(path)
         if admin:
-            error = admin_auth_error(
-                headers.get(b"authorization", b"").decode("latin-1"), self.admin_token()
-            )
-            if error is not None:
+            authorization = headers.get(b"authorization", b"").decode("latin-1")
+            try:  # an API key is read from the catalogue: off the event loop
+                scope[PRINCIPAL] = await anyio.to_thread.run_sync(self.authenticate, authorization)
+            except AuthError as error:
                 accesslog.note_error(scope, "auth")
                 await _reply(
                     send, 401, error.message, [(b"www-authenticate", www_authenticate(error))]

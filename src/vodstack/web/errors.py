@@ -20,6 +20,7 @@ from vodstack.errors import (
     OriginError,
     RangeNotSatisfiable,
     RateLimited,
+    ScopeMissing,
     SourceInvalid,
     StorageError,
     Unavailable,
@@ -71,6 +72,8 @@ async def _vodstack_error(request: Request, exc: Exception) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, AuthError):
         headers["WWW-Authenticate"] = www_authenticate(exc)
+    if isinstance(exc, ScopeMissing):  # RFC 6750 §3.1
+        headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{exc.scope}"'
     if status >= 500:
         log.error(
             "%s %s → %d: %s",

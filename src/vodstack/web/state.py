@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from vodstack.compose import Delivery, Server, Services
+from vodstack.web.credentials import Authenticator
 
 _KEY = "vodstack"
 
@@ -22,6 +23,7 @@ _KEY = "vodstack"
 class AppState:
     server: Server
     dev_signin: bool  # POST /dev/token is mounted (web/app.py: dev_signin_enabled)
+    authenticator: Authenticator  # the admin token and the scoped API keys (web/scopes.py)
 
 
 def bind(app: Starlette, state: AppState) -> None:
@@ -46,3 +48,7 @@ def services_of(request: Request) -> Services:
 
 def delivery_of(request: Request) -> Delivery:
     return app_state(request).server.delivery
+
+
+def authenticator_of(request: Request) -> Authenticator:
+    return app_state(request).authenticator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,11 +19,11 @@ from vodstack.telemetry import (
     ViewerCompletion,
     completions_csv,
 )
-from vodstack.web.auth import require_admin
+from vodstack.web.scopes import require_scope
 from vodstack.web.state import server_of
 
 router = APIRouter(tags=["telemetry"])
-admin_router = APIRouter(prefix="/api", tags=["telemetry"], dependencies=[Depends(require_admin)])
+admin_router = APIRouter(prefix="/api", tags=["telemetry"], dependencies=[require_scope("read")])
 
 MAX_BATCH_BYTES = 256 * 1024
 _DATA_FIELDS = ("ms", "bitrate", "height", "width", "track", "fatal", "code", "message", "to")

@@ -15,11 +15,13 @@ from python_multipart.exceptions import ParseError
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
+from vodstack.catalogue.labels import MAX_METADATA_BYTES, from_fields
 from vodstack.errors import UploadRejected
 from vodstack.ingest import Ingestor, Upload
 
 _FLUSH = 1024 * 1024
 _MAX_FIELD = 4096
+_MAX_METADATA_FIELD = 4 * MAX_METADATA_BYTES  # a JSON object; its size is checked once parsed
 
 
 @dataclass
@@ -77,7 +79,8 @@ class _Receiver:
             self.pending += data[start:end]
         else:
             self.part.text += data[start:end]
-            if len(self.part.text) > _MAX_FIELD:
+            limit = _MAX_METADATA_FIELD if self.part.name == "metadata" else _MAX_FIELD
+            if len(self.part.text) > limit:
                 raise UploadRejected(f"form field {self.part.name!r} is too long")
 
     def on_part_end(self) -> None:
@@ -123,6 +126,7 @@ async def receive_multipart(request: Request, ingestor: Ingestor) -> str:
             await anyio.to_thread.run_sync(receiver.upload.write, bytes(receiver.pending))
         if receiver.fields.get("title"):
             receiver.upload.title = receiver.fields["title"].strip()[:500]
+        receiver.upload.labels = from_fields(receiver.fields)  # 400 before anything is kept
         return await anyio.to_thread.run_sync(receiver.upload.finish)
     except BaseException:
         if receiver.upload is not None:

@@ -49,7 +49,7 @@ const pct = (x) => (x == null ? "–" : `${Math.round(x * 100)} %`);
 async function refresh() {
   let assets;
   try {
-    assets = await api("/api/assets");
+    assets = await api("/api/assets?limit=1000"); // the newest 1,000, as before paging
   } catch (err) {
     $("status").textContent = err.message;
     return;
