@@ -17,7 +17,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, select, updat
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vodstack.catalogue.db import Database
-from vodstack.catalogue.models import Base, UtcDateTime, utcnow
+from vodstack.catalogue.models import Asset, Base, UtcDateTime, utcnow
 from vodstack.errors import NotFound
 
 #: waiting → uploading → complete; or cancelled (by the admin or the uploader's tus DELETE).
@@ -59,6 +59,7 @@ class UrlIngest(Base):
         ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True
     )
     url: Mapped[str] = mapped_column(Text)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     max_bytes: Mapped[int] = mapped_column(BigInteger)
     final_url: Mapped[str | None] = mapped_column(Text, default=None)
     size: Mapped[int | None] = mapped_column(BigInteger, default=None)
@@ -132,8 +133,11 @@ class Ingests:
             return result.rowcount == 1
 
     # -- URL ingests ----------------------------------------------------------------------
-    def add_url(self, row: UrlIngest) -> None:
+    def add_url(self, asset: Asset, row: UrlIngest) -> None:
+        """The asset and where its master comes from, in one transaction."""
         with self.db.session() as session:
+            session.add(asset)
+            session.flush()  # the asset row first: the ingest row refers to it
             session.add(row)
 
     def url_ingest(self, asset_id: str) -> UrlIngest | None:

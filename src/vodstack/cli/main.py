@@ -73,7 +73,13 @@ def version() -> None:
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE|URL",
+            help="A master file, or an http(s) URL the server downloads (docs/uploads.md).",
+        ),
+    ],
     title: Annotated[str | None, typer.Option(help="Display title (default: file name).")] = None,
     wait: Annotated[
         bool,
@@ -86,6 +92,14 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a master: stored privately, then transcoded by a worker (or here with --wait)."""
+    from vodstack.cli.ingest_url import ingest_url, is_url
+
+    if is_url(source):
+        ingest_url(open_services(), source, title, wait, as_json)
+        return
+    file = Path(source)
+    if not file.is_file() or not os.access(file, os.R_OK):
+        raise typer.BadParameter(f"{source!r} is not a readable file (or an http(s) URL)")
     services = open_services()
     asset_id = services.ingestor.ingest_file(file, title)
     if not wait:

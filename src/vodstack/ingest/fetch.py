@@ -138,9 +138,14 @@ def checked_addresses(host: str, port: int, policy: AddressPolicy, resolve: Reso
     for address in addresses:
         reason = policy.refusal(address)
         if reason is not None:
+            what = (
+                f"the URL's address {address} is a {reason} address"
+                if host.strip("[]") == address
+                else f"the URL's host {host!r} resolves to {address}, a {reason} address"
+            )
             raise FetchRefused(
-                f"the URL's host {host!r} is {address}, a {reason} address: refused "
-                "(allow its network with VODSTACK_URL_INGEST_ALLOWED_NETWORKS if intended)"
+                f"{what}: refused (allow its network with VODSTACK_URL_INGEST_ALLOWED_NETWORKS "
+                "if intended)"
             )
     return addresses
 

@@ -13,11 +13,12 @@ import unicodedata
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from vodstack.catalogue.repository import Catalogue, new_id
 from vodstack.errors import UploadRejected
 from vodstack.jobs.bus import SOURCE_CREATED, EventBus
+from vodstack.jobs.lifecycle import ASSET_CREATED
 from vodstack.storage import ObjectStore
 from vodstack.storage.base import master_key
 
@@ -50,9 +51,12 @@ class Upload:
         filename: str | None,
         title: str | None,
         ladder: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self._ingestor = ingestor
         self.ladder = ladder  # ladder template chosen for this upload (None: the default)
+        # told in asset.created and source.created: how it arrived (direct upload id, metadata)
+        self.extra = extra or {}
         self.source_name = safe_filename(filename)
         self.title = (title or os.path.splitext(self.source_name)[0])[:500]
         self.asset_id = new_id()
@@ -93,8 +97,10 @@ class Upload:
         )
         if self.ladder is not None:  # before source.created: the job must see the choice
             self._ingestor.catalogue.update_asset(self.asset_id, ladder=self.ladder)
-        self._ingestor.bus.publish(
-            SOURCE_CREATED, self.asset_id, source_key=self.key, size=self.size
+        bus = self._ingestor.bus
+        bus.publish(ASSET_CREATED, self.asset_id, title=self.title, **self.extra)
+        bus.publish(
+            SOURCE_CREATED, self.asset_id, source_key=self.key, size=self.size, **self.extra
         )
         return self.asset_id
 
@@ -109,9 +115,14 @@ class Ingestor:
         self.max_bytes = max_bytes
 
     def start(
-        self, filename: str | None, title: str | None = None, *, ladder: str | None = None
+        self,
+        filename: str | None,
+        title: str | None = None,
+        *,
+        ladder: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Upload:
-        return Upload(self, filename, title, ladder)
+        return Upload(self, filename, title, ladder, extra)
 
     def ingest_chunks(
         self,
@@ -120,8 +131,9 @@ class Ingestor:
         title: str | None = None,
         *,
         ladder: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> str:
-        upload = self.start(filename, title, ladder=ladder)
+        upload = self.start(filename, title, ladder=ladder, extra=extra)
         try:
             for chunk in chunks:
                 upload.write(chunk)
@@ -137,8 +149,11 @@ class Ingestor:
         *,
         ladder: str | None = None,
         filename: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> str:
         """``filename``: the name the uploader gave (default: the file's own)."""
         with open(path, "rb") as fh:
             chunks = iter(lambda: fh.read(CHUNK), b"")
-            return self.ingest_chunks(chunks, filename or str(path), title, ladder=ladder)
+            return self.ingest_chunks(
+                chunks, filename or str(path), title, ladder=ladder, extra=extra
+            )

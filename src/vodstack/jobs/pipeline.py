@@ -42,7 +42,22 @@ from vodstack.jobs.bus import (
     DomainEvent,
     EventBus,
 )
-from vodstack.jobs.worker import JobRunner, PoolConfig, ProgressFn, WorkerPool, split_kind
+from vodstack.jobs.lifecycle import (
+    FETCH_KIND,
+    JOB_DEAD_LETTERED,
+    TRANSCODE_PROGRESS,
+    TRANSCODE_STARTED,
+    UPLOAD_FAILED,
+    ProgressSteps,
+)
+from vodstack.jobs.worker import (
+    JobHandler,
+    JobRunner,
+    PoolConfig,
+    ProgressFn,
+    WorkerPool,
+    split_kind,
+)
 from vodstack.storage.base import PACKAGED, packaged_prefix, windows_prefix
 from vodstack.telemetry.metrics import JobMetrics
 from vodstack.transcode.extras_job import ExtrasStage
@@ -180,6 +195,14 @@ class Pipeline:
 
     def _transcode(self, job: ClaimedJob, progress: ProgressFn, cancel: threading.Event) -> None:
         _, ladder = split_kind(job.kind)
+        self.bus.publish(
+            TRANSCODE_STARTED,
+            job.asset_id,
+            job_id=job.id,
+            attempt=job.attempt,
+            ladder=ladder or "default",
+        )
+        progress = _announced(progress, self.settings.webhook_progress_step, self.bus, job)
         try:
             self._refresh_master(job.asset_id)
             revision = self.stage.run(
@@ -213,6 +236,14 @@ class Pipeline:
             ASSET_READY, job.asset_id, revision=revision, purge=_revision_purge(revision)
         )
         self.enqueue_extras(job.asset_id)
+
+    def _fetch(self, job: ClaimedJob, progress: ProgressFn, cancel: threading.Event) -> None:
+        """Download a master from its URL (ingest/url_ingest.py)."""
+        from vodstack.ingest.url_ingest import UrlIngestor
+
+        UrlIngestor(self.settings, self.catalogue, self.stage.store, self.bus).run(
+            job, progress, cancel
+        )
 
     def _extras(self, job: ClaimedJob, progress: ProgressFn, cancel: threading.Event) -> None:
         """Make the extras of the current revision; a revision committed meanwhile (a
@@ -271,8 +302,25 @@ class Pipeline:
             log.warning("could not reclaim revision %d of %s", revision, asset_id)
 
     def _failed(self, job: ClaimedJob, reason: str) -> None:
-        if split_kind(job.kind)[0] == EXTRAS_KIND:  # extras never fail the asset
+        kind = split_kind(job.kind)[0]
+        self.bus.publish(
+            JOB_DEAD_LETTERED,
+            job.asset_id,
+            job_id=job.id,
+            kind=job.kind,
+            attempts=job.attempt,
+            error=reason,
+        )
+        if kind == EXTRAS_KIND:  # extras never fail the asset
             self.bus.publish(ASSET_EXTRAS_FAILED, job.asset_id, job_id=job.id, error=reason)
+            return
+        if kind == FETCH_KIND:  # a URL ingest that could not download its master
+            try:
+                self.catalogue.update_asset(job.asset_id, status="failed", error=reason)
+            except NotFound:
+                return
+            self.bus.publish(UPLOAD_FAILED, job.asset_id, job_id=job.id, error=reason)
+            self.bus.publish(ASSET_FAILED, job.asset_id, error=reason)
             return
         try:
             asset = self.catalogue.get_asset(job.asset_id)
@@ -308,6 +356,9 @@ class Pipeline:
             dead_letter=True,
         )
 
+    def _handlers(self) -> dict[str, JobHandler]:
+        return {TRANSCODE: self._transcode, EXTRAS_KIND: self._extras, FETCH_KIND: self._fetch}
+
     def runner(self) -> JobRunner:
         """Runs one claimed job (broker workers); a retry is sent back as a delayed nudge."""
 
@@ -320,7 +371,7 @@ class Pipeline:
 
         return JobRunner(
             self.catalogue,
-            {TRANSCODE: self._transcode, EXTRAS_KIND: self._extras},
+            self._handlers(),
             self._failed,
             self._config(1),
             on_retry=on_retry,
@@ -343,7 +394,7 @@ class Pipeline:
         count = (workers or self.settings.workers) if self.runs_locally else 0
         pool = WorkerPool(
             self.catalogue,
-            {TRANSCODE: self._transcode, EXTRAS_KIND: self._extras},
+            self._handlers(),
             self._failed,
             self._config(count),
             only_asset=only_asset,
@@ -352,6 +403,22 @@ class Pipeline:
         )
         self._pools.append(pool)
         return pool
+
+
+def _announced(progress: ProgressFn, step: float, bus: EventBus, job: ClaimedJob) -> ProgressFn:
+    """``progress``, also publishing ``transcode.progress`` at each step crossed."""
+    steps = ProgressSteps(
+        step,
+        lambda fraction: bus.publish(
+            TRANSCODE_PROGRESS, job.asset_id, job_id=job.id, progress=fraction
+        ),
+    )
+
+    def both(value: float) -> None:
+        progress(value)
+        steps(value)
+
+    return both
 
 
 def _revision_purge(revision: int) -> dict[str, object]:

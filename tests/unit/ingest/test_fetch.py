@@ -10,9 +10,9 @@ from tests.fixtures.http_source import HttpSource, Route
 
 from vodstack.ingest.fetch import (
     AddressPolicy,
+    Fetcher,
     FetchFailed,
     FetchRefused,
-    Fetcher,
     check_now,
     not_public,
     parse_url,
@@ -101,7 +101,7 @@ def _no_lookup(host: str, port: int) -> list[str]:
 
 def test_loopback_is_refused_by_default_without_connecting(source: HttpSource) -> None:
     url = source.add("/clip.mp4", Route(body=BODY))
-    with pytest.raises(FetchRefused, match="127.0.0.1, a loopback address"):
+    with pytest.raises(FetchRefused, match=r"127\.0\.0\.1 is a loopback address"):
         check_now(url, AddressPolicy())
     with pytest.raises(FetchRefused, match="loopback"):
         fetch(Fetcher(AddressPolicy(), max_bytes=10**6), url)
@@ -146,14 +146,16 @@ def test_dns_rebinding_after_the_api_check_is_caught_at_connect(source: HttpSour
     source.add("/clip.mp4", Route(body=BODY))
     url = f"http://rebind.example:{source.port}/clip.mp4"
     check_now(url, LOOPBACK, rebinding)  # first answer: allowed
-    with pytest.raises(FetchRefused, match="10.0.0.7, a private address"):
+    with pytest.raises(FetchRefused, match=r"10\.0\.0\.7, a private address"):
         fetch(Fetcher(LOOPBACK, max_bytes=10**6, resolve=rebinding), url)
     assert source.requests == []
 
 
 def test_a_name_with_any_private_address_is_refused() -> None:
-    with pytest.raises(FetchRefused, match="10.0.0.1"):
-        check_now("http://mixed.example/a.mp4", AddressPolicy(), lambda h, p: ["8.8.8.8", "10.0.0.1"])
+    with pytest.raises(FetchRefused, match=r"10\.0\.0\.1"):
+        check_now(
+            "http://mixed.example/a.mp4", AddressPolicy(), lambda h, p: ["8.8.8.8", "10.0.0.1"]
+        )
 
 
 @pytest.mark.parametrize(
@@ -191,12 +193,9 @@ def test_redirects_within_allowed_addresses_are_followed_up_to_the_limit(
 
 def test_statuses(source: HttpSource) -> None:
     fetcher = Fetcher(LOOPBACK, max_bytes=10**6)
-    with pytest.raises(FetchRefused, match="answered 404 Not Found"):
+    with pytest.raises(FetchRefused, match="answered 404 Not Found") as refused:
         fetch(fetcher, f"{source.base}/missing.mp4?sig=secret")
-    try:
-        fetch(fetcher, f"{source.base}/missing.mp4?sig=secret")
-    except FetchRefused as exc:
-        assert "secret" not in exc.message  # a signed URL's query never reaches the log
+    assert "secret" not in refused.value.message  # a signed URL's query never reaches the log
     with pytest.raises(FetchRefused, match="403"):
         fetch(fetcher, source.add("/private.mp4", Route(status=403)))
     with pytest.raises(FetchFailed, match="503"):
@@ -228,9 +227,7 @@ def test_timeouts(source: HttpSource) -> None:
     silent = source.add("/silent.mp4", Route(body=BODY, stall_s=3))
     with pytest.raises(FetchFailed, match="timeout"):
         fetch(Fetcher(LOOPBACK, max_bytes=10**6, timeout_s=0.5), silent)
-    trickle = source.add(
-        "/trickle.mp4", Route(body=b"x" * 10, trickle=True, declared_length=100)
-    )
+    trickle = source.add("/trickle.mp4", Route(body=b"x" * 10, trickle=True, declared_length=100))
     with pytest.raises(FetchFailed, match="read timeout"):
         fetch(Fetcher(LOOPBACK, max_bytes=10**6, timeout_s=1), trickle)
     slow = source.add("/slow.mp4", Route(body=b"y" * 40, trickle=True))

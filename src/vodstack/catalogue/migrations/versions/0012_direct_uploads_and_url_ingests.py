@@ -46,6 +46,7 @@ def upgrade() -> None:
         "url_ingests",
         sa.Column("asset_id", sa.String(length=32), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("meta", sa.JSON(), nullable=True),
         sa.Column("max_bytes", sa.BigInteger(), nullable=False),
         sa.Column("final_url", sa.Text(), nullable=True),
         sa.Column("size", sa.BigInteger(), nullable=True),
