@@ -55,8 +55,9 @@ class Upload:
     ) -> None:
         self._ingestor = ingestor
         self.ladder = ladder  # ladder template chosen for this upload (None: the default)
-        # told in asset.created and source.created: how it arrived (direct upload id, metadata)
-        self.extra = extra or {}
+        # told in asset.created and source.created: how it arrived ("source": upload, tus,
+        # direct, url), and for a direct upload its id and metadata
+        self.extra = {"source": "upload", **(extra or {})}
         self.source_name = safe_filename(filename)
         self.title = (title or os.path.splitext(self.source_name)[0])[:500]
         self.asset_id = new_id()

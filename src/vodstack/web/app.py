@@ -45,6 +45,7 @@ from vodstack.web import (
     accesslog,
     api,
     api_costs,
+    api_direct,
     api_entitlement,
     api_uploads,
     delivery,
@@ -282,7 +283,9 @@ def create_app(
         register_cache_collector(services.metrics, edge.cache)
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(api_direct.admin_router)  # before /api/uploads/{id} (issue #18)
     app.include_router(api_uploads.router)
+    app.include_router(api_direct.public_router)
     app.include_router(api_entitlement.router)
     app.include_router(api_costs.router)
     app.include_router(play.router)
@@ -331,6 +334,9 @@ def create_app(
     ]
     if settings.cors_origins:
         layers.append(lambda inner: ViewerCors(inner, settings.cors_origins))
+    if settings.direct_upload_cors_origins:
+        origins = settings.direct_upload_cors_origins
+        layers.append(lambda inner: api_direct.DirectUploadCors(inner, origins))
     # nosniff: a browser must never take a segment, a JSON error or an upload for HTML/script.
     security_headers = [(b"x-content-type-options", b"nosniff")]
     if settings.tls_cert and settings.hsts:
