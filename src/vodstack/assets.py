@@ -14,6 +14,7 @@ from vodstack.edge.purge import ASSET, PurgeScope, Scope
 from vodstack.errors import Conflict, InvalidInput, NotFound
 from vodstack.jobs.bus import ASSET_UPDATED, EventBus
 from vodstack.jobs.pipeline import Pipeline
+from vodstack.masters import deleted_record
 from vodstack.storage import ObjectStore
 from vodstack.storage.base import MASTERS, PACKAGED, validate_key
 
@@ -85,6 +86,7 @@ class AssetManager:
             title=asset.title,
             objects_removed=removed,
             master_removed=master_removed,
+            restore=None if master_removed else deleted_record(asset),  # masters.py
             purge=ASSET.to_payload(),
         )
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
+from vodstack.cli.masters import assets_purge_master, assets_restore, deleted_message
 from vodstack.errors import Conflict, NotFound
 from vodstack.protection import admin as protection_admin
 from vodstack.protection.service import SCHEMES, build_protection, dash_scheme, hls_scheme
@@ -110,10 +111,25 @@ def assets_policy(
 
 @assets_app.command("delete")
 def assets_delete(asset_id: str, as_json: JsonOpt = False) -> None:
-    """Delete packaged media and catalogue rows; the master is retained."""
+    """Delete packaged media and catalogue rows; the master is retained (see `assets
+    restore` and `assets purge-master`)."""
     services = open_services()
     services.assets.delete(asset_id)
-    emit({"id": asset_id, "deleted": True}, as_json, f"{asset_id} deleted")
+    kept = services.assets.keep_masters
+    emit(
+        {
+            "id": asset_id,
+            "deleted": True,
+            "master_kept": kept,
+            "restore": f"vodstack assets restore {asset_id}" if kept else None,
+        },
+        as_json,
+        deleted_message(asset_id, kept),
+    )
+
+
+assets_app.command("restore")(assets_restore)
+assets_app.command("purge-master")(assets_purge_master)
 
 
 @assets_app.command("retranscode")

@@ -47,6 +47,7 @@ from vodstack.web import (
     api_costs,
     api_direct,
     api_entitlement,
+    api_masters,
     api_uploads,
     delivery,
     embed,
@@ -284,6 +285,7 @@ def create_app(
     errors.install(app)
     app.include_router(api.router)
     app.include_router(api_direct.admin_router)  # before /api/uploads/{id} (issue #18)
+    app.include_router(api_masters.router)
     app.include_router(api_uploads.router)
     app.include_router(api_direct.public_router)
     app.include_router(api_entitlement.router)
