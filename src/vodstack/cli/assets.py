@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from vodstack.catalogue.media import MediaCatalogue
+from vodstack.cli.asset_view import asset_view
 from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
 from vodstack.cli.masters import assets_purge_master, assets_restore, deleted_message
+from vodstack.cli.output import show_table
 from vodstack.errors import Conflict, NotFound
 from vodstack.protection import admin as protection_admin
 from vodstack.protection.service import SCHEMES, build_protection, dash_scheme, hls_scheme
@@ -50,7 +51,7 @@ def assets_list(as_json: JsonOpt = False) -> None:
             a.title,
             a.error or "",
         )
-    Console().print(table)
+    show_table(table)
 
 
 @assets_app.command("show")
@@ -58,7 +59,8 @@ def assets_show(asset_id: str, as_json: JsonOpt = False) -> None:
     """One asset: state, renditions (with sampled VMAF), playback URLs, job, ladder."""
     services = open_services()
     services.assets.get(asset_id)
-    emit(with_media(services, asset_id, asset_dict(services, asset_id)), as_json)
+    data = with_media(services, asset_id, asset_dict(services, asset_id))
+    emit(data, as_json, None if as_json else asset_view(data))
 
 
 def with_media(services: Services, asset_id: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vodstack.catalogue.repository import TRANSCODE_KIND
+from vodstack.cli.server_url import cli_base_url
 from vodstack.config import Settings
 from vodstack.jobs.worker import WorkerPool
 from vodstack.services import Services, build_services
@@ -53,7 +54,7 @@ def asset_dict(services: Services, asset_id: str) -> dict[str, Any]:
     asset = services.catalogue.get_asset(asset_id)
     job = services.catalogue.latest_job(asset_id)
     renditions = services.catalogue.renditions(asset_id, asset.revision) if asset.revision else []
-    base = services.settings.base_url()
+    base = cli_base_url(services.settings)  # the running server's, not the default port
     ready = asset.status == "ready"
     return {
         "id": asset.id,

@@ -27,7 +27,7 @@ def ingest_url(services: Services, url: str, title: str | None, wait: bool, as_j
     try:
         asset = ingestor.accept(UrlRequest(url, title), actor=cli_actor().label)
     except InvalidInput as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
+        console.print(f"[red]error:[/red] {exc.message}", soft_wrap=True)
         raise typer.Exit(2) from None
     if not wait:
         emit({"id": asset.id, "status": asset.status}, as_json, asset.id)

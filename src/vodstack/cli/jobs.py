@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from vodstack.catalogue.models import Event, Job
 from vodstack.cli.common import JsonOpt, emit, open_services
+from vodstack.cli.output import show_table
 from vodstack.errors import Conflict
 
 jobs_app = typer.Typer(help="Background jobs and the dead-letter queue.", no_args_is_help=True)
@@ -39,7 +39,7 @@ def _job_table(jobs: list[Job]) -> None:
         table.add_row(
             j.id, j.asset_id, j.queue, j.state, f"{j.attempts}/{j.max_attempts}", j.error or ""
         )
-    Console().print(table)
+    show_table(table)
 
 
 @jobs_app.command("list")
@@ -145,7 +145,7 @@ def events(
             e.asset_id or "",
             details[:120],
         )
-    Console().print(table)
+    show_table(table)
 
 
 @webhooks_app.command("secret")

@@ -34,6 +34,7 @@ from vodstack.cli.costs import costs_app
 from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
 from vodstack.cli.secrets import secrets_app
+from vodstack.cli.server_url import record_server_url
 from vodstack.cli.stats import stats
 from vodstack.config import Settings
 from vodstack.config_check import SettingsInvalid, load_settings
@@ -272,6 +273,8 @@ def serve(
     _configure_logging(settings, settings.role)
     services = build_services(settings)
     _check_free(host, port)
+    if settings.role in ("all", "edge"):  # viewer-facing: the URLs the CLI should print
+        record_server_url(settings, host, port)
     scheme = "https" if settings.tls_cert else "http"
     count = settings.effective_server_workers
     log.info(
@@ -421,8 +424,8 @@ def main() -> None:
         for line in exc.problems:
             typer.echo(f"error: {line}", err=True)
         sys.exit(2)
-    except VodstackError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
+    except VodstackError as exc:  # one line, however long (soft_wrap: the terminal wraps)
+        console.print(f"[red]error:[/red] {exc.message}", soft_wrap=True)
         sys.exit(1)
 
 

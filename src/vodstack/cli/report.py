@@ -6,12 +6,12 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from vodstack.catalogue.playback import PlaybackSessions
 from vodstack.catalogue.repository import is_valid_id
 from vodstack.cli.common import JsonOpt, emit, open_services
+from vodstack.cli.output import show_table
 from vodstack.errors import NotFound
 from vodstack.telemetry.report import DEFAULT_THRESHOLD, completions, completions_csv
 
@@ -66,4 +66,4 @@ def report_completions(
             str(r.sessions),
             r.last_seen.strftime("%Y-%m-%d %H:%M"),
         )
-    Console().print(table)
+    show_table(table)
