@@ -25,7 +25,7 @@ def ingest_url(services: Services, url: str, title: str | None, wait: bool, as_j
         dispatch=services.pipeline.dispatch,
     )
     try:
-        asset = ingestor.accept(UrlRequest(url, title), actor=cli_actor().label)
+        asset = ingestor.accept(UrlRequest(url, title), actor=cli_actor())
     except InvalidInput as exc:
         console.print(f"[red]error:[/red] {exc.message}", soft_wrap=True)
         raise typer.Exit(2) from None

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from vodstack.actor import Actor
 from vodstack.catalogue.ingests import DirectUpload, Ingests, token_digest
 from vodstack.catalogue.models import utcnow
 from vodstack.catalogue.repository import new_id
@@ -90,7 +91,9 @@ class DirectUploads:
         )
 
     # -- the admin side ---------------------------------------------------------------------
-    def create(self, request: DirectRequest, *, actor: str = "") -> tuple[DirectUpload, str]:
+    def create(
+        self, request: DirectRequest, *, actor: Actor | None = None
+    ) -> tuple[DirectUpload, str]:
         """A new direct upload and its token (the only time the token exists in clear)."""
         settings = self.settings
         if request.cors_origin is not None and (
@@ -117,7 +120,7 @@ class DirectUploads:
             max_bytes=check_max_bytes(request.max_bytes, settings.max_upload_bytes),
             cors_origin=request.cors_origin,
             status="waiting",
-            created_by=actor[:128],
+            created_by=actor.label if actor else "",
             created_at=now,
             expires_at=now + timedelta(seconds=ttl),
         )
@@ -131,14 +134,14 @@ class DirectUploads:
             max_bytes=row.max_bytes,
             cors_origin=row.cors_origin,
             expires_at=row.expires_at.isoformat(),
-            actor=actor,
+            actor=actor.to_dict() if actor else None,
         )
         return row, token
 
     def url(self, token: str) -> str:
         return f"{self.settings.base_url()}{PUBLIC_PREFIX}{token}"
 
-    def cancel(self, direct_id: str, *, actor: str = "") -> DirectUpload:
+    def cancel(self, direct_id: str, *, actor: Actor | None = None) -> DirectUpload:
         """Withdraw a URL (and drop the bytes of an upload under way); 409 once its asset
         exists (delete the asset instead)."""
         row = self.ingests.direct(direct_id)
@@ -148,7 +151,12 @@ class DirectUploads:
                 return row
             raise Conflict(f"direct upload {direct_id} already made asset {row.asset_id}")
         self._drop_bytes(row)
-        self.bus.publish(DIRECT_UPLOAD_CANCELLED, None, direct_upload_id=direct_id, actor=actor)
+        self.bus.publish(
+            DIRECT_UPLOAD_CANCELLED,
+            None,
+            direct_upload_id=direct_id,
+            actor=(actor or Actor("tus", "uploader", "-")).to_dict(),
+        )
         return self.ingests.direct(direct_id)
 
     def progress(self, row: DirectUpload) -> tuple[int, int] | None:
@@ -229,7 +237,7 @@ class DirectUploads:
         row, _ = self.upload_of(token)
         if row.status == "complete":
             raise Conflict("the upload is complete: it became an asset")
-        self.cancel(row.id, actor="uploader")
+        self.cancel(row.id)
 
     def _drop_bytes(self, row: DirectUpload) -> None:
         if row.upload_id is None:

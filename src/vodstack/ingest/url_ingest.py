@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vodstack.actor import Actor
 from vodstack.catalogue.ingests import Ingests, UrlIngest
 from vodstack.catalogue.models import Asset
 from vodstack.catalogue.repository import Catalogue, ClaimedJob, new_id
@@ -99,7 +100,7 @@ class UrlIngestor:
         self.policy = AddressPolicy.from_settings(settings.url_ingest_allowed_networks)
 
     # -- accepting ------------------------------------------------------------------------
-    def accept(self, request: UrlRequest, *, actor: str = "") -> Asset:
+    def accept(self, request: UrlRequest, *, actor: Actor | None = None) -> Asset:
         """Check the URL and the choices, create the asset and queue its download. Raises
         InvalidInput (nothing created) for a URL that cannot be fetched from here."""
         try:
@@ -128,7 +129,7 @@ class UrlIngestor:
                 url=str(url),
                 meta=meta,
                 max_bytes=cap,
-                created_by=actor[:128],
+                created_by=actor.label if actor else "",
             ),
         )
         self.bus.publish(
@@ -138,7 +139,7 @@ class UrlIngestor:
             source="url",
             url=shown_url(str(url)),
             metadata=meta or {},
-            actor=actor,
+            actor=actor.to_dict() if actor else None,
         )
         job = self.catalogue.enqueue_job(
             asset.id, kind=FETCH_KIND, queue="ondemand", max_attempts=self.settings.job_max_attempts

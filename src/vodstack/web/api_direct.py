@@ -133,7 +133,7 @@ def create_direct(request: Request, body: DirectUploadIn) -> DirectUploadOut:
             ladder=body.ladder,
             expires_in_s=body.expires_in_s,
         ),
-        actor=api_actor(request).label,
+        actor=api_actor(request),
     )
     return _out(uploads, row, uploads.url(token))
 
@@ -159,7 +159,7 @@ def get_direct(request: Request, direct_id: str) -> DirectUploadOut:
 def cancel_direct(request: Request, direct_id: str) -> DirectUploadOut:
     # scope: upload
     uploads = direct_uploads(request)
-    row = uploads.cancel(direct_id[:64], actor=api_actor(request).label)
+    row = uploads.cancel(direct_id[:64], actor=api_actor(request))
     return _out(uploads, row)
 
 

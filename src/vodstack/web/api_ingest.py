@@ -76,7 +76,7 @@ async def ingest_from_url(request: Request) -> JSONResponse:
         dispatch=services.pipeline.dispatch,
     )
     request_ = UrlRequest(body.url, body.title, body.ladder, body.max_bytes, body.metadata)
-    actor = api_actor(request).label
+    actor = api_actor(request)
     asset = await anyio.to_thread.run_sync(lambda: ingestor.accept(request_, actor=actor))
     return JSONResponse(
         {"id": asset.id, "status": asset.status},
