@@ -36,8 +36,15 @@ import httpx
 from vodstack import __version__
 from vodstack.catalogue.repository import Catalogue
 from vodstack.config import Settings
+from vodstack.errors import ConfigError
 from vodstack.jobs.bus import DomainEvent, EventBus
-from vodstack.jobs.webhook_events import BUS_EVENTS, PAYLOAD_VERSION, public_data, public_type
+from vodstack.jobs.webhook_events import (
+    BUS_EVENTS,
+    PAYLOAD_VERSION,
+    PUBLIC_TYPES,
+    public_data,
+    public_type,
+)
 from vodstack.secretstore import LiveSecret, SecretStore
 
 log = logging.getLogger(__name__)
@@ -172,6 +179,12 @@ class Webhooks:
         transport: WebhookTransport | None = None,
         client: httpx.Client | None = None,
     ) -> None:
+        unknown = sorted(set(settings.webhook_events) - set(PUBLIC_TYPES))
+        if unknown:
+            raise ConfigError(
+                f"VODSTACK_WEBHOOK_EVENTS: no webhook type {', '.join(unknown)}; known: "
+                + ", ".join(PUBLIC_TYPES)
+            )
         self.settings = settings
         self.catalogue = catalogue
         # a callable is read per delivery: a rotated secret (secretstore.LiveSecret) is used

@@ -18,6 +18,7 @@ from tests.fixtures.scaleout import WebhookReceiver
 from vodstack.actor import Actor
 from vodstack.captions.service import CaptionRequest, CaptionService
 from vodstack.catalogue.media import MediaCatalogue
+from vodstack.errors import ConfigError
 from vodstack.jobs.bus import ASSET_UPDATED, DomainEvent
 from vodstack.jobs.webhook_events import BUS_EVENTS, PUBLIC_TYPES, public_data, public_type
 from vodstack.jobs.webhooks import WEBHOOK_ATTEMPT, deliveries_for
@@ -197,3 +198,8 @@ def test_an_endpoint_that_never_answers_does_not_hold_up_the_pipeline(tmp_path: 
         pool.stop()
         services.close()
         hang.close()
+
+
+def test_an_unknown_type_in_the_filter_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no webhook type asset\.redy"):
+        _services(tmp_path, ["https://hooks.example/in"], webhook_events=("asset.redy",))
