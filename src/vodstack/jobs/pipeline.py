@@ -174,6 +174,8 @@ class Pipeline:
         """Put a dead job back in its queue with fresh attempts (after fixing its cause)."""
         previous = self.catalogue.get_job(job_id)
         job = self.catalogue.redrive_job(job_id)
+        if split_kind(job.kind)[0] == FETCH_KIND:  # downloading again, not failed any more
+            self.catalogue.update_asset(job.asset_id, status="fetching", error=None)
         self.bus.publish(
             JOB_REDRIVEN,
             job.asset_id,

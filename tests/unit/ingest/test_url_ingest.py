@@ -224,3 +224,19 @@ def test_a_deleted_asset_is_not_fetched(
     services.assets.delete(asset_id)
     assert services.catalogue.claim_job("t", 30, asset_id=asset_id, kind=FETCH_KIND) is None
     assert source.requests == []
+
+
+def test_a_failed_download_is_fetched_again_by_a_redrive(
+    services: Services, client: TestClient, source: HttpSource
+) -> None:
+    url = f"{source.base}/later.mp4"
+    asset_id = client.post("/api/assets", json={"url": url}, headers=ADMIN).json()["id"]
+    assert run_fetch(services, asset_id) == "dead"
+    assert services.catalogue.get_asset(asset_id).status == "failed"
+    source.add("/later.mp4", Route(body=b"x" * 100, headers={"Content-Type": "video/mp4"}))
+    job = services.catalogue.latest_job(asset_id, FETCH_KIND)
+    services.pipeline.redrive(job.id)
+    asset = services.catalogue.get_asset(asset_id)
+    assert asset.status == "fetching" and asset.error is None
+    assert run_fetch(services, asset_id) == "succeeded"
+    assert services.catalogue.get_asset(asset_id).source_size == 100
