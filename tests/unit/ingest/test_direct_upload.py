@@ -8,12 +8,14 @@ import base64
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
 from starlette.testclient import TestClient
 from tests.conftest import make_settings
+from tests.fixtures.databases import postgres_available, postgres_database
 
 from vodstack.catalogue.ingests import DirectUpload, Ingests
 from vodstack.errors import UploadRejected
@@ -214,7 +216,20 @@ def test_cancelled_urls_answer_410_and_drop_their_bytes(
     assert types.count("direct_upload.cancelled") == 2
 
 
-def test_concurrent_creations_make_exactly_one_upload(services: Services) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_concurrent_creations_make_exactly_one_upload(tmp_path: Path, backend: str) -> None:
+    with ExitStack() as stack:
+        extra = {}
+        if backend == "postgresql":
+            if not postgres_available():
+                pytest.fail("PostgreSQL is not reachable at 127.0.0.1:5432 (it runs in CI)")
+            extra["database_url"] = stack.enter_context(postgres_database())
+        services = build_services(make_settings(tmp_path / "home", **extra))
+        stack.callback(services.close)
+        _race(services)
+
+
+def _race(services: Services) -> None:
     uploads = DirectUploads(
         services.settings, Ingests(services.db), services.ingestor, services.bus
     )
