@@ -15,8 +15,11 @@ docs/webhooks.md).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
+
+log = logging.getLogger(__name__)
 
 ASSET_CREATED = "asset.created"
 UPLOAD_FAILED = "upload.failed"
@@ -50,4 +53,7 @@ class ProgressSteps:
                 crossed = self._next
                 self._next += self.step
         if crossed is not None:
-            self.announce(round(crossed, 4))
+            try:
+                self.announce(round(crossed, 4))
+            except Exception:  # a lost progress event must never fail the job reporting it
+                log.warning("could not announce progress %.2f", crossed, exc_info=True)

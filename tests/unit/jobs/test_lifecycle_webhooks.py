@@ -20,6 +20,7 @@ from vodstack.captions.service import CaptionRequest, CaptionService
 from vodstack.catalogue.media import MediaCatalogue
 from vodstack.errors import ConfigError
 from vodstack.jobs.bus import ASSET_UPDATED, DomainEvent
+from vodstack.jobs.lifecycle import ProgressSteps
 from vodstack.jobs.webhook_events import BUS_EVENTS, PUBLIC_TYPES, public_data, public_type
 from vodstack.jobs.webhooks import WEBHOOK_ATTEMPT, deliveries_for
 from vodstack.masters import Masters
@@ -203,3 +204,13 @@ def test_an_endpoint_that_never_answers_does_not_hold_up_the_pipeline(tmp_path: 
 def test_an_unknown_type_in_the_filter_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no webhook type asset\.redy"):
         _services(tmp_path, ["https://hooks.example/in"], webhook_events=("asset.redy",))
+
+
+def test_progress_steps_are_announced_once_each_and_never_fail_the_job() -> None:
+    seen: list[float] = []
+    steps = ProgressSteps(0.25, seen.append)
+    for value in (0.1, 0.3, 0.3, 0.8, 0.9, 1.0):
+        steps(value)
+    assert seen == [0.25, 0.75]  # a jump past two steps announces the last one
+    broken = ProgressSteps(0.5, lambda f: (_ for _ in ()).throw(RuntimeError("db down")))
+    broken(0.6)  # logged, not raised
