@@ -48,6 +48,7 @@ PLAN: dict[str, tuple[list[str], list[str]]] = {
     "startup": (["--runs", "20"], ["--runs", "5"]),
     "ladder": ([], ["--quick"]),
     "backfill": ([], ["--assets", "3", "--repeat", "1"]),
+    "url_ingest": (["--mb", "256", "--rounds", "3"], ["--mb", "64", "--rounds", "1"]),
     "workers": (["--seconds", "5", "--rounds", "3"], ["--seconds", "2", "--rounds", "1"]),
     "costs": (["--seconds", "5", "--rounds", "3"], ["--seconds", "3", "--rounds", "1"]),
 }

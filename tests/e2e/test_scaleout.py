@@ -297,8 +297,9 @@ def test_corrupt_source_ends_in_the_dead_letter_queue_and_redrive_fixes_it(stack
     assert asset["job"]["attempts"] == 1 and asset["job"]["state"] == "succeeded"
     assert stack.cli_json("jobs", "dead") == []
     audit = stack.cli_json("events", "--asset", asset_id, "--type", "job.")
-    assert [e["type"] for e in audit] == ["job.redriven"]
+    assert [e["type"] for e in audit] == ["job.redriven", "job.dead_lettered"]
     assert audit[0]["payload"]["previous_attempts"] == 3
+    assert audit[1]["payload"]["attempts"] == 3 and audit[1]["payload"]["kind"] == "transcode"
     stack.assets.append(asset_id)
 
 

@@ -80,3 +80,24 @@ class LocalEventBus:
             except Exception:
                 log.exception("event handler failed for %s", type_)
         return event
+
+
+# Lifecycle events of issue #18 (each also a webhook type: jobs/webhooks.py, docs/webhooks.md):
+# asset.created            an asset row exists (upload finished, URL accepted, restore)
+# upload.failed            a URL ingest gave up (the asset is failed with the reason)
+# transcode.started        a transcode attempt began
+# transcode.progress       a transcode crossed a step of ``webhook_progress_step``
+# job.dead_lettered        a job used its attempts (or met a permanent error): state dead
+# asset.restored           a deleted asset is being rebuilt from its retained master
+# master.purged            a retained master was deleted for good (who, when: audited)
+# direct_upload.created    a one-time upload URL was issued (never the URL itself)
+# direct_upload.cancelled  … withdrawn before its asset was made
+ASSET_CREATED = "asset.created"
+UPLOAD_FAILED = "upload.failed"
+TRANSCODE_STARTED = "transcode.started"
+TRANSCODE_PROGRESS = "transcode.progress"
+JOB_DEAD_LETTERED = "job.dead_lettered"
+ASSET_RESTORED = "asset.restored"
+MASTER_PURGED = "master.purged"
+DIRECT_UPLOAD_CREATED = "direct_upload.created"
+DIRECT_UPLOAD_CANCELLED = "direct_upload.cancelled"

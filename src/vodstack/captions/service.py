@@ -99,7 +99,14 @@ class CaptionService:
             )
         )
         self.bus.publish(
-            ASSET_UPDATED, asset_id, action="captions", track=track_id, purge=_track(track_id)
+            ASSET_UPDATED,
+            asset_id,
+            action="captions",
+            change="added",  # the captions.ready webhook
+            track=track_id,
+            language=request.language,
+            label=request.label or request.language,
+            purge=_track(track_id),
         )
         return caption
 
@@ -111,7 +118,12 @@ class CaptionService:
         caption = self.media.delete_caption(asset_id, track_id)
         self.store.delete_prefix(caption.file_key)
         self.bus.publish(
-            ASSET_UPDATED, asset_id, action="captions", track=track_id, purge=_track(track_id)
+            ASSET_UPDATED,
+            asset_id,
+            action="captions",
+            change="removed",
+            track=track_id,
+            purge=_track(track_id),
         )
 
 

@@ -44,6 +44,8 @@ QUEUE_PRIORITY = ("ondemand", "backfill")
 # commits the ladder; ``extras`` derives the poster, storyboard, download and quality scores
 # of the committed revision afterwards, so an asset is ready without waiting for them.
 TRANSCODE_KIND = "transcode"
+#: Job kind that downloads a master from a URL (``ingest/url_ingest.py``).
+FETCH_KIND = "fetch"
 EXTRAS_KIND = "extras"
 
 
@@ -135,6 +137,16 @@ class Catalogue:
                 raise NotFound(f"no asset {asset_id!r}")
 
     # -- asset status (catalogue.status) ---------------------------------------------------------
+    def mark_fetching(self, asset_id: str) -> None:
+        """A URL ingest downloads its master again (a re-drive of its failed fetch)."""
+        with self.db.session() as session:
+            asset_status.transition(session, asset_id, AssetStatus.FETCHING)
+
+    def mark_uploaded(self, asset_id: str) -> None:
+        """A URL ingest's master is in the store: from here it is an ordinary upload."""
+        with self.db.session() as session:
+            asset_status.transition(session, asset_id, AssetStatus.UPLOADED)
+
     def mark_transcoding(self, asset_id: str) -> None:
         """A transcode job starts on an asset that serves nothing yet."""
         with self.db.session() as session:

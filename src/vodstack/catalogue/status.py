@@ -1,12 +1,14 @@
 """Asset status: the states of the public contract and the only moves between them.
 
-``uploaded → queued → transcoding → ready | failed`` (ARCHITECTURE.md, ``GET /api/assets``).
+``uploaded → queued → transcoding → ready | failed`` (ARCHITECTURE.md, ``GET /api/assets``);
+an asset ingested from a URL starts ``fetching`` and becomes ``uploaded`` when its master is in.
 Every change of ``assets.status`` goes through this module (the catalogue's ``mark_*``
 methods and its revision commits call it): a conditional ``UPDATE … WHERE status IN
 (allowed sources)``, so a move :data:`ALLOWED_FROM` does not list is refused (``Conflict``)
 instead of silently overwriting what another worker decided. The invariants it keeps:
 
-* ``uploaded`` is entered only by a new asset.
+* ``uploaded`` is entered only by a new asset, or by a fetched one whose master arrived;
+  ``fetching`` only by a new URL ingest, or by a re-driven one that failed.
 * ``queued`` and ``transcoding`` are never entered from ``ready``: an asset that serves a
   revision keeps serving it (and says ``ready``) while it is re-transcoded; a failed
   re-transcode only notes its reason.
@@ -27,6 +29,7 @@ from vodstack.errors import Conflict, NotFound
 
 
 class AssetStatus(StrEnum):
+    FETCHING = "fetching"
     UPLOADED = "uploaded"
     QUEUED = "queued"
     TRANSCODING = "transcoding"
@@ -37,7 +40,8 @@ class AssetStatus(StrEnum):
 _S = AssetStatus
 # target → the statuses it may be entered from
 ALLOWED_FROM: dict[AssetStatus, frozenset[AssetStatus]] = {
-    _S.UPLOADED: frozenset(),  # only a new asset is uploaded
+    _S.FETCHING: frozenset({_S.FETCHING, _S.FAILED}),  # a new URL ingest, or a re-drive
+    _S.UPLOADED: frozenset({_S.FETCHING}),  # else only a new asset is uploaded
     _S.QUEUED: frozenset({_S.UPLOADED, _S.QUEUED, _S.TRANSCODING, _S.FAILED}),
     _S.TRANSCODING: frozenset({_S.UPLOADED, _S.QUEUED, _S.TRANSCODING, _S.FAILED}),
     _S.READY: frozenset(AssetStatus),

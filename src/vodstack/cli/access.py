@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from vodstack.cli.common import JsonOpt, emit, open_services
+from vodstack.cli.output import show_table
 from vodstack.errors import ConfigError, InvalidInput
 
 keys_app = typer.Typer(
@@ -56,7 +56,7 @@ def keys_list(as_json: JsonOpt = False) -> None:
             "yes" if r["can_sign"] else "no",
             r["created_at"],
         )
-    Console().print(table)
+    show_table(table)
 
 
 @keys_app.command("create")

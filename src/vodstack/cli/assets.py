@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from vodstack.catalogue import MediaCatalogue
@@ -13,7 +12,10 @@ from vodstack.catalogue.labels import LabelStore, parse_pairs
 from vodstack.catalogue.labels import as_json as labels_json
 from vodstack.catalogue.listing import ASSETS
 from vodstack.catalogue.paging import DEFAULT_LIMIT
+from vodstack.cli.asset_view import asset_view
 from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
+from vodstack.cli.masters import assets_purge_master, assets_restore, deleted_message
+from vodstack.cli.output import show_table
 from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, announce, fetch
 from vodstack.compose import Services
 from vodstack.errors import Conflict, NotFound
@@ -100,7 +102,7 @@ def assets_list(
             a.title,
             a.error or "",
         )
-    Console().print(table)
+    show_table(table)
 
 
 @assets_app.command("show")
@@ -108,7 +110,8 @@ def assets_show(asset_id: str, as_json: JsonOpt = False) -> None:
     """One asset: state, renditions (with sampled VMAF), playback URLs, job, ladder."""
     services = open_services()
     services.assets.get(asset_id)
-    emit(with_media(services, asset_id, asset_dict(services, asset_id)), as_json)
+    data = with_media(services, asset_id, asset_dict(services, asset_id))
+    emit(data, as_json, None if as_json else asset_view(data))
 
 
 def with_media(services: Services, asset_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -161,10 +164,25 @@ def assets_policy(
 
 @assets_app.command("delete")
 def assets_delete(asset_id: str, as_json: JsonOpt = False) -> None:
-    """Delete packaged media and catalogue rows; the master is retained."""
+    """Delete packaged media and catalogue rows; the master is retained (see `assets
+    restore` and `assets purge-master`)."""
     services = open_services()
     services.assets.delete(asset_id)
-    emit({"id": asset_id, "deleted": True}, as_json, f"{asset_id} deleted")
+    kept = services.assets.keep_masters
+    emit(
+        {
+            "id": asset_id,
+            "deleted": True,
+            "master_kept": kept,
+            "restore": f"vodstack assets restore {asset_id}" if kept else None,
+        },
+        as_json,
+        deleted_message(asset_id, kept),
+    )
+
+
+assets_app.command("restore")(assets_restore)
+assets_app.command("purge-master")(assets_purge_master)
 
 
 @assets_app.command("retranscode")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import sys
 import time
@@ -24,7 +25,23 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 
 
 def open_services(**overrides: Any) -> Services:
-    return build_services(Settings(**overrides))
+    services = build_services(Settings(**overrides))
+    if services.webhooks is not None:  # a command's events: delivered before it exits
+        atexit.register(flush_webhooks, services)
+    return services
+
+
+def flush_webhooks(services: Services) -> None:
+    """Give the webhooks of this short-lived process their first attempt before it exits
+    (bounded); retries a failed endpoint would get later are lost with it, and said so."""
+    if services.webhooks is None:
+        return
+    pending = services.webhooks.flush(min(services.settings.webhook_timeout_s + 2, 30))
+    if pending:
+        console.print(
+            f"[yellow]warning:[/yellow] {pending} webhook deliveries not made before exit "
+            "(see `vodstack events --type webhook.`)"
+        )
 
 
 def emit(data: Any, as_json: bool, human: str | None = None) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from vodstack.catalogue import Event, Job
 from vodstack.catalogue.listing import EVENTS, JOBS
 from vodstack.catalogue.paging import DEFAULT_LIMIT
 from vodstack.cli.common import JsonOpt, emit, open_services
+from vodstack.cli.output import show_table
 from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, announce, fetch
 from vodstack.errors import Conflict
 
@@ -42,7 +42,7 @@ def _job_table(jobs: list[Job]) -> None:
         table.add_row(
             j.id, j.asset_id, j.queue, j.state, f"{j.attempts}/{j.max_attempts}", j.error or ""
         )
-    Console().print(table)
+    show_table(table)
 
 
 @jobs_app.command("list")
@@ -175,7 +175,7 @@ def events(
             e.asset_id or "",
             details[:120],
         )
-    Console().print(table)
+    show_table(table)
 
 
 @webhooks_app.command("secret")

@@ -41,6 +41,7 @@ from vodstack.cli.grants import licences, subscriptions
 from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
 from vodstack.cli.secrets import secrets_app
+from vodstack.cli.server_url import record_server_url
 from vodstack.cli.stats import stats
 from vodstack.compose import build_services, private_umask
 from vodstack.config import Settings, SettingsInvalid, load_settings
@@ -81,7 +82,13 @@ def version() -> None:
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE|URL",
+            help="A master file, or an http(s) URL the server downloads (docs/uploads.md).",
+        ),
+    ],
     title: Annotated[str | None, typer.Option(help="Display title (default: file name).")] = None,
     wait: Annotated[
         bool,
@@ -94,6 +101,14 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a master: stored privately, then transcoded by a worker (or here with --wait)."""
+    from vodstack.cli.ingest_url import ingest_url, is_url
+
+    if is_url(source):
+        ingest_url(open_services(), source, title, wait, as_json)
+        return
+    file = Path(source)
+    if not file.is_file() or not os.access(file, os.R_OK):
+        raise typer.BadParameter(f"{source!r} is not a readable file (or an http(s) URL)")
     services = open_services()
     asset_id = services.ingestor.ingest_file(file, title)
     if not wait:
@@ -267,6 +282,8 @@ def serve(
     _configure_logging(settings, settings.role)
     services = build_services(settings)
     _check_free(host, port)
+    if settings.role in ("all", "edge"):  # viewer-facing: the URLs the CLI should print
+        record_server_url(settings, host, port)
     scheme = "https" if settings.tls_cert else "http"
     count = settings.effective_server_workers
     log.info(
@@ -416,8 +433,8 @@ def main() -> None:
         for line in exc.problems:
             typer.echo(f"error: {line}", err=True)
         sys.exit(2)
-    except VodstackError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
+    except VodstackError as exc:  # one line, however long (soft_wrap: the terminal wraps)
+        console.print(f"[red]error:[/red] {exc.message}", soft_wrap=True)
         sys.exit(1)
 
 

@@ -6,11 +6,11 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from vodstack.catalogue import PlaybackSessions, is_valid_id
 from vodstack.cli.common import JsonOpt, emit, open_services
+from vodstack.cli.output import show_table
 from vodstack.errors import NotFound
 from vodstack.telemetry import DEFAULT_THRESHOLD, completions, completions_csv
 
@@ -65,4 +65,4 @@ def report_completions(
             str(r.sessions),
             r.last_seen.strftime("%Y-%m-%d %H:%M"),
         )
-    Console().print(table)
+    show_table(table)

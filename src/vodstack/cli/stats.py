@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Annotated
 
@@ -10,21 +11,32 @@ import typer
 from prometheus_client.parser import text_string_to_metric_families
 
 from vodstack.cli.common import JsonOpt, emit
+from vodstack.cli.server_url import cli_base_url
 from vodstack.config import Settings
 from vodstack.errors import ConfigError
 from vodstack.secrets import SecretStore
 
 
 def scrape(url: str, token: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
-    response = httpx.get(
-        f"{url.rstrip('/')}/metrics",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-        verify=False,  # noqa: S501
-    )
+    try:
+        response = httpx.get(
+            f"{url.rstrip('/')}/metrics",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+            verify=False,  # noqa: S501
+        )
+    except httpx.HTTPError as exc:  # one line, not the transport's traceback
+        reason = re.sub(r"^\[Errno \d+\] ", "", str(exc)).lower() or type(exc).__name__
+        raise ConfigError(
+            f"no vodstack server answers at {url} ({reason}): start `vodstack serve`, or pass "
+            "--url of a running one"
+        ) from None
     if response.status_code in (401, 403):
         raise ConfigError(f"{url}/metrics refused the token: pass --token (admin or metrics token)")
-    response.raise_for_status()
+    if response.status_code != 200:
+        raise ConfigError(
+            f"{url}/metrics answered {response.status_code}: is it a vodstack server?"
+        )
     text = response.text
     samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = defaultdict(dict)
     for family in text_string_to_metric_families(text):
@@ -79,7 +91,7 @@ def stats(
             if configured is not None
             else SecretStore(settings.secrets_dir).admin_token(settings.admin_token)
         )
-    data = summarize(scrape(url or settings.base_url(), token))
+    data = summarize(scrape(url or cli_base_url(settings), token))
     ratio = "n/a" if data["hit_ratio"] is None else f"{data['hit_ratio'] * 100:.1f} %"
     rate = "n/a" if data["rate_403"] is None else f"{data['rate_403'] * 100:.1f} %"
     jobs = ", ".join(f"{k} {int(v)}" for k, v in sorted(data["jobs"].items())) or "none"  # type: ignore[attr-defined]

@@ -61,3 +61,13 @@ class JobSettings(BaseModel):
     webhook_max_attempts: int = Field(default=8, ge=1, description="Attempts per delivery.")
     webhook_backoff_s: float = positive(5, "First webhook retry delay; doubles each attempt.")
     webhook_timeout_s: float = positive(10, "Per-attempt HTTP timeout.")
+    webhook_events: tuple[str, ...] = listed(
+        "Webhook event types to send (docs/webhooks.md); empty (default): all."
+    )
+    webhook_progress_step: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="transcode.progress webhooks each time a job's progress crosses a multiple "
+        "of this fraction.",
+    )

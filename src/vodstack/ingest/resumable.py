@@ -149,10 +149,20 @@ class ResumableUploads:
             ladder=state.metadata.get("ladder"),
             filename=state.metadata.get("filename"),
             labels=from_fields(state.metadata),
+            extra=self.announced(state),
         )
         self._save(state)
         part.unlink(missing_ok=True)  # the master is in the store now
+        self.completed(state)
         return state
+
+    # -- hooks of uploads made through a direct-upload URL (ingest/direct.py) ---------------
+    def announced(self, state: UploadState) -> dict[str, object] | None:
+        """What asset.created and source.created tell of how the master arrived."""
+        return {"source": "tus"}
+
+    def completed(self, state: UploadState) -> None:
+        """Called once the upload became an asset."""
 
     def terminate(self, upload_id: str) -> None:
         part, meta = self._paths(upload_id)

@@ -20,9 +20,9 @@ import unicodedata
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from vodstack.base import SOURCE_CREATED, EventBus
+from vodstack.base import ASSET_CREATED, SOURCE_CREATED, EventBus
 from vodstack.catalogue import Catalogue, new_id
 from vodstack.catalogue.labels import Labels, LabelStore
 from vodstack.config import Settings
@@ -62,10 +62,14 @@ class Upload:
         title: str | None,
         ladder: str | None = None,
         labels: Labels | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self._ingestor = ingestor
         self.ladder = ladder  # ladder template chosen for this upload (None: the default)
         self.labels = labels  # metadata, tags, governance (validated by the caller)
+        # told in asset.created and source.created: how it arrived ("source": upload, tus,
+        # direct, url), and for a direct upload its id and metadata
+        self.extra = {"source": "upload", **(extra or {})}
         self.source_name = safe_filename(filename)
         self.title = (title or os.path.splitext(self.source_name)[0])[:500]
         self.asset_id = new_id()
@@ -111,8 +115,10 @@ class Upload:
         )
         if self.labels is not None and not self.labels.is_empty():  # in source.created too
             LabelStore(self._ingestor.catalogue.db).replace(self.asset_id, self.labels)
-        self._ingestor.bus.publish(
-            SOURCE_CREATED, self.asset_id, source_key=self.key, size=self.size
+        bus = self._ingestor.bus
+        bus.publish(ASSET_CREATED, self.asset_id, title=self.title, **self.extra)
+        bus.publish(
+            SOURCE_CREATED, self.asset_id, source_key=self.key, size=self.size, **self.extra
         )
         if reason is not None:  # after queueing the job, which would clear the reason
             catalogue.mark_failed(self.asset_id, reason)
@@ -167,8 +173,9 @@ class Ingestor:
         *,
         ladder: str | None = None,
         labels: Labels | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Upload:
-        return Upload(self, filename, title, ladder, labels)
+        return Upload(self, filename, title, ladder, labels, extra)
 
     def ingest_chunks(
         self,
@@ -178,8 +185,9 @@ class Ingestor:
         *,
         ladder: str | None = None,
         labels: Labels | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> str:
-        upload = self.start(filename, title, ladder=ladder, labels=labels)
+        upload = self.start(filename, title, ladder=ladder, labels=labels, extra=extra)
         try:
             for chunk in chunks:
                 upload.write(chunk)
@@ -196,10 +204,11 @@ class Ingestor:
         ladder: str | None = None,
         filename: str | None = None,
         labels: Labels | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> str:
         """``filename``: the name the uploader gave (default: the file's own)."""
         with open(path, "rb") as fh:
             chunks = iter(lambda: fh.read(CHUNK), b"")
             return self.ingest_chunks(
-                chunks, filename or str(path), title, ladder=ladder, labels=labels
+                chunks, filename or str(path), title, ladder=ladder, labels=labels, extra=extra
             )

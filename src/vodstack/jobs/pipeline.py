@@ -9,6 +9,9 @@ process poll the catalogue; with the broker's (``CeleryDispatcher``), every queu
 also sent to Redis as a nudge carrying its id, and ``vodstack worker`` processes run it.
 Either way the job row is the truth and final failures land in the dead-letter queue
 (job state ``dead``) while the asset ends ``failed`` with the reason.
+
+Why one module: every job kind's outcome (transcode, extras, fetch) turns into asset state and
+events here, side by side, so a reader sees that each failure ends in exactly one state.
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ from vodstack.base import (
     DomainEvent,
     EventBus,
 )
+from vodstack.base.events import (
+    JOB_DEAD_LETTERED,
+    TRANSCODE_PROGRESS,
+    TRANSCODE_STARTED,
+    UPLOAD_FAILED,
+)
 from vodstack.catalogue import (
     ACTIVE_JOB_STATES,
     EXTRAS_KIND,
@@ -41,9 +50,18 @@ from vodstack.catalogue import (
     PurgeScope,
     Scope,
 )
+from vodstack.catalogue.repository import FETCH_KIND
 from vodstack.config import Settings
 from vodstack.errors import ConfigError, NotFound, StorageError
-from vodstack.jobs.worker import JobRunner, PoolConfig, ProgressFn, WorkerPool, split_kind
+from vodstack.jobs.lifecycle import ProgressSteps
+from vodstack.jobs.worker import (
+    JobHandler,
+    JobRunner,
+    PoolConfig,
+    ProgressFn,
+    WorkerPool,
+    split_kind,
+)
 from vodstack.storage import PACKAGED, packaged_prefix, windows_prefix
 from vodstack.telemetry import JobMetrics
 from vodstack.transcode import ExtrasStage, StageTimer, TranscodeStage
@@ -158,6 +176,8 @@ class Pipeline:
         """Put a dead job back in its queue with fresh attempts (after fixing its cause)."""
         previous = self.catalogue.get_job(job_id)
         job = self.catalogue.redrive_job(job_id)
+        if split_kind(job.kind)[0] == FETCH_KIND:  # downloading again, not failed any more
+            self.catalogue.mark_fetching(job.asset_id)
         self.bus.publish(
             JOB_REDRIVEN,
             job.asset_id,
@@ -179,6 +199,14 @@ class Pipeline:
 
     def _transcode(self, job: ClaimedJob, progress: ProgressFn, cancel: threading.Event) -> None:
         _, ladder = split_kind(job.kind)
+        self.bus.publish(
+            TRANSCODE_STARTED,
+            job.asset_id,
+            job_id=job.id,
+            attempt=job.attempt,
+            ladder=ladder or "default",
+        )
+        progress = _announced(progress, self.settings.webhook_progress_step, self.bus, job)
         try:
             self._refresh_master(job.asset_id)
             revision = self.stage.run(
@@ -212,6 +240,14 @@ class Pipeline:
             ASSET_READY, job.asset_id, revision=revision, purge=_revision_purge(revision)
         )
         self.enqueue_extras(job.asset_id)
+
+    def _fetch(self, job: ClaimedJob, progress: ProgressFn, cancel: threading.Event) -> None:
+        """Download a master from its URL (ingest/url_ingest.py)."""
+        from vodstack.ingest.url_ingest import UrlIngestor
+
+        UrlIngestor(self.settings, self.catalogue, self.stage.store, self.bus).run(
+            job, progress, cancel
+        )
 
     def _extras(self, job: ClaimedJob, progress: ProgressFn, cancel: threading.Event) -> None:
         """Make the extras of the current revision; a revision committed meanwhile (a
@@ -270,8 +306,25 @@ class Pipeline:
             log.warning("could not reclaim revision %d of %s", revision, asset_id)
 
     def _failed(self, job: ClaimedJob, reason: str) -> None:
-        if split_kind(job.kind)[0] == EXTRAS_KIND:  # extras never fail the asset
+        kind = split_kind(job.kind)[0]
+        self.bus.publish(
+            JOB_DEAD_LETTERED,
+            job.asset_id,
+            job_id=job.id,
+            kind=job.kind,
+            attempts=job.attempt,
+            error=reason,
+        )
+        if kind == EXTRAS_KIND:  # extras never fail the asset
             self.bus.publish(ASSET_EXTRAS_FAILED, job.asset_id, job_id=job.id, error=reason)
+            return
+        if kind == FETCH_KIND:  # a URL ingest that could not download its master
+            try:
+                self.catalogue.mark_failed(job.asset_id, reason)
+            except NotFound:
+                return
+            self.bus.publish(UPLOAD_FAILED, job.asset_id, job_id=job.id, error=reason)
+            self.bus.publish(ASSET_FAILED, job.asset_id, error=reason)
             return
         try:
             asset = self.catalogue.get_asset(job.asset_id)
@@ -307,6 +360,9 @@ class Pipeline:
             dead_letter=True,
         )
 
+    def _handlers(self) -> dict[str, JobHandler]:
+        return {TRANSCODE: self._transcode, EXTRAS_KIND: self._extras, FETCH_KIND: self._fetch}
+
     def runner(self) -> JobRunner:
         """Runs one claimed job (broker workers); a retry is sent back as a delayed nudge."""
 
@@ -319,7 +375,7 @@ class Pipeline:
 
         return JobRunner(
             self.catalogue,
-            {TRANSCODE: self._transcode, EXTRAS_KIND: self._extras},
+            self._handlers(),
             self._failed,
             self._config(1),
             on_retry=on_retry,
@@ -342,7 +398,7 @@ class Pipeline:
         count = (workers or self.settings.workers) if self.runs_locally else 0
         pool = WorkerPool(
             self.catalogue,
-            {TRANSCODE: self._transcode, EXTRAS_KIND: self._extras},
+            self._handlers(),
             self._failed,
             self._config(count),
             only_asset=only_asset,
@@ -351,6 +407,22 @@ class Pipeline:
         )
         self._pools.append(pool)
         return pool
+
+
+def _announced(progress: ProgressFn, step: float, bus: EventBus, job: ClaimedJob) -> ProgressFn:
+    """``progress``, also publishing ``transcode.progress`` at each step crossed."""
+    steps = ProgressSteps(
+        step,
+        lambda fraction: bus.publish(
+            TRANSCODE_PROGRESS, job.asset_id, job_id=job.id, progress=fraction
+        ),
+    )
+
+    def both(value: float) -> None:
+        progress(value)
+        steps(value)
+
+    return both
 
 
 def _revision_purge(revision: int) -> dict[str, object]:

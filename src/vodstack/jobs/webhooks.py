@@ -1,4 +1,6 @@
-"""Webhooks: signed JSON POSTs of ``source.created``, ``asset.ready``, ``asset.failed``.
+"""Webhooks: signed JSON POSTs of the asset lifecycle (``asset.created``, ``source.created``,
+``transcode.started``, ``asset.ready``, ``asset.deleted``, …: ``jobs/webhook_events.py``, payloads
+in docs/webhooks.md).
 
 Like Mux's and Cloudflare Stream's: each configured endpoint gets one *delivery* per event,
 with an id that stays the same across retries (receivers de-duplicate on it), signed as
@@ -32,16 +34,23 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from vodstack import __version__
-from vodstack.base import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
+from vodstack.base import DomainEvent, EventBus
 from vodstack.catalogue import Catalogue
 from vodstack.catalogue.labels import labels_payload
 from vodstack.config import Settings
-from vodstack.packaging.layout import asset_url, playback_urls
+from vodstack.errors import ConfigError
+from vodstack.jobs.webhook_events import (
+    BUS_EVENTS,
+    PAYLOAD_VERSION,
+    PUBLIC_TYPES,
+    public_data,
+    public_type,
+)
 from vodstack.secrets import LiveSecret, SecretStore
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_EVENTS = (SOURCE_CREATED, ASSET_READY, ASSET_FAILED)
+WEBHOOK_EVENTS = BUS_EVENTS  # the bus events listened to (one webhook type each at most)
 WEBHOOK_ATTEMPT = "webhook.attempt"
 SECRET_NAME = "webhook-secret"  # noqa: S105 - a file name, not a secret
 SIGNATURE_HEADER = "Vodstack-Signature"
@@ -116,19 +125,17 @@ def delivery_id(event_id: int, url: str) -> str:
     return f"whd_{event_id}_{digest}"
 
 
-def event_body(event: DomainEvent, delivery: str, base_url: str) -> str:
-    data: dict[str, Any] = dict(event.payload)
-    data.pop("purge", None)  # what edges forget (catalogue.purge): not for subscribers
-    if event.type == ASSET_READY and event.asset_id:
-        data["playback"] = playback_urls(asset_url(base_url, event.asset_id)).to_dict()
+def event_body(event: DomainEvent, delivery: str, base_url: str, type_: str | None = None) -> str:
+    type_ = type_ or event.type
     return json.dumps(
         {
             "id": delivery,
-            "type": event.type,
+            "type": type_,
+            "version": PAYLOAD_VERSION,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "event_id": event.id,
             "asset_id": event.asset_id,
-            "data": data,
+            "data": public_data(event, type_, base_url),
         },
         separators=(",", ":"),
         sort_keys=True,
@@ -136,17 +143,22 @@ def event_body(event: DomainEvent, delivery: str, base_url: str) -> str:
     )
 
 
-def deliveries_for(event: DomainEvent, urls: tuple[str, ...], base_url: str) -> list[Delivery]:
-    if event.id is None:
+def deliveries_for(
+    event: DomainEvent,
+    urls: tuple[str, ...],
+    base_url: str,
+    wanted: tuple[str, ...] = (),
+) -> list[Delivery]:
+    """One delivery per endpoint, if the event is a webhook type (and ``wanted``: one of
+    those types; empty: every type)."""
+    type_ = public_type(event)
+    if event.id is None or type_ is None or (wanted and type_ not in wanted):
         return []
     out = []
     for url in urls:
         did = delivery_id(event.id, url)
-        out.append(
-            Delivery(
-                did, url, event.type, event.id, event.asset_id, event_body(event, did, base_url)
-            )
-        )
+        body = event_body(event, did, base_url, type_)
+        out.append(Delivery(did, url, type_, event.id, event.asset_id, body))
     return out
 
 
@@ -168,6 +180,12 @@ class Webhooks:
         transport: WebhookTransport | None = None,
         client: httpx.Client | None = None,
     ) -> None:
+        unknown = sorted(set(settings.webhook_events) - set(PUBLIC_TYPES))
+        if unknown:
+            raise ConfigError(
+                f"VODSTACK_WEBHOOK_EVENTS: no webhook type {', '.join(unknown)}; known: "
+                + ", ".join(PUBLIC_TYPES)
+            )
         self.settings = settings
         self.catalogue = catalogue
         # a callable is read per delivery: a rotated secret (secrets.LiveSecret) is used
@@ -192,8 +210,19 @@ class Webhooks:
             if labels is not None:
                 asset = {**event.payload.get("asset", {}), **labels}
                 event = replace(event, payload={**event.payload, "asset": asset})
-        for delivery in deliveries_for(event, self.settings.webhook_urls, self.settings.base_url()):
+        settings = self.settings
+        for delivery in deliveries_for(
+            event, settings.webhook_urls, settings.base_url(), settings.webhook_events
+        ):
             self.schedule(delivery, 1, 0.0)
+
+    def flush(self, timeout_s: float) -> int:
+        """Wait (at most ``timeout_s``) for the deliveries due now to be attempted: a short
+        process (a CLI command) exits right after publishing. Returns how many deliveries
+        are still pending (retries scheduled later are lost with an in-process sender)."""
+        with self._lock:
+            background = self._background
+        return background.flush(timeout_s) if background is not None else 0
 
     def schedule(self, delivery: Delivery, attempt: int, delay_s: float) -> None:
         if self.transport is not None:
@@ -286,6 +315,7 @@ class _BackgroundSender:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._stopped = False
+        self._busy = False
         self._thread = threading.Thread(target=self._loop, name="vodstack-webhooks", daemon=True)
         self._thread.start()
 
@@ -294,13 +324,23 @@ class _BackgroundSender:
             heapq.heappush(
                 self._heap, (time.monotonic() + delay_s, next(self._seq), delivery, attempt)
             )
-            self._cond.notify()
+            self._cond.notify_all()  # the sender thread, and any flush() waiting
 
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
-            self._cond.notify()
+            self._cond.notify_all()
         self._thread.join(5)
+
+    def flush(self, timeout_s: float) -> int:
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._busy or (self._heap and self._heap[0][0] <= time.monotonic()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return len(self._heap) + self._busy
 
     def _loop(self) -> None:
         while True:
@@ -311,10 +351,15 @@ class _BackgroundSender:
                 if self._stopped:
                     return
                 _, _, delivery, attempt = heapq.heappop(self._heap)
+                self._busy = True
             try:
                 self.webhooks.attempt(delivery, attempt)
             except Exception:
                 log.exception("webhook delivery %s crashed", delivery.id)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
 
 
 def generate_webhook_secret() -> bytes:

@@ -37,6 +37,7 @@ from vodstack.errors import (
     Unavailable,
     VodstackError,
 )
+from vodstack.ingest import direct
 from vodstack.telemetry import Metrics, request_id
 
 # Keys of the scope state; vodstack's own, so they cannot clash with an app's request.state.
@@ -127,8 +128,8 @@ class AccessLog:
             self._record(scope, state, time.perf_counter() - started)
 
     def _record(self, scope: Scope, state: dict, seconds: float) -> None:  # type: ignore[type-arg]
-        # A path token is a bearer credential: never written in clear (pathtoken.redact).
-        path: str = pathtoken.redact(scope.get("path", ""))
+        # A path token (or direct-upload URL) is a bearer credential: never written in clear.
+        path: str = direct.redact(pathtoken.redact(scope.get("path", "")))
         status = int(state["status"])
         if path.startswith("/v1/"):
             parts = path.split("/", 3)

@@ -24,6 +24,7 @@ from vodstack.errors import InvalidInput, NotFound, UploadRejected
 from vodstack.ingest import Ingestor, Upload
 from vodstack.protection import admin as protection_admin
 from vodstack.web import listing
+from vodstack.web.api_ingest import URL_INGEST_SCHEMA, ingest_from_url
 from vodstack.web.api_media import router as media_router
 from vodstack.web.embed import EmbedOut, embed_snippet
 from vodstack.web.play import picture_urls
@@ -226,6 +227,7 @@ _UPLOAD_BODY = {
                 }
             },
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": URL_INGEST_SCHEMA},  # ingest from a URL
         },
     }
 }
@@ -237,7 +239,8 @@ _UPLOAD_BODY = {
     status_code=202,
     response_model=AssetCreated,
     openapi_extra=_UPLOAD_BODY,
-    summary="Upload a master (streamed to private storage; transcoding starts on arrival)",
+    summary="Upload a master (streamed to private storage; transcoding starts on arrival), or "
+    "ingest one from a URL (JSON body: docs/uploads.md)",
     responses={400: {}, 401: {}, 413: {}, 415: {}},
 )
 async def upload_asset(
@@ -249,6 +252,8 @@ async def upload_asset(
     ] = None,
 ) -> JSONResponse:
     services = services_of(request)
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
+        return await ingest_from_url(request)
     if ladder is not None and ladder not in services.settings.ladder_profiles:
         known = ", ".join(services.settings.ladder_profiles)
         raise InvalidInput(f"no ladder named {ladder!r}; known: {known}")

@@ -27,9 +27,11 @@ from vodstack.web import (
     api,
     api_activity,
     api_costs,
+    api_direct,
     api_entitlement,
     api_keys,
     api_labels,
+    api_masters,
     api_uploads,
     delivery,
     docs,
@@ -76,7 +78,10 @@ def create_app(server: Server) -> FastAPI:
     bind(app, AppState(server, dev_signin, authenticator))
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(api_direct.admin_router)  # before /api/uploads/{id} (issue #18)
+    app.include_router(api_masters.router)
     app.include_router(api_uploads.router)
+    app.include_router(api_direct.public_router)
     app.include_router(api_entitlement.router)
     app.include_router(api_costs.router)
     app.include_router(api_labels.router)
@@ -126,6 +131,9 @@ def create_app(server: Server) -> FastAPI:
     ]
     if settings.cors_origins:
         layers.append(lambda inner: ViewerCors(inner, settings.cors_origins))
+    if settings.direct_upload_cors_origins:
+        origins = settings.direct_upload_cors_origins
+        layers.append(lambda inner: api_direct.DirectUploadCors(inner, origins))
     # nosniff: a browser must never take a segment, a JSON error or an upload for HTML/script.
     security_headers = [(b"x-content-type-options", b"nosniff")]
     if settings.tls_cert and settings.hsts:

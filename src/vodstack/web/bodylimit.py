@@ -64,6 +64,7 @@ def upload_classes(settings: Settings) -> tuple[tuple[str, re.Pattern[str], Body
     return (
         ("POST", re.compile(r"/api/assets/?"), master),
         ("PATCH", re.compile(r"/api/uploads/[^/]+"), master),
+        ("PATCH", re.compile(r"/direct-uploads/[^/]+"), master),  # its own cap: ingest/direct.py
         ("POST", re.compile(r"/api/assets/[^/]+/audio"), upload(settings.audio_upload_max_bytes)),
         ("POST", re.compile(r"/api/assets/[^/]+/captions"), upload(settings.caption_max_bytes)),
     )

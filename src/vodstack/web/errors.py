@@ -27,6 +27,7 @@ from vodstack.errors import (
     UploadRejected,
     VodstackError,
 )
+from vodstack.ingest import direct
 from vodstack.web import accesslog
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ async def _vodstack_error(request: Request, exc: Exception) -> JSONResponse:
         log.error(
             "%s %s → %d: %s",
             request.method,
-            pathtoken.redact(request.url.path),
+            direct.redact(pathtoken.redact(request.url.path)),
             status,
             exc.message,
         )
@@ -91,7 +92,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     log.error(
         "%s %s → 503: catalogue unavailable (%s)",
         request.method,
-        pathtoken.redact(request.url.path),
+        direct.redact(pathtoken.redact(request.url.path)),
         type(exc).__name__,
     )
     return JSONResponse(
@@ -140,6 +141,9 @@ async def respond(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, DBAPIError):
         return await _database_error(request, exc)
     log.exception(
-        "unhandled error on %s %s", request.method, pathtoken.redact(request.url.path), exc_info=exc
+        "unhandled error on %s %s",
+        request.method,
+        direct.redact(pathtoken.redact(request.url.path)),
+        exc_info=exc,
     )
     return JSONResponse({"error": "internal error"}, status_code=500)

@@ -27,7 +27,9 @@ def _status(services: Services, asset_id: str) -> tuple[str, str | None]:
 
 
 def test_the_moves_keep_the_contract() -> None:
-    assert not any(may_move(s, S.UPLOADED) for s in S)  # only a new asset is uploaded
+    # only a new asset is uploaded, or a URL ingest whose master arrived
+    assert [s for s in S if may_move(s, S.UPLOADED)] == [S.FETCHING]
+    assert not any(may_move(s, S.FETCHING) for s in S if s not in (S.FETCHING, S.FAILED))
     assert not may_move(S.READY, S.QUEUED) and not may_move(S.READY, S.TRANSCODING)
     assert all(may_move(s, S.READY) and may_move(s, S.FAILED) for s in S)
     assert set(ALLOWED_FROM) == set(S)

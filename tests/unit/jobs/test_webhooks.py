@@ -73,7 +73,7 @@ def test_events_are_delivered_signed_retried_and_logged(
     try:
         created = services.bus.publish(SOURCE_CREATED, "a" * 20, size=1)
         ready = services.bus.publish(ASSET_READY, "a" * 20, revision=1)
-        services.bus.publish("asset.updated", "a" * 20, action="publish")  # not a webhook type
+        services.bus.publish("asset.updated", "a" * 20, action="poster")  # not a webhook type
         _wait(lambda: len(receiver.processed) == 2)
         _wait(lambda: len(services.catalogue.events(None, types=[WEBHOOK_ATTEMPT])) == 3)
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from vodstack.catalogue import apikeys, labels  # noqa: F401 - their tables, for autogenerate
+from vodstack.catalogue import ingests  # noqa: F401 - its tables, for autogenerate
 from vodstack.catalogue.models import Base
 
 config = context.config

@@ -1,0 +1,68 @@
+"""``vodstack assets restore|purge-master``: retained masters of deleted assets."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from vodstack.assets.masters import Masters
+from vodstack.base.actor import cli_actor
+from vodstack.cli.common import JsonOpt, console, emit, open_services
+from vodstack.compose import Services
+
+
+def _masters(services: Services) -> Masters:
+    return Masters(services.catalogue, services.store, services.bus, services.pipeline)
+
+
+def deleted_message(asset_id: str, master_kept: bool) -> str:
+    if not master_kept:
+        return f"{asset_id} deleted, master included (VODSTACK_KEEP_MASTERS_ON_DELETE=false)"
+    return (
+        f"{asset_id} deleted; its master is kept.\n"
+        f"  restore it:          vodstack assets restore {asset_id}\n"
+        f"  delete it for good:  vodstack assets purge-master {asset_id}"
+    )
+
+
+def assets_restore(asset_id: str, as_json: JsonOpt = False) -> None:
+    """Rebuild a deleted asset from its retained master: same id, title and playback choices;
+    transcoded again by `serve` or `worker` (like POST /api/assets/{id}/restore)."""
+    services = open_services()
+    asset, job_id = _masters(services).restore(asset_id, cli_actor())
+    emit(
+        {"id": asset.id, "status": asset.status, "job": job_id},
+        as_json,
+        f"{asset.id} restored from its master ({asset.title}); transcode job {job_id} queued",
+    )
+
+
+def assets_purge_master(
+    asset_id: str,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Do not ask for confirmation (scripts).")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete the retained master of a deleted asset for good. It cannot be restored after
+    this. Audited: who and when are in `vodstack events --type master.purged`."""
+    services = open_services()
+    masters = _masters(services)
+    kept = masters.retained(asset_id)
+    if not yes:
+        if not sys.stdin.isatty():
+            console.print("[red]error:[/red] purging a master cannot be undone: add --yes")
+            raise typer.Exit(2)
+        title = kept.record.get("title") or "untitled"
+        typer.confirm(
+            f"Delete the master of {asset_id} ({title}, {kept.size} bytes) for good?",
+            abort=True,
+        )
+    masters.purge(asset_id, cli_actor())
+    emit(
+        {"id": asset_id, "purged": True, "keys": list(kept.keys), "size": kept.size},
+        as_json,
+        f"master of {asset_id} purged ({kept.size} bytes); it can no longer be restored",
+    )
