@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
 from vodstack.catalogue.db import Database
-from vodstack.catalogue.models import PlaybackEvent, PlaybackSession
+from vodstack.catalogue.models import Asset, PlaybackEvent, PlaybackSession
 from vodstack.telemetry.qoe import Beacon, Cursor, Observations, SessionStats
 
 Fold = Callable[[SessionStats], tuple[SessionStats, Observations]]
@@ -137,6 +137,29 @@ class PlaybackSessions:
                 .order_by(PlaybackSession.started_at)
             )
             return [_record(r) for r in rows]
+
+    def recent(self, *, since: datetime | None = None, limit: int) -> list[SessionRecord]:
+        """The newest ``limit`` sessions of every asset (started at or after ``since``)."""
+        with self.db.session() as session:
+            stmt = select(PlaybackSession)
+            if since is not None:
+                stmt = stmt.where(PlaybackSession.started_at >= since)
+            stmt = stmt.order_by(PlaybackSession.started_at.desc()).limit(limit)
+            return [_record(r) for r in session.scalars(stmt)]
+
+    def asset_facts(self, asset_ids: Collection[str]) -> dict[str, tuple[str, float | None]]:
+        """(title, duration) of those of ``asset_ids`` still in the catalogue."""
+        out: dict[str, tuple[str, float | None]] = {}
+        ids = sorted(set(asset_ids))
+        with self.db.session() as session:
+            for start in range(0, len(ids), 500):  # bounded IN lists
+                rows = session.execute(
+                    select(Asset.id, Asset.title, Asset.duration).where(
+                        Asset.id.in_(ids[start : start + 500])
+                    )
+                )
+                out.update({i: (title, duration) for i, title, duration in rows})
+        return out
 
     def events(self, session_id: str) -> list[Beacon]:
         with self.db.session() as session:

@@ -25,8 +25,10 @@ from vodstack.telemetry import logs
 from vodstack.web import (
     accesslog,
     api,
+    api_access,
     api_costs,
     api_entitlement,
+    api_qoe,
     api_uploads,
     delivery,
     embed,
@@ -70,6 +72,8 @@ def create_app(server: Server) -> FastAPI:
     app.include_router(api_uploads.router)
     app.include_router(api_entitlement.router)
     app.include_router(api_costs.router)
+    app.include_router(api_access.router)
+    app.include_router(api_qoe.router)
     app.include_router(play.router)
     app.include_router(license.router)
     app.include_router(delivery.router)
