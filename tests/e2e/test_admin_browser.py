@@ -7,7 +7,9 @@ catalogue-wide viewing quality beside an asset's."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -394,3 +396,24 @@ def test_viewing_quality_catalogue_and_asset(browser: Chromium, stack: Stack) ->
     console = [m for m in page.console() if "error" in m.lower()]
     assert not [m for m in console if "Content Security Policy" in m], console
     page.close()
+
+
+def test_the_guide_commands_run(stack: Stack) -> None:
+    """docs/admin.md's commands, as printed (the port and the asset id swapped in)."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "admin.md").read_text()
+    (script,) = re.findall(r"```bash\n(.*?)```", guide, re.S)
+    script = script.replace("127.0.0.1:8000", f"127.0.0.1:{stack.server.port}")
+    script = re.sub(r"\bID\b", stack.alpha, script)
+    out = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        env={**os.environ, "ADMIN": ADMIN_TOKEN},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    decoder, text = json.JSONDecoder(), out.stdout  # curl adds no newline between bodies
+    qoe, end = decoder.raw_decode(text)
+    access, _ = decoder.raw_decode(text, end)
+    assert qoe["since"] and {"totals", "per_asset", "truncated"} <= set(qoe)
+    assert set(access) == {"plans", "geo_allow", "geo_deny"}
