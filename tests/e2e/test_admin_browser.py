@@ -133,6 +133,30 @@ def test_upload_shows_progress_and_the_asset_appears(
     page.close()
 
 
+def test_cancelling_an_upload_drops_it(stack: Stack, browser: Chromium, tmp_path: Path) -> None:
+    server = stack.server
+    master = make_clip_file(tmp_path / "cancel.mp4", seconds=3, size="640x360")
+    page = signed_in(browser, server, "cancel")
+    page.throttle(400)  # ≈ 50 kB/s: the upload is still going when it is cancelled
+    page.eval("document.getElementById('upload').dataset.chunkBytes = '32768'")
+    page.set_input_files("#file", master)
+    page.click("#upload button[type=submit]")
+    page.wait_for("window.vodstackAdmin.uploads[0]?.progress.some(p => p > 0)", 20)
+    page.click("#upload-cancel")
+    page.wait_for("window.vodstackAdmin.uploads[0].error", 20)
+    assert page.eval("document.getElementById('upload-status').textContent") == (
+        "Upload cancelled; the server drops what it received."
+    )
+    page.unthrottle()
+    deleted = [r for r in page.requests() if r["method"] == "DELETE"]
+    assert len(deleted) == 1 and "/api/uploads/" in deleted[0]["url"], deleted
+    path = deleted[0]["url"].split(str(server.port), 1)[1]
+    gone = server.client.head(path, headers={**server.admin, "Tus-Resumable": "1.0.0"})
+    assert gone.status_code in (404, 410), gone
+    assert page.eval("document.getElementById('upload-progress').hidden")
+    page.close()
+
+
 def test_publish_unpublish_delete_and_restore(browser: Chromium, stack: Stack) -> None:
     server = stack.server
     page = signed_in(browser, server, "publish")

@@ -29,6 +29,9 @@ export class AssetPanel {
 
   get id() { return this.asset?.id ?? null; }
 
+  /** A job (e.g. a re-transcode) is queued or running: the page polls faster meanwhile. */
+  get busy() { return ["queued", "running"].includes(this.asset?.job?.state); }
+
   close() {
     const id = this.id;
     this.asset = null;
@@ -100,7 +103,7 @@ export class AssetPanel {
 
   renderSummary() {
     const a = this.asset;
-    const job = a.job && ["queued", "running"].includes(a.job.state)
+    const job = this.busy
       ? ` · job ${a.job.state} ${Math.round((a.job.progress ?? 0) * 100)} %` : "";
     $("asset-summary").replaceChildren(...[
       el("p", {}, "Id ", idWithCopy(a.id, "asset id", this.ctx.announce)),

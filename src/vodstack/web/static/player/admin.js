@@ -56,8 +56,20 @@ function show(signedIn) {
   $("login").hidden = signedIn;
   $("panel").hidden = !signedIn;
   clearTimeout(timer);
-  if (signedIn) refresh();
-  else $("token").focus();
+  if (signedIn) {
+    refresh();
+    return;
+  }
+  // Nothing read with the token stays on the page once it is gone.
+  panel.close();
+  state.assets = [];
+  state.deleted = [];
+  $("assets").tBodies[0].replaceChildren();
+  renderDeleted();
+  $("qoe").hidden = true;
+  $("qoe").replaceChildren();
+  $("reports").replaceChildren();
+  $("token").focus();
 }
 
 auth.onSignedOut(() => {
@@ -87,7 +99,7 @@ const BUSY = (a) => !["ready", "failed"].includes(a.status);
 function schedule() {
   clearTimeout(timer);
   if (!auth.token) return;
-  timer = setTimeout(refresh, state.assets.some(BUSY) ? BUSY_POLL_MS : IDLE_POLL_MS);
+  timer = setTimeout(refresh, state.assets.some(BUSY) || panel.busy ? BUSY_POLL_MS : IDLE_POLL_MS);
 }
 
 let refreshing = null;
@@ -122,7 +134,7 @@ async function load() {
   state.refreshes += 1;
   renderRows();
   renderPager();
-  if (panel.id && byId.has(panel.id)) panel.reload().catch(() => {});
+  if (panel.id && (byId.has(panel.id) || panel.busy)) panel.reload().catch(() => {});
 }
 
 function signature(a) {
