@@ -204,6 +204,37 @@ def test_publish_unpublish_delete_and_restore(browser: Chromium, stack: Stack) -
     page.close()
 
 
+def test_a_refusal_is_said_in_words_and_stays(browser: Chromium, stack: Stack) -> None:
+    """A key without the scope an action needs (403, the server's reason) — shown in words,
+    and not wiped by the list's next refresh."""
+    server = stack.server
+    page = browser.page("refused")
+    reason = "API key vsk_ab12 (ci) lacks the scope 'publish' this operation needs (it holds: read)"
+    page.route(
+        r"/api/assets/[a-z0-9]{20}/(un)?publish$",
+        method="POST",
+        fulfill={"status": 403, "contentType": "application/json",
+                 "body": json.dumps({"error": reason})},
+    )  # fmt: skip
+    page.goto(f"{server.base_url}/admin")
+    page.eval(f"document.getElementById('token').value = {json.dumps(ADMIN_TOKEN)}")
+    page.click("#login button[type=submit]")
+    page.wait_for("window.vodstackAdmin.refreshes > 0", 10)
+    published = server.asset(stack.alpha)["published"]
+    page.click(f'#assets tr[data-id="{stack.alpha}"] button[data-publish]')
+    page.wait_for("!document.getElementById('error').hidden", 10)
+    verb = "unpublish" if published else "publish"
+    expected = f"Could not {verb} “Alpha lecture”: not allowed. {reason}."
+    assert page.eval("document.getElementById('error').textContent") == expected
+    assert page.eval("document.getElementById('error').getAttribute('role')") == "alert"
+    before = page.eval("window.vodstackAdmin.refreshes")
+    page.click("#search button[type=submit]")  # the list loads again
+    page.wait_for(f"window.vodstackAdmin.refreshes > {before}", 10)
+    assert page.eval("document.getElementById('error').textContent") == expected
+    assert server.asset(stack.alpha)["published"] is published  # nothing changed
+    page.close()
+
+
 def test_search_filters(browser: Chromium, stack: Stack) -> None:
     server = stack.server
     everything = server.client.get("/api/assets", headers=server.admin).json()

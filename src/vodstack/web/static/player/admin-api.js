@@ -34,7 +34,7 @@ export async function explain(response, action = "", path = null) {
     : "";
   const say = (text) => new AdminError(action ? `${action}: ${text}` : text[0].toUpperCase() + text.slice(1), status);
   if (status === 401) return new AdminError("That admin token was not accepted. Sign in again with the token printed by vodstack serve.", status);
-  if (status === 403) return say(`not allowed. ${reason || "This token may not do that."}`);
+  if (status === 403) return say(reason ? `not allowed. ${reason}.` : "not allowed with this token.");
   // A route the server does not have answers FastAPI's own {"detail": "Not Found"}.
   if ((status === 404 || status === 405) && !reason) {
     const where = path || new URL(response.url || location.href, location.href).pathname;

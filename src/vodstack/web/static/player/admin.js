@@ -33,9 +33,11 @@ function announce(text) {
   setTimeout(() => { $("announce").textContent = text; }, 30);
 }
 
-function showError(message) {
+let errorFrom = null; // "list" (cleared by the next good refresh) or "action" (by the next action)
+function showError(message, from = "action") {
   $("error").textContent = message || "";
   $("error").hidden = !message;
+  errorFrom = message ? from : null;
 }
 
 const panel = new AssetPanel($("asset"), {
@@ -103,11 +105,20 @@ function schedule() {
 }
 
 let refreshing = null;
-async function refresh() {
-  if (!auth.token) return;
-  refreshing ??= (async () => {
+let again = false;
+/** Load the list; asked again while loading (a search, a page), it loads once more after. */
+function refresh() {
+  if (!auth.token) return Promise.resolve();
+  if (refreshing) {
+    again = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
     try {
-      await load();
+      do {
+        again = false;
+        await load();
+      } while (again && auth.token);
     } finally {
       refreshing = null;
       schedule();
@@ -121,10 +132,10 @@ async function load() {
   try {
     page = await listAssets(state.view);
   } catch (err) {
-    showError(err.message);
+    showError(err.message, "list");
     return;
   }
-  showError("");
+  if (errorFrom === "list") showError("");
   const busy = page.assets.filter(BUSY);
   // The list leaves out job progress: read it for assets in the pipeline.
   const details = await Promise.all(busy.map((a) => api(assetPath(a.id)).catch(() => a)));
