@@ -138,14 +138,46 @@ class PlaybackSessions:
             )
             return [_record(r) for r in rows]
 
-    def recent(self, *, since: datetime | None = None, limit: int) -> list[SessionRecord]:
-        """The newest ``limit`` sessions of every asset (started at or after ``since``)."""
+    def recent_totals(self, *, since: datetime | None = None, limit: int) -> list[SessionRecord]:
+        """The newest ``limit`` sessions of every asset (started at or after ``since``), for
+        reports: their totals only (columns, not ORM rows; the fold's ``cursor`` and
+        ``last_seq`` are not read, so these records must not be folded further)."""
+        t = PlaybackSession
+        columns = (t.id, t.asset_id, t.subject, t.user_agent, t.engine, t.started_at)
+        columns += (t.updated_at, t.duration, t.startup_s, t.playing_s, t.rebuffer_s)
+        columns += (t.rebuffer_count, t.bitrate_bits, t.switches, t.errors, t.fatal_errors)
+        columns += (t.watched, t.reached_end, t.finished)
+        stmt = select(*columns)
+        if since is not None:
+            stmt = stmt.where(t.started_at >= since)
+        stmt = stmt.order_by(t.started_at.desc()).limit(limit)
         with self.db.session() as session:
-            stmt = select(PlaybackSession)
-            if since is not None:
-                stmt = stmt.where(PlaybackSession.started_at >= since)
-            stmt = stmt.order_by(PlaybackSession.started_at.desc()).limit(limit)
-            return [_record(r) for r in session.scalars(stmt)]
+            return [
+                SessionRecord(
+                    id=r.id,
+                    asset_id=r.asset_id,
+                    subject=r.subject,
+                    user_agent=r.user_agent,
+                    engine=r.engine,
+                    started_at=r.started_at,
+                    updated_at=r.updated_at,
+                    stats=SessionStats(
+                        duration=r.duration,
+                        startup_s=r.startup_s,
+                        playing_s=r.playing_s,
+                        rebuffer_s=r.rebuffer_s,
+                        rebuffer_count=r.rebuffer_count,
+                        bitrate_bits=r.bitrate_bits,
+                        switches=r.switches,
+                        errors=r.errors,
+                        fatal_errors=r.fatal_errors,
+                        watched=tuple((float(a), float(b)) for a, b in r.watched or ()),
+                        reached_end=r.reached_end,
+                        finished=r.finished,
+                    ),
+                )
+                for r in session.execute(stmt)
+            ]
 
     def asset_facts(self, asset_ids: Collection[str]) -> dict[str, tuple[str, float | None]]:
         """(title, duration) of those of ``asset_ids`` still in the catalogue."""

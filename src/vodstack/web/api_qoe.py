@@ -33,7 +33,7 @@ def catalogue_qoe(
 ) -> CatalogueQoe:
     since = (now or datetime.now(UTC)) - timedelta(days=days) if days else None
     sessions = telemetry.sessions
-    records = sessions.recent(since=since, limit=MAX_SESSIONS + 1)
+    records = sessions.recent_totals(since=since, limit=MAX_SESSIONS + 1)
     truncated = len(records) > MAX_SESSIONS
     records = records[:MAX_SESSIONS]
     known = sessions.asset_facts({r.asset_id for r in records})
