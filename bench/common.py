@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from vodstack.compose.services import build_services  # noqa: E402
 from vodstack.config import RungTemplate, Settings  # noqa: E402
-from vodstack.transcode.runner import ffmpeg_exe  # noqa: E402
+from vodstack.media import ffmpeg_argv  # noqa: E402
 
 SMALL_LADDER = (
     RungTemplate(height=240, maxrate_kbps=400),
@@ -63,11 +63,7 @@ def bench_env(home: Path, **extra: str) -> dict[str, str]:
 def make_clip(path: Path, seconds: int = 12, size: str = "1280x720") -> Path:
     subprocess.run(
         [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
+            *ffmpeg_argv(),
             "-f",
             "lavfi",
             "-i",

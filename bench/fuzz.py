@@ -47,11 +47,9 @@ def atheris_available() -> str | None:
 
 
 def _ffmpeg(out: Path, args: list[str]) -> Path:
-    from vodstack.transcode.runner import ffmpeg_exe
+    from vodstack.media import ffmpeg_argv
 
-    subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args, str(out)], check=True
-    )
+    subprocess.run([*ffmpeg_argv(), *args, str(out)], check=True)
     return out
 
 

@@ -34,11 +34,11 @@ from tests.fixtures.media_sources import content_clip  # noqa: E402
 
 from vodstack.compose.services import build_services  # noqa: E402
 from vodstack.config import DEFAULT_LADDER, Settings  # noqa: E402
+from vodstack.media import ffmpeg_exe, run_ffmpeg  # noqa: E402
 from vodstack.transcode.command import ladder_command  # noqa: E402
 from vodstack.transcode.ladder import plan_ladder  # noqa: E402
+from vodstack.transcode.planning import codec_tuning  # noqa: E402
 from vodstack.transcode.quality import Window, parse_vmaf_log, vmaf_command  # noqa: E402
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg  # noqa: E402
-from vodstack.transcode.stage import codec_tuning  # noqa: E402
 
 KINDS = ("static", "moderate", "high")
 MODES = ("fixed", "per_title", "crf")

@@ -40,9 +40,9 @@ from bench.transcode import make_master  # noqa: E402
 from vodstack.catalogue.repository import EXTRAS_KIND  # noqa: E402
 from vodstack.compose.services import build_services  # noqa: E402
 from vodstack.config import DEFAULT_LADDER, Settings  # noqa: E402
+from vodstack.media import ffmpeg_exe  # noqa: E402
 from vodstack.transcode.command import ladder_command  # noqa: E402
 from vodstack.transcode.ladder import plan_ladder  # noqa: E402
-from vodstack.transcode.runner import ffmpeg_exe  # noqa: E402
 
 
 def children_cpu() -> float:

@@ -34,8 +34,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import bench_env, server
+from vodstack.media import ffmpeg_argv
 from vodstack.telemetry.qoe import percentile
-from vodstack.transcode.runner import ffmpeg_exe
 
 ADMIN = "bench-admin-token"
 # bucket → clip durations (s). Modest defaults; --quick uses one clip per bucket.
@@ -60,11 +60,7 @@ def make_master(path: Path, seconds: int, size: str) -> Path:
     """A camera-like master: H.264 at high quality + AAC, 2 s GOPs so cuts stay exact."""
     subprocess.run(
         [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
+            *ffmpeg_argv(),
             "-f",
             "lavfi",
             "-i",
@@ -97,7 +93,9 @@ def make_master(path: Path, seconds: int, size: str) -> Path:
 def cut(master: Path, out: Path, seconds: int) -> Path:
     subprocess.run(
         [
-            *(ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(master)),
+            *ffmpeg_argv(),
+            "-i",
+            str(master),
             *("-t", str(seconds), "-c", "copy", "-movflags", "+faststart", str(out)),
         ],
         check=True,

@@ -28,19 +28,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from vodstack.config import DEFAULT_LADDER
+from vodstack.media import ffmpeg_argv, ffmpeg_exe
 from vodstack.transcode.command import encoder_threads, filter_graph, ladder_command
 from vodstack.transcode.ladder import LadderPlan, plan_ladder
-from vodstack.transcode.runner import ffmpeg_exe
 
 
 def make_master(path: Path, seconds: int) -> None:
     subprocess.run(
         [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
+            *ffmpeg_argv(),
             "-f",
             "lavfi",
             "-i",
@@ -95,7 +91,7 @@ def store_twice_command(
     HLS (fMP4) and DASH muxers into two separate trees, one encode feeding both (tee)."""
     (out / "hls").mkdir(parents=True)
     (out / "dash").mkdir(parents=True)
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
+    argv = ffmpeg_argv(ffmpeg)
     argv += ["-i", str(master), "-filter_complex", filter_graph(plan)]
     threads = encoder_threads(plan, 2)
     for i in range(len(plan.rungs)):

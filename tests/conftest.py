@@ -11,7 +11,7 @@ import pytest
 
 from vodstack.compose.services import Services, build_services
 from vodstack.config import RungTemplate, Settings
-from vodstack.transcode.runner import ffmpeg_exe
+from vodstack.media import ffmpeg_argv
 
 # A small ladder keeps transcodes to a second or two on 2 cores.
 TEST_LADDER = (
@@ -34,7 +34,7 @@ def make_clip_file(
     extra: list[str] | None = None,
 ) -> Path:
     """An MP4 from ``testsrc2`` (+ ``sine``), like a small real master."""
-    argv = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+    argv = ffmpeg_argv()
     if video:
         argv += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}"]
     if audio:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conformance import hls_rules as rules
+from vodstack.media import ffmpeg_exe
 from vodstack.packaging.track_index import read_track_index_bytes
-from vodstack.transcode.runner import ffmpeg_exe
 
 
 def media(text: str, sizes: list[int] | None = None) -> rules.MediaPlaylist:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import make_clip_file
 from tests.e2e.conftest import LiveServer
-from vodstack.transcode.runner import ffmpeg_exe
+from vodstack.media import ffmpeg_exe
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import TEST_LADDER
 from tests.e2e.conftest import free_port
-from vodstack.transcode.runner import ffmpeg_exe
+from vodstack.media import ffmpeg_exe
 
 pytestmark = pytest.mark.slow
 

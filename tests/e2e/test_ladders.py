@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import TEST_LADDER, make_clip_file
 from tests.e2e.conftest import LiveServer
 from tests.fixtures import media_sources
-from vodstack.transcode.runner import ffmpeg_exe
+from vodstack.media import ffmpeg_exe
 
 pytestmark = pytest.mark.slow
 

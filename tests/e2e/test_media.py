@@ -22,7 +22,7 @@ import pytest
 from tests.e2e.conftest import LiveServer, Viewer
 from tests.fixtures import media_sources
 from vodstack.captions.webvtt import parse_webvtt
-from vodstack.transcode.runner import ffmpeg_exe
+from vodstack.media import ffmpeg_exe
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ import m3u8
 import pytest
 
 from tests.e2e.conftest import LiveServer, Viewer
-from vodstack.transcode.runner import ffmpeg_exe
+from vodstack.media import ffmpeg_exe
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from tests.conftest import make_clip_file
 from tests.e2e.conftest import LiveServer, Viewer
+from vodstack.media import ffmpeg_exe
 from vodstack.packaging.encryption import b64url, b64url_decode
-from vodstack.transcode.runner import ffmpeg_exe
 
 pytestmark = pytest.mark.slow
 

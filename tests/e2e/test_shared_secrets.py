@@ -200,7 +200,7 @@ def test_a_file_install_moves_its_secrets_into_the_shared_store(tmp_path: Path) 
 def _origin_secret_values(origin: LiveServer) -> tuple[str, str | None]:
     """The store's origin secret and its previous value, read as the nodes read them."""
     from vodstack.config import Settings
-    from vodstack.secretstore import PREVIOUS, open_secret_store
+    from vodstack.secrets import PREVIOUS, open_secret_store
 
     env = {
         k[len("VODSTACK_") :].lower(): v

@@ -11,7 +11,7 @@ import mpegdash.parser
 import pytest
 
 from tests.e2e.conftest import LiveServer, Viewer
-from vodstack.transcode.runner import ffmpeg_exe
+from vodstack.media import ffmpeg_exe
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from tests.conftest import make_settings
 from tests.fixtures.lying_media import lying_mp4
 from vodstack.compose.services import Services, build_services
 from vodstack.errors import TranscodeError
+from vodstack.media import ffmpeg_exe, run_ffmpeg
 from vodstack.transcode import stage
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 
 LONGER = "the media is longer than its header declares"
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from vodstack.config import NON_SETTINGS_VARIABLES
-from vodstack.config_check import SettingsInvalid, load_settings, problems
+from vodstack.config import NON_SETTINGS_VARIABLES, SettingsInvalid, load_settings, problems
 
 SECRET = "s3cr3t-admin-token-value"
 

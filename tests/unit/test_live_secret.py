@@ -1,11 +1,11 @@
-"""Live shared secrets (secretstore.LiveSecret): a rotation reaches every node without a
+"""Live shared secrets (secrets.LiveSecret): a rotation reaches every node without a
 restart, and receivers accept the previous value until the next rotation."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from vodstack.secretstore import LiveSecret, SecretStore, rotate_secret
+from vodstack.secrets import LiveSecret, SecretStore, rotate_secret
 
 
 def test_a_rotation_is_read_within_the_ttl_and_keeps_the_previous_value(tmp_path: Path) -> None:

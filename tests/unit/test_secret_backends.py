@@ -1,4 +1,4 @@
-"""Secret store backends (secretstore.py, secretbackends.py): files, the catalogue database
+"""Secret store backends (the vodstack.secrets package): files, the catalogue database
 (encrypted), AWS Secrets Manager and SSM Parameter Store (both through moto_server's HTTP
 API with botocore's real signing)."""
 
@@ -16,8 +16,14 @@ from vodstack.config import Settings
 from vodstack.entitlement.keys import generate_private_key, public_key_pem
 from vodstack.entitlement.keystore import SecretKeyStore
 from vodstack.errors import ConfigError, InvalidInput
-from vodstack.secretbackends import DbBackend, KmsDataKey, SecretsManagerBackend, SsmBackend
-from vodstack.secretstore import SecretStore, open_secret_store
+from vodstack.secrets import (
+    DbBackend,
+    KmsDataKey,
+    SecretsManagerBackend,
+    SecretStore,
+    SsmBackend,
+    open_secret_store,
+)
 
 
 def _aws(moto: MotoS3, service: str) -> Any:

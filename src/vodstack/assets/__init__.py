@@ -6,16 +6,13 @@ origin's packaging cache, edge caches) forgets what it held for the asset.
 
 from __future__ import annotations
 
-from vodstack.catalogue.models import Asset
-from vodstack.catalogue.repository import Catalogue, is_valid_id
-from vodstack.costs.lifecycle import require_hot
-from vodstack.edge.policy import PLAYBACK_POLICIES
-from vodstack.edge.purge import ASSET, PurgeScope, Scope
+from vodstack.base import ASSET_UPDATED, EventBus
+from vodstack.catalogue import ASSET, Asset, Catalogue, PurgeScope, Scope, is_valid_id
+from vodstack.costs import require_hot
+from vodstack.edge import PLAYBACK_POLICIES
 from vodstack.errors import Conflict, InvalidInput, NotFound
-from vodstack.jobs.bus import ASSET_UPDATED, EventBus
-from vodstack.jobs.pipeline import Pipeline
-from vodstack.storage import ObjectStore
-from vodstack.storage.base import MASTERS, PACKAGED, validate_key
+from vodstack.jobs import Pipeline
+from vodstack.storage import MASTERS, PACKAGED, ObjectStore, validate_key
 
 ASSET_RETRANSCODE = "asset.retranscode"  # audit: who asked for a new revision, which ladder
 

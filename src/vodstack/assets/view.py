@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vodstack.catalogue.models import Asset, Job, Rendition
-from vodstack.catalogue.repository import Catalogue
+from vodstack.catalogue import Asset, Catalogue, Job, Rendition
 from vodstack.packaging.layout import PlaybackUrls, asset_url, playback_urls
-from vodstack.transcode.extras_job import extras_status
+from vodstack.transcode import extras_status
 
 
 @dataclass(frozen=True, slots=True)

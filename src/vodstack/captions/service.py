@@ -12,14 +12,11 @@ import secrets
 import string
 from dataclasses import dataclass
 
+from vodstack.base import ASSET_UPDATED, EventBus
 from vodstack.captions.webvtt import CaptionInvalid, Cue, parse_captions, write_webvtt
-from vodstack.catalogue.media import MediaCatalogue
-from vodstack.catalogue.models import Caption
-from vodstack.edge.purge import PurgeScope, Scope
-from vodstack.jobs.bus import ASSET_UPDATED, EventBus
-from vodstack.packaging.language import is_language_tag, language_name, language_tag
-from vodstack.storage import ObjectStore
-from vodstack.storage.base import PACKAGED, validate_key
+from vodstack.catalogue import Caption, MediaCatalogue, PurgeScope, Scope
+from vodstack.packaging import is_language_tag, language_name, language_tag
+from vodstack.storage import PACKAGED, ObjectStore, validate_key
 
 CAPTION_KINDS = ("subtitles", "captions")
 _ALPHABET = string.ascii_lowercase + string.digits

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from vodstack.errors import InvalidInput
+from vodstack.packaging import format_timestamp
 
 __all__ = [
     "CaptionInvalid",
@@ -83,14 +84,6 @@ def _ms(groups: tuple[str | None, ...]) -> int:
     return ((int(hours or 0) * 60 + int(minutes or 0)) * 60 + int(seconds or 0)) * 1000 + int(
         millis or 0
     )
-
-
-def format_timestamp(ms: int) -> str:
-    """WebVTT timestamp with hours (``00:01:02.345``), §4.2."""
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
 def _timing(line: str, lineno: int) -> tuple[int, int, str]:

@@ -12,10 +12,42 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
 
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.models import Asset, AssetFile, AudioUpload, Caption, Rendition
 from vodstack.errors import NotFound
+
+
+def put_embedded_captions(
+    session: Session, asset_id: str, revision: int, captions: Iterable[Caption]
+) -> None:
+    """The captions a transcode extracted, committed with its revision (a served revision
+    never lacks them); captions of revisions no longer kept go."""
+    session.execute(
+        delete(Caption).where(
+            Caption.asset_id == asset_id,
+            Caption.source == "embedded",
+            or_(Caption.revision == revision, Caption.revision < revision - 1),
+        )
+    )
+    for caption in captions:
+        caption.asset_id, caption.revision = asset_id, revision
+        session.add(caption)
+
+
+def put_files(session: Session, asset_id: str, revision: int, files: Iterable[AssetFile]) -> None:
+    """A revision's files; older revisions' rows go except the previous one's (players
+    finishing the old manifest)."""
+    session.execute(
+        delete(AssetFile).where(
+            AssetFile.asset_id == asset_id,
+            or_(AssetFile.revision == revision, AssetFile.revision < revision - 1),
+        )
+    )
+    for f in files:
+        f.asset_id, f.revision = asset_id, revision
+        session.add(f)
 
 
 class MediaCatalogue:
@@ -61,23 +93,6 @@ class MediaCatalogue:
             session.delete(caption)
             return caption
 
-    def replace_embedded_captions(
-        self, asset_id: str, revision: int, captions: Iterable[Caption]
-    ) -> None:
-        """The captions a transcode extracted, written before its revision is committed (so a
-        served revision never lacks them); captions of revisions no longer kept go."""
-        with self.db.session() as session:
-            session.execute(
-                delete(Caption).where(
-                    Caption.asset_id == asset_id,
-                    Caption.source == "embedded",
-                    or_(Caption.revision == revision, Caption.revision < revision - 1),
-                )
-            )
-            for caption in captions:
-                caption.asset_id, caption.revision = asset_id, revision
-                session.add(caption)
-
     # -- separately uploaded audio ------------------------------------------------------------
     def add_audio_upload(self, upload: AudioUpload) -> AudioUpload:
         with self.db.session() as session:
@@ -106,18 +121,9 @@ class MediaCatalogue:
 
     # -- per-revision files -------------------------------------------------------------------
     def set_files(self, asset_id: str, revision: int, files: Iterable[AssetFile]) -> None:
-        """Record a revision's files (before it is committed); older revisions' rows go
-        except the previous one's (players finishing the old manifest)."""
+        """Record a revision's files (the extras job's poster, storyboard, download)."""
         with self.db.session() as session:
-            session.execute(
-                delete(AssetFile).where(
-                    AssetFile.asset_id == asset_id,
-                    or_(AssetFile.revision == revision, AssetFile.revision < revision - 1),
-                )
-            )
-            for f in files:
-                f.asset_id, f.revision = asset_id, revision
-                session.add(f)
+            put_files(session, asset_id, revision, files)
 
     def files(self, asset_id: str, revision: int) -> dict[str, AssetFile]:
         with self.db.session() as session:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.models import Asset, PlaybackEvent, PlaybackSession
-from vodstack.telemetry.qoe import Beacon, Cursor, Observations, SessionStats
+from vodstack.catalogue.session_stats import Beacon, Cursor, Observations, SessionStats
 
 Fold = Callable[[SessionStats], tuple[SessionStats, Observations]]
 
@@ -143,11 +143,12 @@ class PlaybackSessions:
         reports: their totals only (columns, not ORM rows; the fold's ``cursor`` and
         ``last_seq`` are not read, so these records must not be folded further)."""
         t = PlaybackSession
-        columns = (t.id, t.asset_id, t.subject, t.user_agent, t.engine, t.started_at)
-        columns += (t.updated_at, t.duration, t.startup_s, t.playing_s, t.rebuffer_s)
-        columns += (t.rebuffer_count, t.bitrate_bits, t.switches, t.errors, t.fatal_errors)
-        columns += (t.watched, t.reached_end, t.finished)
-        stmt = select(*columns)
+        stmt = select(
+            t.id, t.asset_id, t.subject, t.user_agent, t.engine, t.started_at, t.updated_at,
+            t.duration, t.startup_s, t.playing_s, t.rebuffer_s, t.rebuffer_count,
+            t.bitrate_bits, t.switches, t.errors, t.fatal_errors, t.watched, t.reached_end,
+            t.finished,
+        )  # fmt: skip
         if since is not None:
             stmt = stmt.where(t.started_at >= since)
         stmt = stmt.order_by(t.started_at.desc()).limit(limit)

@@ -2,7 +2,13 @@
 
 State transitions are conditional updates (``UPDATE … WHERE state = …``) so two workers —
 threads, processes or machines sharing one database — can never both take the same job, and
-a stale worker can never overwrite the result of the one that replaced it.
+a stale worker can never overwrite the result of the one that replaced it. An asset's status
+changes only through the typed transitions here (``mark_*``, ``commit_revision``), which
+check the moves ``catalogue.status`` allows; ``update_asset`` refuses to touch it.
+
+Why one module: it is the one writer of catalogue rows, and its guarded transitions (job
+claims, leases, asset states) must be read side by side to see that no two of them can
+both succeed; the read-mostly helpers live apart (``media``, ``grants``, ``playback``).
 """
 
 from __future__ import annotations
@@ -16,8 +22,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, or_, select, update
 
+from vodstack.catalogue import revisions
+from vodstack.catalogue import status as asset_status
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.models import Asset, Event, Job, Rendition, utcnow
+from vodstack.catalogue.revisions import RevisionMedia
+from vodstack.catalogue.status import AssetStatus
 from vodstack.errors import Conflict, NotFound
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -40,10 +50,6 @@ EXTRAS_KIND = "extras"
 def kind_is(base: str) -> ColumnElement[bool]:
     """SQL condition: the job's kind is ``base`` or ``base:…``."""
     return or_(Job.kind == base, Job.kind.startswith(f"{base}:"))
-
-
-def _serves_nothing() -> ColumnElement[bool]:
-    return or_(Asset.revision == 0, Asset.status == "failed")
 
 
 def new_id(length: int = ASSET_ID_LENGTH) -> str:
@@ -76,15 +82,29 @@ class Catalogue:
 
     # -- assets -----------------------------------------------------------------------------
     def create_asset(
-        self, asset_id: str, *, title: str, source_key: str, source_name: str, source_size: int
+        self,
+        asset_id: str,
+        *,
+        title: str,
+        source_key: str,
+        source_name: str,
+        source_size: int,
+        source_info: dict[str, Any] | None = None,
+        duration: float | None = None,
+        ladder: str | None = None,
     ) -> Asset:
+        """A new asset, ``uploaded``; with what the probe at ingest found (``source_info``,
+        ``duration``) and the ladder template chosen at upload, when known."""
         asset = Asset(
             id=asset_id,
             title=title,
-            status="uploaded",
+            status=AssetStatus.UPLOADED.value,
             source_key=source_key,
             source_name=source_name,
             source_size=source_size,
+            source_info=source_info,
+            duration=duration,
+            ladder=ladder,
         )
         with self.db.session() as session:
             session.add(asset)
@@ -105,8 +125,38 @@ class Catalogue:
             return list(session.scalars(stmt))
 
     def update_asset(self, asset_id: str, **values: Any) -> None:
+        """Plain columns (title, publish state, access rules, …). Status and its reason change
+        only through the transitions below."""
+        if owned := {"status", "error"} & set(values):
+            raise ValueError(f"{sorted(owned)} change through the asset transitions (mark_…)")
         with self.db.session() as session:
             result = session.execute(update(Asset).where(Asset.id == asset_id).values(**values))
+            if result.rowcount == 0:
+                raise NotFound(f"no asset {asset_id!r}")
+
+    # -- asset status (catalogue.status) ---------------------------------------------------------
+    def mark_transcoding(self, asset_id: str) -> None:
+        """A transcode job starts on an asset that serves nothing yet."""
+        with self.db.session() as session:
+            asset_status.transition(session, asset_id, AssetStatus.TRANSCODING)
+
+    def mark_failed(self, asset_id: str, reason: str, *, revision: int | None = None) -> bool:
+        """``failed`` with the reason a person can act on. With ``revision``: only while that
+        revision is the asset's current one (False when the asset has moved on)."""
+        with self.db.session() as session:
+            return asset_status.transition(
+                session, asset_id, AssetStatus.FAILED, error=reason, revision=revision
+            )
+
+    def note_failed_retranscode(self, asset_id: str, reason: str) -> None:
+        """A re-transcode failed: the committed revision keeps serving (still ``ready``), the
+        reason is shown beside it."""
+        with self.db.session() as session:
+            result = session.execute(
+                update(Asset)
+                .where(Asset.id == asset_id)
+                .values(error=f"re-transcode failed: {reason}")
+            )
             if result.rowcount == 0:
                 raise NotFound(f"no asset {asset_id!r}")
 
@@ -128,64 +178,34 @@ class Catalogue:
             return list(session.scalars(stmt))
 
     def commit_revision(
-        self, asset_id: str, revision: int, renditions: Iterable[Rendition], duration: float
+        self,
+        asset_id: str,
+        revision: int,
+        renditions: Iterable[Rendition],
+        duration: float,
+        *,
+        media: RevisionMedia | None = None,
     ) -> None:
-        """Make ``revision`` the served one, atomically with all its rendition rows.
-
-        Rows of revisions older than the previous one are dropped; the previous revision's
-        rows stay so a player holding an old manifest can finish its segments.
-        """
+        """Make ``revision`` the served one (``ready``), atomically with all its rendition rows
+        and ``media`` (catalogue.revisions)."""
         with self.db.session() as session:
-            asset = session.get(Asset, asset_id, with_for_update=True)
-            if asset is None:
-                raise NotFound(f"no asset {asset_id!r}")
-            previous = asset.revision
-            session.execute(
-                Rendition.__table__.delete().where(
-                    Rendition.asset_id == asset_id,
-                    Rendition.revision.not_in([previous, revision]),
-                )
-            )
-            session.execute(
-                Rendition.__table__.delete().where(
-                    Rendition.asset_id == asset_id, Rendition.revision == revision
-                )
-            )
-            for rendition in renditions:
-                rendition.asset_id = asset_id
-                rendition.revision = revision
-                session.add(rendition)
-            asset.revision = revision
-            asset.status = "ready"
-            asset.error = None
-            asset.duration = duration
-            asset.ready_at = utcnow()
+            revisions.commit_revision(session, asset_id, revision, renditions, duration, media)
 
     def replace_renditions(
-        self, asset_id: str, revision: int, renditions: Iterable[Rendition], duration: float
+        self,
+        asset_id: str,
+        revision: int,
+        renditions: Iterable[Rendition],
+        duration: float,
+        *,
+        media: RevisionMedia | None = None,
     ) -> bool:
-        """Swap the rows of a served revision in one transaction (a progressive revision whose
-        windows were joined into files: same segments, new index). False when the asset has
-        moved on to another revision meanwhile (nothing changed)."""
+        """Swap the rows of a served revision in one transaction; False when the asset has
+        moved on to another revision meanwhile (catalogue.revisions)."""
         with self.db.session() as session:
-            asset = session.get(Asset, asset_id, with_for_update=True)
-            if asset is None:
-                raise NotFound(f"no asset {asset_id!r}")
-            if asset.revision != revision:
-                return False
-            session.execute(
-                Rendition.__table__.delete().where(
-                    Rendition.asset_id == asset_id, Rendition.revision == revision
-                )
+            return revisions.replace_renditions(
+                session, asset_id, revision, renditions, duration, media
             )
-            for rendition in renditions:
-                rendition.asset_id = asset_id
-                rendition.revision = revision
-                session.add(rendition)
-            asset.duration = duration
-            if asset.status == "failed":
-                asset.status, asset.error = "ready", None
-            return True
 
     # -- jobs -------------------------------------------------------------------------------
     def enqueue_job(
@@ -217,11 +237,7 @@ class Catalogue:
                 # A ready asset keeps serving its current revision while it is re-transcoded;
                 # one that serves nothing (never committed, or a progressive revision that
                 # failed) is queued again.
-                session.execute(
-                    update(Asset)
-                    .where(Asset.id == asset_id, _serves_nothing())
-                    .values(status="queued", error=None)
-                )
+                asset_status.requeue(session, asset_id)
             return job
 
     def latest_job(self, asset_id: str, kind: str = TRANSCODE_KIND) -> Job | None:
@@ -441,10 +457,11 @@ class Catalogue:
             if result.rowcount != 1:
                 raise Conflict(f"job {job_id} was re-driven concurrently")
             if job.kind.partition(":")[0] == TRANSCODE_KIND:
+                asset_status.requeue(session, job.asset_id)
+                # a re-drive follows a fix of the master (often a new file under the same
+                # key): what the probe at ingest said about the old one no longer holds
                 session.execute(
-                    update(Asset)
-                    .where(Asset.id == job.asset_id, _serves_nothing())
-                    .values(status="queued", error=None)
+                    update(Asset).where(Asset.id == job.asset_id).values(source_info=None)
                 )
         return self.get_job(job_id)
 

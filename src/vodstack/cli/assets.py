@@ -8,12 +8,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vodstack.catalogue.media import MediaCatalogue
+from vodstack.catalogue import MediaCatalogue
 from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
-from vodstack.compose.services import Services
+from vodstack.compose import Services
 from vodstack.errors import Conflict, NotFound
+from vodstack.protection import SCHEMES, build_protection, dash_scheme, hls_scheme
 from vodstack.protection import admin as protection_admin
-from vodstack.protection.service import SCHEMES, build_protection, dash_scheme, hls_scheme
 
 assets_app = typer.Typer(help="Inspect and manage assets.", no_args_is_help=True)
 

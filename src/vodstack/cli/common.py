@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vodstack.assets.view import asset_view
-from vodstack.catalogue.repository import TRANSCODE_KIND
-from vodstack.compose.services import Services, build_services
+from vodstack.catalogue import TRANSCODE_KIND
+from vodstack.compose import Services, build_services
 from vodstack.config import Settings
-from vodstack.jobs.worker import WorkerPool
+from vodstack.jobs import WorkerPool
 
 console = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]

@@ -7,8 +7,7 @@ import json
 import typer
 
 from vodstack.cli.common import JsonOpt
-from vodstack.config import config_file
-from vodstack.config_check import SettingsInvalid, effective, load_settings
+from vodstack.config import SettingsInvalid, config_file, effective, load_settings
 
 config_app = typer.Typer(
     help="Check the settings (vodstack.toml, VODSTACK_* variables) and show the values in effect.",

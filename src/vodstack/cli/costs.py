@@ -13,11 +13,8 @@ from typing import Annotated, Any
 import typer
 
 from vodstack.cli.common import JsonOpt, emit, open_services
-from vodstack.costs.lifecycle import Lifecycle
-from vodstack.costs.prices import GB
+from vodstack.costs import GB, CostReport, CostService, Lifecycle, parse_since
 from vodstack.costs.recommend import recommend
-from vodstack.costs.report import CostReport, parse_since
-from vodstack.costs.service import CostService
 
 costs_app = typer.Typer(
     help="Egress, storage, transcode and money per title; ladder recommendations; cold "

@@ -15,10 +15,10 @@ from pathlib import Path
 from rich.console import Console
 
 from vodstack.cli.common import watch_asset
-from vodstack.compose.services import Services
+from vodstack.compose import Services
 from vodstack.errors import NotFound, VodstackError
+from vodstack.media import ffmpeg_argv, ffmpeg_exe, run_ffmpeg
 from vodstack.packaging.layout import asset_url, playback_urls
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 
 SAMPLE_SECONDS = 20
 
@@ -28,12 +28,7 @@ def sample_command(
 ) -> list[str]:
     """A synthetic master: ``testsrc2`` pictures and a ``sine`` tone (pure argv builder)."""
     return [
-        ffmpeg,
-        "-hide_banner",
-        "-nostdin",
-        "-y",
-        "-loglevel",
-        "error",
+        *ffmpeg_argv(ffmpeg),
         "-f",
         "lavfi",
         "-i",

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vodstack.catalogue.models import Event, Job
+from vodstack.catalogue import Event, Job
 from vodstack.cli.common import JsonOpt, emit, open_services
 from vodstack.errors import Conflict
 
@@ -151,7 +151,7 @@ def events(
 @webhooks_app.command("secret")
 def webhooks_secret() -> None:
     """Print the HMAC-SHA256 signing secret receivers verify `Vodstack-Signature` with."""
-    from vodstack.jobs.webhooks import webhook_secret
+    from vodstack.jobs import webhook_secret
 
     services = open_services()
     typer.echo(webhook_secret(services.settings, services.secrets).decode())
@@ -160,7 +160,7 @@ def webhooks_secret() -> None:
 @webhooks_app.command("list")
 def webhooks_list(as_json: JsonOpt = False) -> None:
     """Configured endpoints (VODSTACK_WEBHOOK_URLS) and the latest delivery attempts."""
-    from vodstack.jobs.webhooks import WEBHOOK_ATTEMPT, redact
+    from vodstack.jobs import WEBHOOK_ATTEMPT, redact
 
     services = open_services()
     attempts = services.catalogue.events(None, 20, types=[WEBHOOK_ATTEMPT])

@@ -1,6 +1,10 @@
 """The ``vodstack`` command: thin — it builds services, calls them, formats the output.
 
 Rich progress on a terminal, plain lines when piped, ``--json`` for machines.
+
+Why one module: it is the command table — each top-level command a few lines that parse,
+call the composition root and print; command groups with more logic have their own modules
+(``assets``, ``access``, ``costs``, ``jobs``, ``report``, ``secrets``, ``stats``).
 """
 
 from __future__ import annotations
@@ -35,14 +39,12 @@ from vodstack.cli.jobs import events, jobs_app, webhooks_app
 from vodstack.cli.report import report_app
 from vodstack.cli.secrets import secrets_app
 from vodstack.cli.stats import stats
-from vodstack.compose.services import build_services, private_umask
-from vodstack.config import Settings
-from vodstack.config_check import SettingsInvalid, load_settings
-from vodstack.edge.disk import DiskFiles
+from vodstack.compose import build_services, private_umask
+from vodstack.config import Settings, SettingsInvalid, load_settings
+from vodstack.edge import DiskFiles
 from vodstack.errors import ConfigError, VodstackError
-from vodstack.telemetry import logs
-from vodstack.telemetry.metrics import share_between_workers
-from vodstack.web.hosts import is_loopback_host
+from vodstack.telemetry import logs, share_between_workers
+from vodstack.web import is_loopback_host
 
 log = logging.getLogger("vodstack.cli")
 
@@ -89,7 +91,8 @@ def ingest(
     services = open_services()
     asset_id = services.ingestor.ingest_file(file, title)
     if not wait:
-        emit({"id": asset_id, "status": "queued"}, as_json, asset_id)
+        state = services.catalogue.get_asset(asset_id).status  # "failed": refused at ingest
+        emit({"id": asset_id, "status": state}, as_json, asset_id)
         return
     status = wait_for_asset(services, asset_id, quiet=as_json)
     data = asset_dict(services, asset_id)
@@ -387,7 +390,7 @@ def _configure_logging(settings: Settings, role: str, *, demo: bool = False) -> 
 
 
 def _shown_url(url: str) -> str:
-    from vodstack.config_check import redact
+    from vodstack.config import redact
 
     return str(redact("url", url))
 

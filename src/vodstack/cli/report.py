@@ -9,11 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vodstack.catalogue.playback import PlaybackSessions
-from vodstack.catalogue.repository import is_valid_id
+from vodstack.catalogue import PlaybackSessions, is_valid_id
 from vodstack.cli.common import JsonOpt, emit, open_services
 from vodstack.errors import NotFound
-from vodstack.telemetry.report import DEFAULT_THRESHOLD, completions, completions_csv
+from vodstack.telemetry import DEFAULT_THRESHOLD, completions, completions_csv
 
 report_app = typer.Typer(help="Reports from viewer telemetry.", no_args_is_help=True)
 

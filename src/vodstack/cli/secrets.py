@@ -10,8 +10,8 @@ import typer
 
 from vodstack.cli.common import JsonOpt, emit
 from vodstack.config import Settings
-from vodstack.jobs.webhooks import generate_webhook_secret
-from vodstack.secretstore import (
+from vodstack.jobs import generate_webhook_secret
+from vodstack.secrets import (
     LIVE_SECRET_TTL_S,
     SecretStore,
     open_secret_store,
@@ -70,7 +70,7 @@ def secrets_import(
     )
 
 
-#: Generated shared secrets that rotate live (secretstore.LiveSecret), with their value makers.
+#: Generated shared secrets that rotate live (secrets.LiveSecret), with their value makers.
 ROTATABLE = {"origin-secret": random_token, "webhook-secret": generate_webhook_secret}
 
 

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from vodstack.cli.common import JsonOpt, emit
 from vodstack.config import Settings
 from vodstack.errors import ConfigError
-from vodstack.secretstore import SecretStore
+from vodstack.secrets import SecretStore
 
 
 def scrape(url: str, token: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:

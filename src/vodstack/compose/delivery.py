@@ -20,26 +20,30 @@ from typing import Literal, Protocol
 
 from starlette.requests import Request
 
+from vodstack.base import DomainEvent, RateLimiter
 from vodstack.compose.services import Services
-from vodstack.edge.cache import EdgeCache
-from vodstack.edge.gate import SignatureGate
-from vodstack.edge.hot import HotCopies
-from vodstack.edge.loaders import HttpOrigins, InProcessOrigin
-from vodstack.edge.policy import PlaybackPolicies
-from vodstack.edge.ratelimit import RateLimiter
-from vodstack.edge.service import PURGING_EVENTS, Edge, PurgeFollower, TtlPolicy
-from vodstack.edge.shared import SharedTier
-from vodstack.entitlement.geo import ViewerLocator
+from vodstack.edge import (
+    PURGING_EVENTS,
+    Edge,
+    EdgeCache,
+    HotCopies,
+    HttpOrigins,
+    InProcessOrigin,
+    PlaybackPolicies,
+    PurgeFollower,
+    SharedTier,
+    SignatureGate,
+    TtlPolicy,
+)
+from vodstack.entitlement import ViewerLocator
 from vodstack.errors import NotFound
-from vodstack.jobs.bus import DomainEvent
-from vodstack.origin.origin import Origin
-from vodstack.origin.protect import ProtectedPackager
+from vodstack.origin import Origin, ProtectedPackager
 from vodstack.packaging.layout import asset_url
-from vodstack.protection.service import Protection, build_protection
-from vodstack.secretstore import LiveSecret, random_token
+from vodstack.protection import Protection, build_protection
+from vodstack.secrets import LiveSecret, random_token
 from vodstack.storage import ObjectStore
+from vodstack.thumbnails import ThumbnailAdmission
 from vodstack.thumbnails.cutter import FrameCutter
-from vodstack.thumbnails.guard import ThumbnailAdmission
 
 log = logging.getLogger(__name__)
 

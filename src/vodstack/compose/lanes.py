@@ -32,8 +32,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from vodstack.catalogue.models import utcnow
-from vodstack.catalogue.repository import Catalogue, is_valid_id
+from vodstack.catalogue import Catalogue, is_valid_id, utcnow
 from vodstack.compose.celery_app import (
     BACKFILL,
     LANES,
@@ -46,8 +45,8 @@ from vodstack.compose.celery_app import (
 from vodstack.compose.services import Services, build_services
 from vodstack.config import Settings
 from vodstack.errors import NotFound
+from vodstack.jobs import JobDispatcher
 from vodstack.jobs.owner import owner_prefix
-from vodstack.jobs.pipeline import JobDispatcher
 from vodstack.jobs.webhooks import Delivery as WebhookDelivery
 from vodstack.jobs.worker import reclaim_dead_local
 

@@ -18,14 +18,15 @@ from vodstack import __version__
 from vodstack.compose.delivery import Delivery, Gate, Role, build_delivery
 from vodstack.compose.services import Services
 from vodstack.config import Settings
-from vodstack.costs.flusher import LedgerFlusher, hot_class
-from vodstack.costs.ledger import UsageLedger
-from vodstack.costs.prices import Prices
-from vodstack.jobs.leader import Leader
-from vodstack.jobs.worker import WorkerPool
-from vodstack.telemetry import logs
-from vodstack.telemetry.metrics import Exposition, register_cache_collector, start_listener
-from vodstack.telemetry.service import PlaybackTelemetry
+from vodstack.costs import LedgerFlusher, Prices, UsageLedger, hot_class
+from vodstack.jobs import Leader, WorkerPool
+from vodstack.telemetry import (
+    Exposition,
+    PlaybackTelemetry,
+    logs,
+    register_cache_collector,
+    start_listener,
+)
 
 log = logging.getLogger(__name__)
 

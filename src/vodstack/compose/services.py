@@ -12,27 +12,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vodstack.assets import AssetManager
-from vodstack.catalogue.db import Database
-from vodstack.catalogue.grants import Grants
-from vodstack.catalogue.repository import Catalogue
+from vodstack.base import LocalEventBus
+from vodstack.catalogue import Catalogue, Database, Grants
 from vodstack.config import Settings
-from vodstack.entitlement.devidp import DevIdentityProvider
-from vodstack.entitlement.geo import ViewerLocator
-from vodstack.entitlement.jwks import JwksCache
-from vodstack.entitlement.keyring import KeyRing
-from vodstack.entitlement.keystore import PrivateKeyStore, SecretKeyStore
-from vodstack.entitlement.service import EntitlementService
-from vodstack.entitlement.tokens import JwtVerifier
-from vodstack.entitlement.verify import SignatureVerifier
+from vodstack.entitlement import (
+    DevIdentityProvider,
+    EntitlementService,
+    JwksCache,
+    JwtVerifier,
+    KeyRing,
+    PrivateKeyStore,
+    SecretKeyStore,
+    SignatureVerifier,
+    ViewerLocator,
+)
 from vodstack.errors import ConfigError
-from vodstack.ingest.upload import Ingestor
-from vodstack.jobs.bus import LocalEventBus
-from vodstack.jobs.pipeline import JobDispatcher, Pipeline
-from vodstack.jobs.webhooks import Webhooks, webhook_secret_source
-from vodstack.secretstore import SecretStore, open_secret_store
+from vodstack.ingest import Ingestor
+from vodstack.jobs import JobDispatcher, Pipeline, Webhooks, webhook_secret_source
+from vodstack.secrets import SecretStore, open_secret_store
 from vodstack.storage import ObjectStore, open_store
-from vodstack.telemetry.metrics import Metrics
-from vodstack.transcode.stage import TranscodeStage
+from vodstack.telemetry import Metrics
+from vodstack.transcode import TranscodeStage
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def build_services(settings: Settings) -> Services:
         store=store,
         secrets=secret_store,
         bus=bus,
-        ingestor=Ingestor(catalogue, store, bus, settings.max_upload_bytes),
+        ingestor=Ingestor.from_settings(settings, catalogue, store, bus),
         pipeline=pipeline,
         assets=AssetManager(
             catalogue, store, bus, pipeline, keep_masters=settings.keep_masters_on_delete

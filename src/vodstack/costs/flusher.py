@@ -18,8 +18,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
-from vodstack.catalogue.db import Database
-from vodstack.catalogue.models import Asset, AssetFile, Rendition
+from vodstack.catalogue import Asset, AssetFile, Database, Rendition
 from vodstack.costs import store
 from vodstack.costs.ledger import UsageLedger
 from vodstack.costs.prices import Prices, egress_cost, storage_cost_month

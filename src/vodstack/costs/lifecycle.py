@@ -26,8 +26,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from vodstack.catalogue.models import Asset, Event, Job
-from vodstack.catalogue.repository import Catalogue
+from vodstack.catalogue import Asset, Catalogue, Event, Job
 from vodstack.errors import Conflict, InvalidInput
 
 log = logging.getLogger(__name__)

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
-from vodstack.catalogue.db import Database
-from vodstack.catalogue.models import (
+from vodstack.catalogue import (
     Asset,
     AssetFile,
+    Database,
     Event,
     Job,
     PlaybackEvent,
@@ -47,6 +47,21 @@ def _job_cpu(job: Job, cpus: int) -> tuple[float, bool]:
     if job.started_at is None or job.finished_at is None:
         return 0.0, False
     return max(0.0, (job.finished_at - job.started_at).total_seconds()) * cpus, False
+
+
+class CostSources(Protocol):
+    """The parts the cost figures read: the catalogue database, the settings (prices, ladder
+    templates, CPUs) and the object store (its storage class). The composition root's
+    ``Services`` has all three; naming only these keeps costs below the root."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> ObjectStore: ...
 
 
 class CostService:

@@ -14,8 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from vodstack.catalogue.db import Database
-from vodstack.catalogue.models import UsageHour
+from vodstack.catalogue import Database, UsageHour
 from vodstack.costs.ledger import Usage, UsageKey
 
 

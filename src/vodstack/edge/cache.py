@@ -35,6 +35,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from vodstack.base.lru import Lru
 from vodstack.edge.collapse import Collapser, Flight
 from vodstack.edge.disk import DiskFiles
 from vodstack.edge.entry import (
@@ -54,7 +55,6 @@ from vodstack.edge.entry import (
     stored_headers,
 )
 from vodstack.edge.errors import OriginTimeout, OriginUnavailable
-from vodstack.edge.lru import ByteLru
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,8 @@ class EdgeCache:
         self._origin_timeout_s = origin_timeout_s
         self._disk_threshold = disk_threshold
         self._files = DiskFiles(disk_dir) if disk_dir is not None else None
-        self._memory: ByteLru[CacheEntry] = ByteLru(memory_bytes, memory_weight)
-        self._disk: ByteLru[CacheEntry] = ByteLru(disk_bytes if self._files else 0, disk_weight)
+        self._memory: Lru[str, CacheEntry] = Lru(memory_bytes, memory_weight)
+        self._disk: Lru[str, CacheEntry] = Lru(disk_bytes if self._files else 0, disk_weight)
         self._collapser: Collapser[Outcome] = Collapser()
         self._hits = self._refresh_hits = self._misses = self._stale_hits = self._errors = 0
         self._origin_fetches = self._evictions = self._purged = 0
@@ -126,15 +126,16 @@ class EdgeCache:
         turn a "not found" into an answer). Returns how many entries went. In-flight loads
         of the dropped keys are detached; loads of the others go on."""
         start = len(prefix)
+
+        def dropped(key: str, entry: CacheEntry) -> bool:
+            return key.startswith(prefix) and (
+                covers is None or entry.status != 200 or covers(key[start:])
+            )
+
+        gone = self._memory.pop_where(dropped) + self._disk.pop_where(dropped)
         if covers is None:
-            gone = self._memory.pop_prefix(prefix) + self._disk.pop_prefix(prefix)
             self._collapser.detach(prefix)
         else:
-
-            def dropped(key: str, entry: CacheEntry) -> bool:
-                return entry.status != 200 or covers(key[start:])
-
-            gone = self._memory.pop_prefix(prefix, dropped) + self._disk.pop_prefix(prefix, dropped)
             self._collapser.detach(prefix, lambda key: covers(key[start:]))
         for entry in gone:
             self._unlink(entry)
@@ -322,7 +323,7 @@ class EdgeCache:
             if old is not None and old.path != entry.path:
                 self._unlink(old)
         tier = self._disk if entry.path is not None else self._memory
-        for evicted in tier.put(entry.key, entry):
+        for _, evicted in tier.put(entry.key, entry):
             self._evictions += 1
             self._unlink(evicted)
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from vodstack.base import RateLimiter, retry_after
 from vodstack.config import Settings
 from vodstack.edge.policy import PlaybackPolicies
-from vodstack.edge.ratelimit import RateLimiter, retry_after
-from vodstack.entitlement import pathtoken
-from vodstack.entitlement.geo import ViewerLocator
-from vodstack.entitlement.verify import SignatureVerifier, Verdict
+from vodstack.entitlement import SignatureVerifier, Verdict, ViewerLocator, pathtoken
 from vodstack.errors import InvalidInput, RateLimited
-from vodstack.packaging.layout import DeliveryPath, asset_prefix, parse_delivery_path
-from vodstack.telemetry.metrics import Metrics
+from vodstack.packaging import DeliveryPath, parse_delivery_path
+from vodstack.packaging.layout import asset_prefix
+from vodstack.telemetry import Metrics
 
 
 class SignatureGate:

@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from pathlib import Path
 
-from vodstack.edge.lru import ByteLru
+from vodstack.base.lru import Lru
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +36,10 @@ class HotCopies:
     """
 
     def __init__(self, capacity: int, *, promote_after: int = 2) -> None:
-        self._copies: ByteLru[bytes] = ByteLru(capacity, len)
+        self._copies: Lru[str, bytes] = Lru(capacity, len)
         self._max_object = capacity // 8
         self._promote_after = promote_after
-        self._seen: OrderedDict[str, int] = OrderedDict()
+        self._seen: Lru[str, int] = Lru(_SEEN_MAX)
         self._loading: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.promoted = 0
@@ -58,11 +57,9 @@ class HotCopies:
             return copy
         if not 0 < size <= self._max_object or name in self._loading:
             return None
-        hits = self._seen.pop(name, 0) + 1
+        hits = (self._seen.pop(name) or 0) + 1
         if hits < self._promote_after:
-            self._seen[name] = hits
-            while len(self._seen) > _SEEN_MAX:
-                self._seen.popitem(last=False)
+            self._seen.put(name, hits)
             return None
         self._loading.add(name)
         task = asyncio.get_running_loop().create_task(self._load(name, path, size))

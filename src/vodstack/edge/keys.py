@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from vodstack.errors import InvalidInput, NotFound
-from vodstack.packaging.layout import cache_path, parse_delivery_path
+from vodstack.packaging import cache_path, parse_delivery_path
 
 # RFC 3986 §2.3 unreserved characters minus "~", plus "/": every layout name is made of these.
 _PLAIN = re.compile(r"[A-Za-z0-9._/-]*")

@@ -19,11 +19,10 @@ import httpx
 
 from vodstack.edge.entry import Fetched
 from vodstack.errors import Forbidden, NotFound, OriginError, TruncatedObject, Unavailable
-from vodstack.origin.origin import Origin
+from vodstack.origin import Origin
 from vodstack.storage import ObjectStore
 from vodstack.storage.slices import BytesResource, FileSlice, copy_slice, read_slice
-from vodstack.telemetry.logs import request_id
-from vodstack.telemetry.metrics import Metrics
+from vodstack.telemetry import Metrics, request_id
 
 log = logging.getLogger(__name__)
 _COPY_CHUNK = 1024 * 1024
@@ -118,7 +117,7 @@ class HttpOrigins:
         if not urls:
             raise ValueError("an edge needs at least one origin URL")
         self.urls = [u.rstrip("/") for u in urls]
-        # a callable is read per request: a rotated secret (secretstore.LiveSecret) is sent
+        # a callable is read per request: a rotated secret (secrets.LiveSecret) is sent
         # as soon as this node has read it
         self.secret_header = secret_header
         self.secret = secret if callable(secret) else (lambda: secret)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Literal
 
-from vodstack.catalogue.repository import Catalogue, is_valid_id
+from vodstack.base.lru import Lru
+from vodstack.catalogue import Catalogue, is_valid_id
 from vodstack.errors import NotFound
 
 __all__ = ["PLAYBACK_POLICIES", "PlaybackPolicies", "PlaybackPolicy"]
@@ -41,7 +41,7 @@ class PlaybackPolicies:
         self.ttl_s = ttl_s
         self.clock = clock
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[bool, float]] = OrderedDict()
+        self._entries: Lru[str, tuple[bool, float]] = Lru(max_entries)
         self._lock = threading.Lock()
 
     def is_public(self, asset_id: str) -> bool:
@@ -50,7 +50,7 @@ class PlaybackPolicies:
             return False
         now = self.clock()
         with self._lock:
-            found = self._entries.get(asset_id)
+            found = self._entries.peek(asset_id)
         if found is not None and found[1] > now:
             return found[0]
         try:
@@ -59,13 +59,10 @@ class PlaybackPolicies:
         except NotFound:
             public = False
         with self._lock:
-            self._entries[asset_id] = (public, now + self.ttl_s)
-            self._entries.move_to_end(asset_id)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._entries.put(asset_id, (public, now + self.ttl_s))
         return public
 
     def forget(self, asset_id: str) -> None:
         """Drop the cached answer (this process just switched the policy)."""
         with self._lock:
-            self._entries.pop(asset_id, None)
+            self._entries.pop(asset_id)

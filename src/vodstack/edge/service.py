@@ -18,15 +18,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vodstack.catalogue.models import Event
-from vodstack.catalogue.repository import Catalogue
+from vodstack.base import ASSET_EXTRAS_READY, ASSET_READY, ASSET_UPDATED, DomainEvent
+from vodstack.catalogue import ASSET, Catalogue, Event, PurgeScope
 from vodstack.edge.cache import EdgeCache
 from vodstack.edge.entry import CacheEntry, Fetched, ResultType
 from vodstack.edge.hot import HotCopies
-from vodstack.edge.purge import ASSET, PurgeScope
 from vodstack.edge.shared import SharedTier
-from vodstack.jobs.bus import ASSET_EXTRAS_READY, ASSET_READY, ASSET_UPDATED, DomainEvent
-from vodstack.telemetry.metrics import Metrics
+from vodstack.telemetry import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -170,7 +170,7 @@ class SharedTier:
     def purge(self, asset_id: str, covers: Callable[[str], bool] | None = None) -> None:
         """Drop an asset's published copies (each worker's purge calls this; idempotent):
         all of them, or those whose path after ``{asset_id}/`` ``covers`` (a scoped purge,
-        edge/purge.py). The time stamp is left either way, so no load that started before
+        catalogue/purge.py). The time stamp is left either way, so no load that started before
         the purge publishes (conservative for objects the scope does not cover)."""
         target = self._asset_dir(asset_id)
         # The purge time as text: file mtimes are coarser than time.time() (kernel ticks).

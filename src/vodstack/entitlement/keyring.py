@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from vodstack.catalogue.grants import Grants
-from vodstack.catalogue.models import SigningKey
+from vodstack.catalogue import Grants, SigningKey
 from vodstack.entitlement.keygroup import KeyGroup, TrustedKey
 from vodstack.entitlement.keys import (
     KeyKind,

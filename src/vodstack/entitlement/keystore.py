@@ -19,7 +19,7 @@ from pathlib import Path
 
 from vodstack.entitlement.keys import PrivateKey, load_private_key, private_key_pem
 from vodstack.errors import ConfigError, InvalidInput, NotFound
-from vodstack.secretstore import SecretStore
+from vodstack.secrets import SecretStore
 
 __all__ = ["PrivateKeyStore", "SecretKeyStore"]
 

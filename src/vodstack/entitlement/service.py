@@ -14,11 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from vodstack.catalogue.grants import Grants
-from vodstack.catalogue.models import Asset
-from vodstack.catalogue.repository import Catalogue, is_valid_id
+from vodstack.base import RateLimiter, retry_after
+from vodstack.base.lru import Lru
+from vodstack.catalogue import Asset, Catalogue, Grants, is_valid_id
 from vodstack.config import Settings
-from vodstack.edge.ratelimit import RateLimiter, retry_after
 from vodstack.entitlement import pathtoken
 from vodstack.entitlement.geo import ViewerLocator
 from vodstack.entitlement.keyring import KeyRing
@@ -74,7 +73,7 @@ class EntitlementService:
         per_min = settings.mint_rate_per_min
         self.subject_limiter = RateLimiter(per_min / 60, max(1, per_min // 4))
         self.address_limiter = RateLimiter(per_min / 60, max(1, per_min // 4))
-        self._pictures: dict[tuple[str, int, str], str] = {}
+        self._pictures: Lru[tuple[str, int, str], str] = Lru(4096)  # old steps go first
 
     def resource(self, asset_id: str) -> str:
         return f"{asset_url(self.settings.base_url(), asset_id)}/*"
@@ -166,16 +165,14 @@ class EntitlementService:
         expires = (int(self.clock()) // step + 1) * step + ttl
         key_id, private = self.keyring.signer()
         cache_key = (asset_id, expires, key_id)
-        token = self._pictures.get(cache_key)
+        token = self._pictures.peek(cache_key)
         if token is None:
             base = asset_url(self.settings.base_url(), asset_id)
             policy = Policy(f"{base}/{pathtoken.PICTURES}/*", expires)
             token = pathtoken.encode(
                 signed_cookies(policy, key_id, private, self.settings.signing_hash)
             )
-            if len(self._pictures) >= 4096:  # bounded: old steps go first
-                self._pictures.pop(next(iter(self._pictures)))
-            self._pictures[cache_key] = token
+            self._pictures.put(cache_key, token)
         base_url = (
             f"{asset_url(self.settings.base_url(), asset_id)}/{pathtoken.PICTURE_SEGMENT}/{token}"
         )

@@ -22,6 +22,11 @@ once). Signatures are public-key checks: no shared secret is compared here, so n
 comparison is needed; cache lookups hash the attacker's own bytes and reveal nothing.
 
 Verdict reasons are metric labels; the HTTP layer answers every denial with a plain 403.
+
+Why one module: the order of the checks is the security property (choose the credential,
+verify the signature, only then parse the policy, then time, scope, IP and key trust), and
+the caches that skip repeated work must sit exactly between those steps; split, a reader
+could no longer check the order in one place.
 """
 
 from __future__ import annotations
@@ -29,11 +34,11 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
+from vodstack.base.lru import Lru
 from vodstack.entitlement import cfbase64, pathtoken
 from vodstack.entitlement.keygroup import KeyGroup
 from vodstack.entitlement.policy import Policy, PolicyError, canned_policy, evaluate, parse_policy
@@ -89,7 +94,8 @@ REASONS: tuple[Reason, ...] = (
 )
 Values = Mapping[str, str | Sequence[str]]
 Source = Literal["query", "cookie", "token"]
-K = TypeVar("K", bound=tuple)  # type: ignore[type-arg]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 # Logical field -> (query parameter, cookie name).
 _FIELDS = {
@@ -123,74 +129,49 @@ def _deny(reason: Reason, source: Source | None = None) -> Verdict:
     return Verdict(ok=False, reason=reason, source=source)
 
 
-class _VerifiedCache(Generic[K]):
-    """Bounded LRU of signature checks that passed, each kept until its policy expires."""
+#: A raw Cookie header (or path token) whose signature held: (policy, key id, key
+#: fingerprint, verdict).
+_Known = tuple[Policy, str, bytes, Verdict]
 
-    def __init__(self, max_entries: int) -> None:
-        self._max = max_entries
-        self._entries: OrderedDict[K, Policy] = OrderedDict()
+
+class _Passed(Generic[K, V]):
+    """Bounded map of checks that passed, each kept until its policy (``policy_of``) expires.
+
+    Read on every delivery request, so a hit is one lookup with no lock and no reordering
+    (issue #15: the gate's overhead): entries leave in the order they were stored when the
+    bound is reached, and at expiry. A credential pushed out is verified in full once more."""
+
+    def __init__(self, max_entries: int, policy_of: Callable[[V], Policy]) -> None:
+        self._entries: Lru[K, V] = Lru(max_entries)
+        self._policy_of = policy_of
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: K, now: float) -> Policy | None:
-        with self._lock:
-            policy = self._entries.get(key)
-            if policy is None or now >= policy.date_less_than:
-                if policy is not None:
-                    del self._entries[key]
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return policy
-
-    def put(self, key: K, policy: Policy) -> None:
-        if self._max <= 0:
-            return
-        with self._lock:
-            self._entries[key] = policy
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
-
-
-_Known = tuple[Policy, str, bytes, Verdict]
-
-
-class _HeaderCache:
-    """Bounded: raw Cookie header (or path token) → (policy, key id, key fingerprint,
-    verdict) of a grant whose signature held, each kept until its policy expires.
-
-    Read on every delivery request, so a hit is one dict lookup with no lock and no
-    reordering (issue #15: the gate's overhead): entries leave oldest-inserted first when the
-    bound is reached, and at expiry. A credential pushed out is verified in full once more."""
-
-    def __init__(self, max_entries: int) -> None:
-        self._max = max_entries
-        self._entries: dict[str, _Known] = {}
-        self._lock = threading.Lock()  # writers only
-        self.hits = 0
-
-    def get(self, header: str, now: float) -> _Known | None:
-        found = self._entries.get(header)  # atomic under the GIL; writers replace whole entries
-        if found is None:
+    def get(self, key: K, now: float) -> V | None:
+        found = self._entries.peek(key)  # atomic under the GIL; writers hold the lock
+        if found is None or now >= self._policy_of(found).date_less_than:
+            if found is not None:
+                with self._lock:
+                    self._entries.pop(key)
+            self.misses += 1  # statistics: an increment lost between threads does not matter
             return None
-        if now >= found[0].date_less_than:
-            with self._lock:
-                self._entries.pop(header, None)
-            return None
-        self.hits += 1  # a statistic: a lost increment between threads does not matter
+        self.hits += 1
         return found
 
-    def put(self, header: str, value: _Known) -> None:
-        if self._max <= 0:
+    def put(self, key: K, value: V) -> None:
+        if self._entries.capacity <= 0:
             return
         with self._lock:
-            self._entries.pop(header, None)  # re-inserted as the newest
-            self._entries[header] = value
-            while len(self._entries) > self._max:
-                del self._entries[next(iter(self._entries))]
+            self._entries.put(key, value)
+
+
+def _itself(policy: Policy) -> Policy:
+    return policy
+
+
+def _known_policy(known: _Known) -> Policy:
+    return known[0]
 
 
 class SignatureVerifier:
@@ -209,10 +190,10 @@ class SignatureVerifier:
     ) -> None:
         self._keygroup = keygroup_provider
         self._clock = clock
-        self._cache = _VerifiedCache(cache_size)
-        self._raw: _VerifiedCache[tuple[bytes, str, str, str]] = _VerifiedCache(cache_size)
-        self._headers = _HeaderCache(cache_size)
-        self._tokens = _HeaderCache(cache_size)
+        self._cache: _Passed[tuple[bytes, str, bytes, bytes], Policy] = _Passed(cache_size, _itself)
+        self._raw: _Passed[tuple[bytes, str, str, str], Policy] = _Passed(cache_size, _itself)
+        self._headers: _Passed[str, _Known] = _Passed(cache_size, _known_policy)
+        self._tokens: _Passed[str, _Known] = _Passed(cache_size, _known_policy)
 
     @property
     def cache_hits(self) -> int:
@@ -245,7 +226,7 @@ class SignatureVerifier:
         return verdict
 
     def _recheck(
-        self, cache: _HeaderCache, credential: str, url: str, client_ip: str, source: str
+        self, cache: _Passed[str, _Known], credential: str, url: str, client_ip: str, source: str
     ) -> Verdict | None:
         """A credential (Cookie header or path token) that verified before, re-evaluated
         without parsing it again: key still trusted (retirement takes effect at once), time,

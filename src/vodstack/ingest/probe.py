@@ -8,6 +8,10 @@ The probe also records what real-world masters carry and the ladder must undo (i
 rotation metadata (phone video), non-square pixels, interlacing, 10-bit and HDR transfer
 functions, several video streams (the default one is used; cover art is ignored), every
 audio stream with its language and channel count, and text subtitle streams.
+
+Why one module: every check reads the same one PyAV open of the master (streams, side data,
+the first decoded frames), and the uploader's error messages are worded together so each
+names the one thing to fix.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import av
 
 from vodstack.errors import SourceInvalid
-from vodstack.packaging.language import language_tag
+from vodstack.ingest.container import has_top_level_box, looks_like_mp4, opened, source_size
+from vodstack.packaging import language_tag
 
 # Containers/codecs that hold pictures, not video: a "video" of one frame is a still image.
 _IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "gif", "tiff_pipe"}
@@ -134,14 +139,21 @@ def _duration(container: av.container.InputContainer, stream: av.stream.Stream) 
     return 0.0
 
 
-def probe(path: Path, *, max_duration_s: float) -> SourceInfo:
-    """Open ``path`` and describe it, or raise SourceInvalid with a reason a person understands."""
-    if path.stat().st_size == 0:
+def probe(source: Path | BinaryIO, *, max_duration_s: float) -> SourceInfo:
+    """Open ``source`` (a file, or a seekable stream of one: a master in S3) and describe it,
+    or raise SourceInvalid with a reason a person understands."""
+    if source_size(source) == 0:
         raise SourceInvalid("the uploaded file is empty")
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        if isinstance(source, Path):
+            container = av.open(str(source), metadata_errors="ignore")
+        else:
+            source.seek(0)
+            container = av.open(source, metadata_errors="ignore")
     except av.error.FFmpegError as exc:
-        if _looks_like_mp4(path) and not _has_top_level_box(path, b"moov"):
+        with opened(source) as fh:
+            truncated = looks_like_mp4(fh) and not has_top_level_box(fh, b"moov")
+        if truncated:
             raise SourceInvalid(
                 "the MP4/MOV file is incomplete: its index (the 'moov' box) is missing, so the "
                 "upload was probably truncated; upload the complete file"
@@ -154,31 +166,13 @@ def probe(path: Path, *, max_duration_s: float) -> SourceInfo:
         return _describe(container, max_duration_s)
 
 
-def _looks_like_mp4(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        head = fh.read(12)
-    return head[4:8] in (b"ftyp", b"wide", b"mdat", b"free", b"moov")
-
-
-def _has_top_level_box(path: Path, box: bytes, max_boxes: int = 10_000) -> bool:
-    """Walk top-level ISO-BMFF box headers (cheap: a few reads) looking for ``box``."""
-    size = path.stat().st_size
-    offset = 0
-    with open(path, "rb") as fh:
-        for _ in range(max_boxes):
-            if offset + 8 > size:
-                return False
-            fh.seek(offset)
-            header = fh.read(16)
-            length, kind = int.from_bytes(header[:4], "big"), header[4:8]
-            if kind == box:
-                return True
-            if length == 1 and len(header) == 16:
-                length = int.from_bytes(header[8:16], "big")
-            if length < 8:
-                return False
-            offset += length
-    return False
+def check_duration(duration: float, max_duration_s: float) -> None:
+    """The configured limit on a master's length (also re-checked by a job planning from a
+    probe stored at ingest: the limit may have been lowered since)."""
+    if duration > max_duration_s:
+        raise SourceInvalid(
+            f"the video is {duration:.0f} s long; the limit is {max_duration_s:.0f} s"
+        )
 
 
 def _describe(container: av.container.InputContainer, max_duration_s: float) -> SourceInfo:
@@ -221,10 +215,7 @@ def _describe(container: av.container.InputContainer, max_duration_s: float) -> 
     first = _check_decodes(container, video)
     if duration <= 0:
         raise SourceInvalid("the video has zero duration")
-    if duration > max_duration_s:
-        raise SourceInvalid(
-            f"the video is {duration:.0f} s long; the limit is {max_duration_s:.0f} s"
-        )
+    check_duration(duration, max_duration_s)
     audio_infos = [_audio_info(a, i) for i, a in enumerate(audios)]
     default_audio = _default_stream(audios) if audios else None
     audio = audio_infos[audios.index(default_audio)] if default_audio is not None else None

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from vodstack.catalogue.repository import new_id
+from vodstack.catalogue import new_id
 from vodstack.errors import Conflict, NotFound, UploadRejected
 from vodstack.ingest.upload import Ingestor
 

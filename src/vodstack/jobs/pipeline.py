@@ -19,19 +19,7 @@ from typing import Protocol
 
 from sqlalchemy import func, select
 
-from vodstack.catalogue.models import Job
-from vodstack.catalogue.repository import (
-    ACTIVE_JOB_STATES,
-    EXTRAS_KIND,
-    FINAL_JOB_STATES,
-    QUEUE_PRIORITY,
-    Catalogue,
-    ClaimedJob,
-)
-from vodstack.config import Settings
-from vodstack.edge.purge import PurgeScope, Scope
-from vodstack.errors import ConfigError, NotFound, StorageError
-from vodstack.jobs.bus import (
+from vodstack.base import (
     ASSET_EXTRAS_FAILED,
     ASSET_EXTRAS_READY,
     ASSET_FAILED,
@@ -42,12 +30,23 @@ from vodstack.jobs.bus import (
     DomainEvent,
     EventBus,
 )
+from vodstack.catalogue import (
+    ACTIVE_JOB_STATES,
+    EXTRAS_KIND,
+    FINAL_JOB_STATES,
+    QUEUE_PRIORITY,
+    Catalogue,
+    ClaimedJob,
+    Job,
+    PurgeScope,
+    Scope,
+)
+from vodstack.config import Settings
+from vodstack.errors import ConfigError, NotFound, StorageError
 from vodstack.jobs.worker import JobRunner, PoolConfig, ProgressFn, WorkerPool, split_kind
-from vodstack.storage.base import PACKAGED, packaged_prefix, windows_prefix
-from vodstack.telemetry.metrics import JobMetrics
-from vodstack.transcode.extras_job import ExtrasStage
-from vodstack.transcode.stage import TranscodeStage
-from vodstack.transcode.timing import StageTimer
+from vodstack.storage import PACKAGED, packaged_prefix, windows_prefix
+from vodstack.telemetry import JobMetrics
+from vodstack.transcode import ExtrasStage, StageTimer, TranscodeStage
 
 log = logging.getLogger(__name__)
 
@@ -281,12 +280,12 @@ class Pipeline:
         if asset.revision > 0 and self.stage.served_windowed(job.asset_id, asset.revision):
             # a progressive revision that can never be completed: stop offering a title with
             # holes in it
-            self.catalogue.update_asset(job.asset_id, status="failed", error=reason)
+            self.catalogue.mark_failed(job.asset_id, reason)
             self._drop_revision(job.asset_id, asset.revision)
         elif asset.revision > 0:  # a failed re-transcode: the committed revision keeps serving
-            self.catalogue.update_asset(job.asset_id, error=f"re-transcode failed: {reason}")
+            self.catalogue.note_failed_retranscode(job.asset_id, reason)
         else:
-            self.catalogue.update_asset(job.asset_id, status="failed", error=reason)
+            self.catalogue.mark_failed(job.asset_id, reason)
         self._drop_revision(job.asset_id, asset.revision + 1)
         self.bus.publish(
             TRANSCODE_FAILED,

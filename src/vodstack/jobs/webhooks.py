@@ -32,11 +32,11 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from vodstack import __version__
-from vodstack.catalogue.repository import Catalogue
+from vodstack.base import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
+from vodstack.catalogue import Catalogue
 from vodstack.config import Settings
-from vodstack.jobs.bus import ASSET_FAILED, ASSET_READY, SOURCE_CREATED, DomainEvent, EventBus
 from vodstack.packaging.layout import asset_url, playback_urls
-from vodstack.secretstore import LiveSecret, SecretStore
+from vodstack.secrets import LiveSecret, SecretStore
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def delivery_id(event_id: int, url: str) -> str:
 
 def event_body(event: DomainEvent, delivery: str, base_url: str) -> str:
     data: dict[str, Any] = dict(event.payload)
-    data.pop("purge", None)  # what edges forget (edge.purge): not for subscribers
+    data.pop("purge", None)  # what edges forget (catalogue.purge): not for subscribers
     if event.type == ASSET_READY and event.asset_id:
         data["playback"] = playback_urls(asset_url(base_url, event.asset_id)).to_dict()
     return json.dumps(
@@ -169,7 +169,7 @@ class Webhooks:
     ) -> None:
         self.settings = settings
         self.catalogue = catalogue
-        # a callable is read per delivery: a rotated secret (secretstore.LiveSecret) is used
+        # a callable is read per delivery: a rotated secret (secrets.LiveSecret) is used
         # as soon as this node has read it
         self.secret = secret if callable(secret) else (lambda: secret)
         self.transport = transport

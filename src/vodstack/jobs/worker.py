@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vodstack.catalogue.repository import Catalogue, ClaimedJob
+from vodstack.catalogue import Catalogue, ClaimedJob
 from vodstack.errors import SourceInvalid, VodstackError
 from vodstack.jobs.owner import host_name, is_gone, owner_prefix, parse_owner
 from vodstack.telemetry import logs

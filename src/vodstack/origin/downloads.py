@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from vodstack.catalogue.models import Asset
+from vodstack.catalogue import Asset
 from vodstack.errors import NotFound
 from vodstack.origin.presentations import Presentations
 from vodstack.origin.resources import PICTURE_CACHE_CONTROL, stored_file
-from vodstack.packaging.layout import DeliveryPath
+from vodstack.packaging import DeliveryPath
 from vodstack.storage import ObjectStore
 from vodstack.storage.slices import FileSlice
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from vodstack.catalogue.models import Asset
+from vodstack.catalogue import Asset
 from vodstack.errors import NotFound
 from vodstack.origin.rules import ServingRules
-from vodstack.packaging.layout import DeliveryPath
+from vodstack.packaging import DeliveryPath
 from vodstack.storage.slices import BytesResource
 
 

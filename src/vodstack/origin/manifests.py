@@ -3,7 +3,7 @@ catalogue's fragment index for the asset's current revision and protection (shor
 
 from __future__ import annotations
 
-from vodstack.catalogue.models import Asset
+from vodstack.catalogue import Asset
 from vodstack.config import Settings
 from vodstack.errors import NotFound, StorageError
 from vodstack.origin.presentations import Presentations
@@ -11,10 +11,8 @@ from vodstack.origin.protect import ProtectedPackager
 from vodstack.origin.resources import manifest_cache_control, text_resource
 from vodstack.origin.rules import ServingRules, require_clear
 from vodstack.origin.texts import Texts
-from vodstack.packaging import dash, hls
-from vodstack.packaging.encryption.growth import decode_growth, growth_key
-from vodstack.packaging.layout import DeliveryPath
-from vodstack.packaging.model import Track
+from vodstack.packaging import DeliveryPath, Track, dash, hls
+from vodstack.packaging.encryption import decode_growth, growth_key
 from vodstack.storage import ObjectStore
 from vodstack.storage.slices import BytesResource, read_slice
 

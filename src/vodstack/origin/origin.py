@@ -30,8 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vodstack.catalogue.models import Asset
-from vodstack.catalogue.repository import Catalogue
+from vodstack.catalogue import Asset, Catalogue
 from vodstack.config import Settings
 from vodstack.errors import NotFound
 from vodstack.origin.downloads import Downloads
@@ -46,9 +45,14 @@ from vodstack.origin.segments import Segments
 from vodstack.origin.sources import FrameSource, WindowSource
 from vodstack.origin.texts import Texts
 from vodstack.origin.windowed import WindowedSlices
-from vodstack.packaging.layout import DeliveryPath, VariantTag, parse_delivery_path
-from vodstack.packaging.model import Presentation, Track
-from vodstack.packaging.segments import Segment
+from vodstack.packaging import (
+    DeliveryPath,
+    Presentation,
+    Segment,
+    Track,
+    VariantTag,
+    parse_delivery_path,
+)
 from vodstack.storage import ObjectStore
 from vodstack.storage.slices import Resource
 

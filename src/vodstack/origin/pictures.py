@@ -8,7 +8,7 @@ are cut by the ``FrameSource`` the origin was given (FFmpeg, off the delivery la
 
 from __future__ import annotations
 
-from vodstack.catalogue.models import Asset
+from vodstack.catalogue import Asset
 from vodstack.config import Settings
 from vodstack.errors import NotFound
 from vodstack.origin.presentations import Presentations
@@ -23,10 +23,10 @@ from vodstack.origin.resources import (
 )
 from vodstack.origin.rules import ServingRules
 from vodstack.origin.sources import FrameSource
-from vodstack.packaging.layout import DeliveryPath, sheet_uri
+from vodstack.packaging import DeliveryPath, sheet_uri
 from vodstack.storage import ObjectStore
 from vodstack.storage.slices import BytesResource, FileSlice, Resource
-from vodstack.thumbnails.storyboard import Storyboard, storyboard_vtt
+from vodstack.thumbnails import Storyboard, storyboard_vtt
 
 
 class Pictures:

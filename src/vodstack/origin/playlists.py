@@ -4,14 +4,13 @@ they are cached like segments."""
 
 from __future__ import annotations
 
-from vodstack.catalogue.models import Asset
+from vodstack.catalogue import Asset
 from vodstack.errors import NotFound
 from vodstack.origin.presentations import Presentations
 from vodstack.origin.resources import IMMUTABLE, text_resource
 from vodstack.origin.rules import ServingRules
 from vodstack.origin.texts import Texts
-from vodstack.packaging import hls
-from vodstack.packaging.layout import DeliveryPath
+from vodstack.packaging import DeliveryPath, hls
 from vodstack.storage.slices import BytesResource
 
 

@@ -8,19 +8,18 @@ import time
 from collections import OrderedDict
 from dataclasses import replace
 
-from vodstack.catalogue.media import MediaCatalogue
-from vodstack.catalogue.models import Asset
-from vodstack.catalogue.repository import Catalogue
+from vodstack.catalogue import Asset, Catalogue, MediaCatalogue
 from vodstack.errors import NotFound
-from vodstack.packaging.layout import VariantTag
-from vodstack.packaging.model import (
+from vodstack.packaging import (
     Presentation,
+    Segment,
     StoredFile,
     TextTrack,
     Track,
+    VariantTag,
     fragment_from_row,
+    segment_track,
 )
-from vodstack.packaging.segments import Segment, segment_track
 
 _CACHE_SIZE = 256
 _WINDOWED_RECHECK_S = 2.0
@@ -41,8 +40,8 @@ class Presentations:
         with self._lock:
             for key in [k for k in self._presentations if k[0] == asset_id]:
                 del self._presentations[key]
-            for key in [k for k in self._segments if k[0] == asset_id]:
-                del self._segments[key]
+            for segment_key in [k for k in self._segments if k[0] == asset_id]:
+                del self._segments[segment_key]
 
     def get(self, asset_id: str, revision: int) -> Presentation:
         key = (asset_id, revision)

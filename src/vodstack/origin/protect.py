@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
-from vodstack.catalogue.models import Asset
+from vodstack.base.lru import Lru
+from vodstack.catalogue import Asset
 from vodstack.errors import MediaError, NotFound
-from vodstack.packaging.dash import DashProtection
+from vodstack.packaging import (
+    DashProtection,
+    HlsKey,
+    Presentation,
+    ServedSizes,
+    Track,
+    VariantTag,
+    index_memo,
+    segment_track,
+    served_sizes,
+)
 from vodstack.packaging.encryption import (
     TrackCrypto,
     aes128_encrypt,
@@ -24,14 +34,10 @@ from vodstack.packaging.encryption import (
     clearkey_pssh,
     encrypt_init,
     encrypt_segment,
+    measure_growth,
     read_track_crypto,
 )
-from vodstack.packaging.encryption.growth import measure_growth
-from vodstack.packaging.hls import HlsKey
-from vodstack.packaging.layout import VariantTag
-from vodstack.packaging.model import Presentation, Track
-from vodstack.packaging.segments import ServedSizes, index_memo, segment_track, served_sizes
-from vodstack.protection.service import (
+from vodstack.protection import (
     ActiveKey,
     Protection,
     dash_scheme,
@@ -61,7 +67,7 @@ class ProtectedPackager:
         self.protection = protection
         self.license_url = license_url  # "{base}/v1/{asset}/license" with {asset}
         self.clear_external_keys = clear_external_keys  # see refuse_external_in_clear
-        self._crypto: OrderedDict[tuple[str, int, str], TrackCrypto] = OrderedDict()
+        self._crypto: Lru[tuple[str, int, str], TrackCrypto] = Lru(1024)
         self._lock = threading.Lock()
 
     def _tag(self, asset: Asset, segment_s: int, scheme: str | None) -> VariantTag:
@@ -131,13 +137,11 @@ class ProtectedPackager:
     def _track_crypto(self, p: Presentation, track: Track, clear_init: bytes) -> TrackCrypto:
         cache_key = (p.asset_id, p.revision, track.track_id)
         with self._lock:
-            found = self._crypto.get(cache_key)
+            found = self._crypto.peek(cache_key)
         if found is None:
             found = read_track_crypto(clear_init, iv_tag=track_tag(p, track))
             with self._lock:
-                self._crypto[cache_key] = found
-                if len(self._crypto) > 1024:
-                    self._crypto.popitem(last=False)
+                self._crypto.put(cache_key, found)
         return found
 
     def encrypt_init(self, p: Presentation, track: Track, tag: VariantTag, clear: bytes) -> bytes:
@@ -230,5 +234,4 @@ class ProtectedPackager:
     def forget(self, asset_id: str) -> None:
         self.protection.forget(asset_id)
         with self._lock:
-            for k in [k for k in self._crypto if k[0] == asset_id]:
-                del self._crypto[k]
+            self._crypto.pop_where(lambda k, _: k[0] == asset_id)

@@ -3,12 +3,12 @@ tag goes through the protected packager or must be in the clear."""
 
 from __future__ import annotations
 
-from vodstack.catalogue.models import Asset
+from vodstack.catalogue import Asset
 from vodstack.config import Settings
 from vodstack.errors import NotFound
 from vodstack.origin.protect import ProtectedPackager
-from vodstack.packaging.layout import DeliveryPath, VariantTag
-from vodstack.protection.service import parse_schemes
+from vodstack.packaging import DeliveryPath, VariantTag
+from vodstack.protection import parse_schemes
 
 
 class ServingRules:

@@ -4,16 +4,14 @@ under a protected tag, and DASH trick-mode fragments cut down to their key frame
 
 from __future__ import annotations
 
-from vodstack.catalogue.models import Asset
+from vodstack.catalogue import Asset
 from vodstack.errors import NotFound
 from vodstack.origin.presentations import Presentations
 from vodstack.origin.protect import ProtectedPackager
 from vodstack.origin.resources import IMMUTABLE, etag
 from vodstack.origin.rules import ServingRules
 from vodstack.origin.windowed import WindowedSlices
-from vodstack.packaging.layout import DeliveryPath
-from vodstack.packaging.model import Presentation, Track
-from vodstack.packaging.trickplay import keyframe_fragment
+from vodstack.packaging import DeliveryPath, Presentation, Track, keyframe_fragment
 from vodstack.storage import ObjectStore
 from vodstack.storage.slices import BytesResource, FileSlice, read_resource, read_slice
 

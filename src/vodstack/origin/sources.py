@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from vodstack.packaging.model import Presentation
+from vodstack.packaging import Presentation
 
 
 class WindowLayout(Protocol):

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from vodstack.captions.service import read_cues
-from vodstack.captions.webvtt import hls_segment, hls_segment_rates, write_webvtt
-from vodstack.catalogue.models import Asset
+from vodstack.captions import hls_segment, hls_segment_rates, read_cues, write_webvtt
+from vodstack.catalogue import Asset
 from vodstack.errors import NotFound
 from vodstack.origin.presentations import Presentations
 from vodstack.origin.resources import IMMUTABLE, text_resource
 from vodstack.origin.rules import ServingRules
-from vodstack.packaging import hls
-from vodstack.packaging.layout import DeliveryPath, VariantTag
-from vodstack.packaging.model import Presentation
+from vodstack.packaging import DeliveryPath, Presentation, VariantTag, hls
 from vodstack.storage import ObjectStore
 from vodstack.storage.slices import BytesResource
 

@@ -8,8 +8,7 @@ from vodstack.errors import NotFound
 from vodstack.origin.presentations import Presentations
 from vodstack.origin.resources import IMMUTABLE, etag, stored_file
 from vodstack.origin.sources import WindowSource
-from vodstack.packaging.layout import DeliveryPath
-from vodstack.packaging.model import Presentation, Track
+from vodstack.packaging import DeliveryPath, Presentation, Track
 from vodstack.storage import ObjectStore
 from vodstack.storage.slices import BytesResource, FileSlice, read_slice
 

@@ -3,6 +3,11 @@
 A static MPD in the ``isoff-live`` profile: every Representation has a ``SegmentTemplate``
 with ``$Number$`` URLs and an exact ``SegmentTimeline``, so HLS and DASH request the very same
 segment URLs (one cache entry per segment, whatever the protocol) [DASH-IF IOP §3.2].
+
+Why one module: the MPD is one XML document whose parts refer to each other (periods,
+adaptation sets, representations, segment templates and timelines, content protection) and
+must come out in schema order; writing it in one place keeps it checkable against the
+schema in one read (tests/dash_schema.py).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import math
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from vodstack.packaging.language import language_name
@@ -110,7 +116,9 @@ def _runs(segments: tuple[Segment, ...]) -> tuple[tuple[int | None, int, int], .
     return tuple((t, d, r) for t, d, r in runs)
 
 
-def _template(parent: ET.Element, track: Track, tag: VariantTag, segments: tuple) -> None:
+def _template(
+    parent: ET.Element, track: Track, tag: VariantTag, segments: tuple[Segment, ...]
+) -> None:
     template = ET.SubElement(
         parent,
         "SegmentTemplate",
@@ -342,6 +350,10 @@ def _schema_order(element: ET.Element) -> None:
     element[:] = sorted(element, key=lambda child: rank.get(str(child.tag), len(rank)))
 
 
+def _longest(segments: tuple[Segment, ...]) -> int:
+    return max((g.duration for g in segments), default=0)
+
+
 def _min_buffer_s(p: Presentation, tag: VariantTag) -> float:
     """At least the longest segment (ms, rounded up). With every @bandwidth at or above its
     Representation's peak segment rate, that makes §5.3.5.2 hold: delivered at @bandwidth
@@ -352,9 +364,7 @@ def _min_buffer_s(p: Presentation, tag: VariantTag) -> float:
     for track in p.tracks:
         if track.kind in ("video", "audio"):
             segments = segment_track(track, tag.segment_s)
-            ticks = index_memo.get(
-                segments, "longest", lambda s=segments: max((g.duration for g in s), default=0)
-            )
+            ticks = index_memo.get(segments, "longest", partial(_longest, segments))
             longest = max(longest, ticks / track.timescale)
     return max(float(tag.segment_s), math.ceil(longest * 1000) / 1000)
 

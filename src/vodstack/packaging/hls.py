@@ -8,6 +8,7 @@ the independent ``m3u8`` parser checks the output in tests.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from vodstack.packaging.encryption import aes128_init_iv, aes128_segment_iv, hls_iv
 from vodstack.packaging.language import language_name
@@ -169,7 +170,7 @@ def _iframe_stream_infs(p: Presentation, tag: VariantTag) -> list[str]:
         if not frames:
             continue
         peak, avg = index_memo.get(
-            frames, f"rates/{video.timescale}", lambda v=video, f=frames: _iframe_rates(v, f)
+            frames, f"rates/{video.timescale}", partial(_iframe_rates, video, frames)
         )
         attrs = [
             f"BANDWIDTH={peak}",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 
 from vodstack.errors import BoxParseError
-from vodstack.packaging.isobmff import children, iter_boxes, read_full_box_header
+from vodstack.packaging.isobmff import Box, children, iter_boxes, read_full_box_header
 
 
 def retime_fragments(data: bytes, tfdt_offset: int, first_sequence: int) -> bytes:
@@ -33,7 +33,7 @@ def retime_fragments(data: bytes, tfdt_offset: int, first_sequence: int) -> byte
     return bytes(out)
 
 
-def _shift_tfdt(buf: bytearray, traf, offset: int) -> None:
+def _shift_tfdt(buf: bytearray, traf: Box, offset: int) -> None:
     for box in children(buf, traf):
         if box.type != "tfdt":
             continue

@@ -8,11 +8,11 @@ one contiguous byte range (moof+mdat, moof+mdat) of the track file.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from vodstack.base.lru import Lru
 from vodstack.packaging.model import Track
 
 T = TypeVar("T")
@@ -50,8 +50,7 @@ class _IndexMemo:
     """
 
     def __init__(self, max_entries: int = 1024) -> None:
-        self._entries: OrderedDict[tuple[int, str], tuple[Any, Any]] = OrderedDict()
-        self._max = max_entries
+        self._entries: Lru[tuple[int, str], tuple[Any, Any]] = Lru(max_entries)
         self._lock = threading.Lock()
 
     def get(self, index: tuple[Any, ...], what: str, compute: Callable[[], T]) -> T:
@@ -61,13 +60,10 @@ class _IndexMemo:
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None and hit[0] is index:
-                self._entries.move_to_end(key)
-                return hit[1]
+                return cast(T, hit[1])
         value = compute()
         with self._lock:
-            self._entries[key] = (index, value)
-            if len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+            self._entries.put(key, (index, value))
         return value
 
 

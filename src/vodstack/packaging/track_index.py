@@ -4,6 +4,10 @@ The just-in-time packager answers every HLS/DASH request from this index: the in
 ``[0, init_size)`` and each fragment is one byte range. Reading it touches only box headers, the
 moov and the moofs; mdat payloads are seeked over, so indexing a long title costs a few
 kilobytes of reads per fragment.
+
+Why one module: one pass over the box headers reads the ``moov`` and every ``moof``; the
+ISO/IEC 14496-12 defaulting rules (a ``trun`` value, else the ``tfhd`` default, else the
+``trex`` default) span all of them, so the parser keeps them together.
 """
 
 from __future__ import annotations

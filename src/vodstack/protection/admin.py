@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from vodstack.catalogue.models import Asset
-from vodstack.catalogue.repository import Catalogue
-from vodstack.edge.purge import PurgeScope, Scope
-from vodstack.jobs.bus import ASSET_UPDATED, EventBus
+from vodstack.base import ASSET_UPDATED, EventBus
+from vodstack.catalogue import Asset, Catalogue, PurgeScope, Scope
 from vodstack.protection.service import SCHEMES, Protection, parse_schemes, protection_setting
 
 

@@ -14,15 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from vodstack.catalogue.content_keys import ContentKeys
-from vodstack.catalogue.db import Database
-from vodstack.catalogue.models import ContentKey as ContentKeyRow
+from vodstack.catalogue import ContentKey as ContentKeyRow
+from vodstack.catalogue import ContentKeys, Database
 from vodstack.config import Settings
 from vodstack.errors import Forbidden, InvalidInput, NotFound
 from vodstack.packaging.encryption import ContentKey
 from vodstack.protection.providers import KeyProvider, LocalKeyProvider, SpekeKeyProvider
 from vodstack.protection.vault import KeyVault
-from vodstack.secretstore import SecretStore
+from vodstack.secrets import SecretStore
 
 SCHEMES = ("aes-128", "cbcs", "cenc")
 _CURRENT_TTL_S = 2.0

@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vodstack.errors import ConfigError
-from vodstack.secretstore import SecretStore
+from vodstack.secrets import SecretStore
 
 _NAME = "content-master-key"
 

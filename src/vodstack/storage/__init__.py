@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from vodstack.config import Settings
 from vodstack.errors import ConfigError
-from vodstack.storage.base import ObjectStore
+from vodstack.storage.base import (
+    MASTERS,
+    PACKAGED,
+    ObjectStore,
+    master_key,
+    packaged_prefix,
+    validate_key,
+    windows_prefix,
+)
 from vodstack.storage.local import LocalStore
 
-__all__ = ["LocalStore", "ObjectStore", "open_store"]
+__all__ = [
+    "MASTERS",
+    "PACKAGED",
+    "LocalStore",
+    "ObjectStore",
+    "master_key",
+    "open_store",
+    "packaged_prefix",
+    "validate_key",
+    "windows_prefix",
+]
 
 
 def open_store(settings: Settings) -> ObjectStore:

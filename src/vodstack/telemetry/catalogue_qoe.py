@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from vodstack.catalogue.playback import SessionRecord
+from vodstack.catalogue import SessionRecord
 from vodstack.telemetry.qoe import percentile
 from vodstack.telemetry.report import DEFAULT_THRESHOLD, ViewerCompletion, completions
 
@@ -95,7 +95,7 @@ def figures(records: Sequence[SessionRecord], views: Sequence[ViewerCompletion])
     )
 
 
-def summarize(
+def catalogue_summary(
     records: Sequence[SessionRecord],
     facts: Mapping[str, AssetFacts],
     *,

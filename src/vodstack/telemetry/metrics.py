@@ -73,7 +73,7 @@ class Metrics:
         )
         self.edge_purges = Counter(
             "vodstack_edge_purges",
-            "Asset purges applied by this edge, by scope (edge/purge.py)",
+            "Asset purges applied by this edge, by scope (catalogue/purge.py)",
             ["scope"],
             registry=r,
         )

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from vodstack.catalogue.playback import SessionRecord
-from vodstack.telemetry.qoe import measure, merge, percent, percentile
+from vodstack.catalogue import SessionRecord, measure, merge, percent
+from vodstack.telemetry.qoe import percentile
 
 DEFAULT_THRESHOLD = 0.95
 

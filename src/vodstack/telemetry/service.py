@@ -7,13 +7,18 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from vodstack.catalogue.db import Database
-from vodstack.catalogue.playback import PlaybackSessions
-from vodstack.catalogue.repository import Catalogue
+from vodstack.catalogue import (
+    Beacon,
+    Catalogue,
+    Database,
+    Observations,
+    PlaybackSessions,
+    SessionStats,
+)
 from vodstack.errors import AuthError, NotFound
-from vodstack.secretstore import SecretStore
+from vodstack.secrets import SecretStore
 from vodstack.telemetry.metrics import Metrics
-from vodstack.telemetry.qoe import EVENT_TYPES, Beacon, Observations, SessionStats, apply
+from vodstack.telemetry.qoe import EVENT_TYPES, apply
 from vodstack.telemetry.report import (
     DEFAULT_THRESHOLD,
     AssetAnalytics,

@@ -7,7 +7,7 @@ builds one per origin process and hands it to the ``Origin``.
 
 from __future__ import annotations
 
-from vodstack.packaging.model import Presentation
+from vodstack.packaging import Presentation
 from vodstack.storage import ObjectStore
 from vodstack.storage.slices import read_slice
 from vodstack.thumbnails.frames import frame_jpeg

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vodstack.errors import NotFound
-from vodstack.packaging.model import Presentation, Track
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg_capture
+from vodstack.media import ffmpeg_argv, ffmpeg_exe, run_ffmpeg_capture
+from vodstack.packaging import Presentation, Track
 
 ReadRange = Callable[[str, int, int], bytes]  # (file key, offset, length) → bytes
 
@@ -47,7 +47,7 @@ def fragment_at(track: Track, time_s: float) -> tuple[int, float]:
 def frame_command(ffmpeg: str, offset_s: float, width: int) -> list[str]:
     """Decode from stdin, skip to ``offset_s`` (output-side seek: the input is a pipe), one
     frame scaled to ``width`` (even height, aspect kept) as JPEG on stdout."""
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "mp4"]
+    argv = [*ffmpeg_argv(ffmpeg), "-f", "mp4"]
     argv += ["-i", "pipe:0", "-ss", f"{offset_s:.3f}", "-frames:v", "1"]
     argv += ["-vf", f"scale={width}:-2:flags=bicubic", "-q:v", "4"]
     return [*argv, "-f", "image2", "-c:v", "mjpeg", "pipe:1"]

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from vodstack.edge.ratelimit import RateLimiter, retry_after
+from vodstack.base import RateLimiter, retry_after
+from vodstack.base.lru import Lru
 from vodstack.errors import RateLimited, Unavailable
 
 _DURATION_TTL_S = 10.0
@@ -42,7 +42,7 @@ class ThumbnailAdmission:
         self.limiter = RateLimiter(rate_per_s, burst)
         self._duration_of = duration_of
         self._clock = clock
-        self._durations: OrderedDict[str, tuple[float, float | None]] = OrderedDict()
+        self._durations: Lru[str, tuple[float, float | None]] = Lru(_DURATION_KEYS)
         self._lock = threading.Lock()
 
     def check_rate(self, client_ip: str) -> None:
@@ -54,15 +54,12 @@ class ThumbnailAdmission:
         """The asset's duration, remembered a few seconds (blocking: reads the catalogue)."""
         now = self._clock()
         with self._lock:
-            cached = self._durations.get(asset_id)
+            cached = self._durations.peek(asset_id)
         if cached is not None and now - cached[0] < _DURATION_TTL_S:
             return cached[1]
         value = self._duration_of(asset_id)
         with self._lock:
-            self._durations[asset_id] = (now, value)
-            self._durations.move_to_end(asset_id)
-            while len(self._durations) > _DURATION_KEYS:
-                self._durations.popitem(last=False)
+            self._durations.put(asset_id, (now, value))
         return value
 
 

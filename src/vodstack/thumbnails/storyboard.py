@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from vodstack.captions.webvtt import format_timestamp
+from vodstack.packaging import format_timestamp
 
 # A sprite sheet should stay small enough for a browser to decode at once.
 _MAX_THUMBS = 300

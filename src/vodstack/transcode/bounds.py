@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vodstack.errors import SourceInvalid
+from vodstack.media import ffmpeg_argv
 
 _TOLERANCE_S, _TOLERANCE_SHARE = 1.0, 0.02  # honest headers are this close to the media
 _SLACK_S, _SLACK_SHARE = 2.0, 0.04  # the bound: more than the tolerance, so a cut is seen
@@ -51,7 +52,7 @@ class MediaBound:
         """Decode at most one video frame past ``declared + tolerance``; ``framecrc`` on
         stdout has one line per frame, so an empty answer means the media ends in time."""
         start = self.declared_s + self.tolerance_s
-        argv = [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-ss", f"{start:.3f}"]
+        argv = [*ffmpeg_argv(ffmpeg), "-ss", f"{start:.3f}"]
         argv += ["-t", "2", "-i", str(source), "-map", f"0:v:{video_stream}", "-frames:v", "1"]
         return [*argv, "-an", "-sn", "-dn", "-f", "framecrc", "-"]
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from vodstack.packaging.language import iso639_2
+from vodstack.media import ffmpeg_argv
+from vodstack.packaging import iso639_2
 from vodstack.transcode.ladder import AudioRendition, LadderPlan, Rung
 
 # CMAF fragmented MP4: ftyp+moov up front, one moof+mdat per fragment, moof-relative offsets,
@@ -138,7 +139,7 @@ def ladder_command(
     ``audio_inputs`` are separately uploaded audio files: inputs 1, 2, … of the command.
     ``input_args`` go before every ``-i`` (the time bound, see ``bounds.py``).
     """
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
+    argv = ffmpeg_argv(ffmpeg)
     argv += ["-progress", "pipe:1", *input_args, "-i", str(source)]
     for extra in audio_inputs:
         argv += [*input_args, "-i", str(extra)]
@@ -178,5 +179,5 @@ def subtitles_command(
     ffmpeg: str, source: Path, out_dir: Path, plan: LadderPlan, input_args: Sequence[str] = ()
 ) -> list[str]:
     """The embedded text streams alone, as WebVTT (windowed jobs: no ladder run carries them)."""
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *input_args]
+    argv = [*ffmpeg_argv(ffmpeg), *input_args]
     return [*argv, "-i", str(source), *_text_args(plan, out_dir)]

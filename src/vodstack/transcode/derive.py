@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vodstack.captions.webvtt import CaptionInvalid, parse_webvtt
+from vodstack.captions import CaptionInvalid, parse_webvtt
 from vodstack.config import Settings
 from vodstack.errors import TranscodeError
-from vodstack.ingest.probe import SourceInfo
-from vodstack.thumbnails.storyboard import Storyboard, plan_storyboard
+from vodstack.ingest import SourceInfo
+from vodstack.thumbnails import Storyboard, plan_storyboard
 from vodstack.transcode.extras import download_command, pictures_command
 from vodstack.transcode.ladder import LadderPlan, Rung, TextExtraction
 from vodstack.transcode.quality import parse_vmaf_log, sample_windows, vmaf_command

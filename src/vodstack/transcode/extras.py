@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vodstack.thumbnails.storyboard import Storyboard
+from vodstack.media import ffmpeg_argv
+from vodstack.thumbnails import Storyboard
 
 POSTER_CANDIDATES = 50  # the thumbnail filter compares this many keyframes (memory-bound)
 
@@ -41,7 +42,7 @@ def pictures_command(
         f"scale={board.tile_width}:{board.tile_height}:flags=bicubic,setsar=1,"
         f"tile={board.columns}x{board.rows}[sheets]"
     )
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
+    argv = ffmpeg_argv(ffmpeg)
     argv += ["-skip_frame", "nokey", "-i", str(poster_source)]
     argv += ["-skip_frame", "nokey", "-i", str(storyboard_source)]
     argv += ["-filter_complex", f"{poster};{sheet}"]
@@ -56,7 +57,7 @@ def download_command(
     ffmpeg: str, video: Path, audio: Path | None, out: Path, *, title: str | None = None
 ) -> list[str]:
     """Progressive MP4: one video rung and the default audio, copied, index first."""
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
+    argv = ffmpeg_argv(ffmpeg)
     argv += ["-i", str(video)]
     if audio is not None:
         argv += ["-i", str(audio)]

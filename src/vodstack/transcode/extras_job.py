@@ -19,19 +19,21 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from vodstack.catalogue.models import Asset, AssetFile, Rendition
-from vodstack.catalogue.repository import (
+from vodstack.catalogue import (
     ACTIVE_JOB_STATES,
     EXTRAS_KIND,
     FINAL_JOB_STATES,
+    Asset,
+    AssetFile,
     Catalogue,
+    Rendition,
 )
 from vodstack.errors import NotFound, TranscodeError
-from vodstack.ingest.probe import SourceInfo
-from vodstack.storage.base import packaged_prefix
+from vodstack.ingest import SourceInfo
+from vodstack.media import ffmpeg_exe, run_ffmpeg
+from vodstack.storage import packaged_prefix
 from vodstack.transcode.bounds import MediaBound
 from vodstack.transcode.derive import Derived, derive
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 from vodstack.transcode.stage import TranscodeStage
 from vodstack.transcode.timing import StageTimer
 
@@ -69,9 +71,9 @@ class ExtrasStage:
         timer.media_s = info.duration
         template = (asset.ladder_info or {}).get("template")
         known = template in self.settings.ladder_profiles
-        profile = self.stage.profile(template if known else None)
+        profile = self.stage.planner.profile(template if known else None)
         uploads = self.media.audio_uploads(asset_id)
-        plan = self.stage.plan(info, profile=profile, uploads=uploads)
+        plan = self.stage.planner.plan(info, profile=profile, uploads=uploads)
         present = {r.track_id for r in rows}
         plan = replace(plan, rungs=tuple(r for r in plan.rungs if r.track_id in present))
         if not plan.rungs_for("h264"):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from vodstack.config import RungTemplate
-from vodstack.packaging.language import language_name
+from vodstack.packaging import language_name
 
 # A source within this factor above the top fitting rung gets no extra rung of its own:
 # a 1088-line source is a 1080p source, not a reason for a 1088p rung.

@@ -31,6 +31,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from vodstack.media import ffmpeg_argv
 from vodstack.transcode.command import video_encoder_args
 from vodstack.transcode.ladder import CodecTuning, LadderPlan, Rung, codec_twin
 from vodstack.transcode.quality import Window, filter_escape, parse_vmaf_log
@@ -189,7 +190,7 @@ def references_command(
 ) -> list[str]:
     """Lossless references of the windows at every rung's size, in one run."""
     rate = f"{plan.fps.numerator}/{plan.fps.denominator}"
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
+    argv = ffmpeg_argv(ffmpeg)
     for w in windows:
         argv += ["-ss", f"{w.start:.3f}", "-t", f"{w.duration:.3f}", "-i", str(source)]
     chain = ",".join([*plan.source_filters, f"fps={rate}", "format=yuv420p"])
@@ -213,7 +214,7 @@ def encodes_command(
     preset: str,
 ) -> list[str]:
     """Every candidate encode of every reference in one run (each reference decoded once)."""
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
+    argv = ffmpeg_argv(ffmpeg)
     for reference, _ in jobs:
         argv += ["-i", str(reference)]
     parts = []
@@ -240,7 +241,7 @@ def scores_command(
     [(encode, log)])."""
     rate = f"{fps.numerator}/{fps.denominator}"
     renumber = f"setpts=N/({rate})/TB"
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
+    argv = ffmpeg_argv(ffmpeg)
     parts: list[str] = []
     maps: list[str] = []
     index = 0

@@ -24,21 +24,19 @@ import os
 import signal
 import subprocess
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from vodstack.catalogue.models import WindowPart
-from vodstack.catalogue.repository import Catalogue
+from vodstack.base.lru import Lru
+from vodstack.catalogue import Catalogue, WindowPart
 from vodstack.config import Settings
 from vodstack.errors import MediaError, NotFound, TranscodeError, Unavailable
-from vodstack.packaging.isobmff import iter_boxes
-from vodstack.storage import ObjectStore
-from vodstack.storage.base import windows_prefix
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
+from vodstack.media import ffmpeg_exe, run_ffmpeg
+from vodstack.packaging import iter_boxes
+from vodstack.storage import ObjectStore, windows_prefix
 from vodstack.transcode.windowed import (
     LAYOUT_FILE,
     Chunk,
@@ -75,30 +73,30 @@ class WindowScheduler:
         self._urgent = 0
         self._idle = threading.Condition(self._lock)
         self._background: set[subprocess.Popen[str]] = set()
-        self._layouts: OrderedDict[tuple[str, int], Layout] = OrderedDict()
-        self._indexes: OrderedDict[str, tuple[tuple[int, int], ...]] = OrderedDict()
+        self._layouts: Lru[tuple[str, int], Layout] = Lru(_LAYOUT_CACHE)
+        self._indexes: Lru[str, tuple[tuple[int, int], ...]] = Lru(_INDEX_CACHE)
         self.encodes = {"on_demand": 0, "background": 0}  # counters, for tests and metrics
 
     # -- layout and chunks ----------------------------------------------------------------------
     def layout(self, asset_id: str, revision: int) -> Layout:
         key = (asset_id, revision)
         with self._lock:
-            if key in self._layouts:
-                return self._layouts[key]
+            cached = self._layouts.peek(key)
+        if cached is not None:
+            return cached
         prefix = windows_prefix(asset_id, revision)
         with self.store.open(f"{prefix}/{LAYOUT_FILE}") as fh:
             layout = Layout.from_json(fh.read().decode())
         with self._lock:
-            self._layouts[key] = layout
-            while len(self._layouts) > _LAYOUT_CACHE:
-                self._layouts.popitem(last=False)
+            self._layouts.put(key, layout)
         return layout
 
     def chunk_fragments(self, key: str) -> tuple[tuple[int, int], ...]:
         """(offset, size) of every moof+mdat pair of a stored chunk."""
         with self._lock:
-            if key in self._indexes:
-                return self._indexes[key]
+            known = self._indexes.peek(key)
+        if known is not None:
+            return known
         with self.store.open(key) as fh:
             data = fh.read()
         boxes = list(iter_boxes(data))
@@ -108,9 +106,7 @@ class WindowScheduler:
             if box.type == "moof" and nxt.type == "mdat"
         )
         with self._lock:
-            self._indexes[key] = frags
-            while len(self._indexes) > _INDEX_CACHE:
-                self._indexes.popitem(last=False)
+            self._indexes.put(key, frags)
         return frags
 
     # -- on demand ------------------------------------------------------------------------------
@@ -352,9 +348,7 @@ class WindowScheduler:
         keep being offered."""
         log.warning("asset %s revision %d: %s", asset_id, revision, reason)
         with contextlib.suppress(NotFound):
-            asset = self.catalogue.get_asset(asset_id)
-            if asset.revision == revision:
-                self.catalogue.update_asset(asset_id, status="failed", error=reason)
+            self.catalogue.mark_failed(asset_id, reason, revision=revision)
 
     # -- priority -------------------------------------------------------------------------------
     def _pause_background(self) -> None:

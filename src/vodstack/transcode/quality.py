@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from vodstack.media import ffmpeg_argv
+
 __all__ = ["Window", "parse_vmaf_log", "pooled", "sample_windows", "vmaf_command"]
 
 
@@ -74,7 +76,7 @@ def vmaf_command(
     rate = f"{fps.numerator}/{fps.denominator}"
     width, height = size
     count = len(rungs)
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
+    argv = ffmpeg_argv(ffmpeg)
     for window in windows:
         seek = ["-ss", f"{window.start:.3f}", "-t", f"{window.duration:.3f}"]
         argv += [*seek, "-i", str(source)]

@@ -12,6 +12,10 @@ AAC-frame times (packaging.fragment_writer).
 
 Stored layout under the revision prefix:
 ``layout.json``, ``{track}/init.mp4``, ``{track}/{window:05d}.m4s``.
+
+Why one module: the layout, the per-window FFmpeg commands and the joining must agree
+frame for frame (seek points, keyframe times, AAC pre-roll); they change together, and the
+pure frame grid they share lives apart in ``windows.py``.
 """
 
 from __future__ import annotations
@@ -26,18 +30,19 @@ from pathlib import Path
 from typing import Any
 
 from vodstack.errors import BoxParseError, TranscodeError
-from vodstack.packaging.fragment_writer import adts_frames, audio_fragment
-from vodstack.packaging.language import iso639_2
-from vodstack.packaging.retime import retime_fragments
-from vodstack.packaging.track_index import (
+from vodstack.media import ffmpeg_argv, run_ffmpeg
+from vodstack.packaging import (
     Fragment,
     TrackIndex,
+    adts_frames,
+    audio_fragment,
+    iso639_2,
     read_track_index,
     read_track_index_bytes,
+    retime_fragments,
 )
 from vodstack.transcode.command import filter_graph, video_encoder_args
 from vodstack.transcode.ladder import AudioRendition, LadderPlan, Rung
-from vodstack.transcode.runner import run_ffmpeg
 from vodstack.transcode.windows import (
     AAC_FRAME,
     AUDIO_RATE,
@@ -230,7 +235,7 @@ def video_window_command(
         source_filters=layout.source_filters,
         sdr_tags=layout.sdr_tags,
     )
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
+    argv = ffmpeg_argv(ffmpeg)
     argv += [*_seek_arg(start, layout.fps), "-i", str(source)]
     argv += ["-filter_complex", filter_graph(plan)]
     for i, rung in enumerate(plan.rungs):
@@ -324,7 +329,7 @@ def audio_window_command(
     """
     first = start_frame - _AUDIO_PREROLL
     length = Fraction((_AUDIO_PREROLL + frames + 2) * AAC_FRAME, AUDIO_RATE)
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-nostats"]
+    argv = ffmpeg_argv(ffmpeg)
     if first > 0:
         argv += ["-ss", f"{float(Fraction(first * AAC_FRAME, AUDIO_RATE)):.6f}"]
     argv += ["-i", str(source), "-map", f"0:a:{audio.stream}", "-vn", "-sn", "-dn"]
@@ -343,7 +348,7 @@ def audio_init(ffmpeg: str, adts: Path, audio: AudioRendition, run: Runner) -> b
     """The track header (ftyp+moov) for ADTS frames: FFmpeg writes it from a stream copy,
     with no priming edit list (the windows drop the priming frame themselves)."""
     out = adts.with_suffix(".init.mp4")
-    argv = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-f", "aac"]
+    argv = [*ffmpeg_argv(ffmpeg), "-f", "aac"]
     argv += ["-i", str(adts), "-c", "copy", "-bsf:a", "aac_adtstoasc", "-map_metadata", "-1"]
     if audio.language:
         argv += ["-metadata:s:a:0", f"language={iso639_2(audio.language)}"]

@@ -22,9 +22,8 @@ from typing import Any, TextIO
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vodstack.costs.ledger import UsageLedger
-from vodstack.edge.errors import OriginTimeout, OriginUnavailable
-from vodstack.edge.service import object_kind
+from vodstack.costs import UsageLedger
+from vodstack.edge import OriginTimeout, OriginUnavailable, object_kind
 from vodstack.entitlement import pathtoken
 from vodstack.errors import (
     AuthError,
@@ -38,8 +37,7 @@ from vodstack.errors import (
     Unavailable,
     VodstackError,
 )
-from vodstack.telemetry.logs import request_id
-from vodstack.telemetry.metrics import Metrics
+from vodstack.telemetry import Metrics, request_id
 
 # Keys of the scope state; vodstack's own, so they cannot clash with an app's request.state.
 REASON = "vodstack.reason"

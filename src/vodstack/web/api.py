@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from vodstack.assets.view import RenditionView, asset_view
-from vodstack.catalogue.models import Asset
-from vodstack.compose.services import Services
+from vodstack.catalogue import Asset
+from vodstack.compose import Services
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
-from vodstack.ingest.upload import Ingestor, Upload
+from vodstack.ingest import Ingestor, Upload
 from vodstack.protection import admin as protection_admin
 from vodstack.web.api_media import router as media_router
 from vodstack.web.auth import require_admin
@@ -277,7 +277,7 @@ def list_assets(request: Request) -> list[AssetOut]:
 
 
 def _get(request: Request, asset_id: str) -> Asset:
-    from vodstack.catalogue.repository import is_valid_id
+    from vodstack.catalogue import is_valid_id
 
     if not is_valid_id(asset_id):
         raise NotFound(f"no asset {asset_id!r}")

@@ -9,10 +9,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from vodstack.catalogue.repository import is_valid_id
+from vodstack.catalogue import is_valid_id
+from vodstack.costs import CostService, parse_since
 from vodstack.costs.recommend import recommend
-from vodstack.costs.report import parse_since
-from vodstack.costs.service import CostService
 from vodstack.errors import NotFound
 from vodstack.web.auth import require_admin
 from vodstack.web.state import services_of

@@ -8,9 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from vodstack.catalogue.models import Licence, SigningKey, Subscription
-from vodstack.edge.purge import PurgeScope, Scope
-from vodstack.jobs.bus import ASSET_UPDATED
+from vodstack.base import ASSET_UPDATED
+from vodstack.catalogue import Licence, PurgeScope, Scope, SigningKey, Subscription
 from vodstack.web.auth import require_admin
 from vodstack.web.state import services_of
 

@@ -22,19 +22,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from vodstack.captions.service import CaptionRequest, CaptionService
-from vodstack.captions.webvtt import CaptionInvalid
-from vodstack.catalogue.media import MediaCatalogue
-from vodstack.catalogue.models import AudioUpload, Caption
-from vodstack.catalogue.repository import is_valid_id
-from vodstack.compose.services import Services
-from vodstack.edge.purge import PurgeScope, Scope
+from vodstack.base import ASSET_UPDATED
+from vodstack.captions import CaptionInvalid, CaptionRequest, CaptionService
+from vodstack.catalogue import AudioUpload, Caption, MediaCatalogue, PurgeScope, Scope, is_valid_id
+from vodstack.compose import Services
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
-from vodstack.ingest.probe import probe_audio
-from vodstack.ingest.upload import storage_extension
-from vodstack.jobs.bus import ASSET_UPDATED
-from vodstack.packaging.language import is_language_tag, language_tag
-from vodstack.storage.base import MASTERS, validate_key
+from vodstack.ingest import probe_audio, storage_extension
+from vodstack.packaging import is_language_tag, language_tag
+from vodstack.storage import MASTERS, validate_key
 from vodstack.web.state import services_of
 
 router = APIRouter(tags=["media"])

@@ -10,9 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from vodstack.telemetry.catalogue_qoe import AssetFacts, CatalogueQoe, summarize
-from vodstack.telemetry.report import DEFAULT_THRESHOLD
-from vodstack.telemetry.service import PlaybackTelemetry
+from vodstack.telemetry import (
+    DEFAULT_THRESHOLD,
+    AssetFacts,
+    CatalogueQoe,
+    PlaybackTelemetry,
+    catalogue_summary,
+)
 from vodstack.web.auth import require_admin
 from vodstack.web.state import server_of
 
@@ -38,7 +42,9 @@ def catalogue_qoe(
     records = records[:MAX_SESSIONS]
     known = sessions.asset_facts({r.asset_id for r in records})
     facts = {asset_id: AssetFacts(title, duration) for asset_id, (title, duration) in known.items()}
-    return summarize(records, facts, threshold=threshold, since=since, truncated=truncated, top=top)
+    return catalogue_summary(
+        records, facts, threshold=threshold, since=since, truncated=truncated, top=top
+    )
 
 
 @router.get(

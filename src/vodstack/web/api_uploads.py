@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel
 
 from vodstack.errors import InvalidInput, UploadRejected
-from vodstack.ingest.resumable import ResumableUploads, UploadState
+from vodstack.ingest import ResumableUploads, UploadState
 from vodstack.web.auth import require_admin
 from vodstack.web.state import services_of
 

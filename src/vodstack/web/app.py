@@ -18,8 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vodstack import __version__
-from vodstack.compose.server import Server, build_server
-from vodstack.compose.services import Services, build_services, private_umask
+from vodstack.compose import Server, Services, build_server, build_services, private_umask
 from vodstack.config import Settings
 from vodstack.telemetry import logs
 from vodstack.web import (

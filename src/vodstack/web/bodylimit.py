@@ -30,7 +30,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vodstack.config import Settings
-from vodstack.entitlement.tokens import www_authenticate
+from vodstack.entitlement import www_authenticate
 from vodstack.web import accesslog
 from vodstack.web.auth import admin_auth_error, is_admin_path
 

@@ -20,14 +20,14 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from vodstack.catalogue.repository import is_valid_id
-from vodstack.compose.delivery import Delivery
-from vodstack.edge.entry import CacheEntry, ResultType
-from vodstack.edge.keys import delivery_key
+from vodstack.catalogue import is_valid_id
+from vodstack.compose import Delivery
+from vodstack.edge import CacheEntry, ResultType, delivery_key
 from vodstack.entitlement import pathtoken
 from vodstack.errors import Forbidden, NotFound, OriginError, Unavailable
-from vodstack.packaging.layout import asset_prefix, cache_path
-from vodstack.protection.service import CLEAR_KEY_REFUSED
+from vodstack.packaging import cache_path
+from vodstack.packaging.layout import asset_prefix
+from vodstack.protection import CLEAR_KEY_REFUSED
 from vodstack.storage.slices import BytesResource, FileSlice
 from vodstack.web import accesslog, errors
 from vodstack.web.responses import ResourceResponse

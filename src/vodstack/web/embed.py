@@ -23,7 +23,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
-from vodstack.catalogue.repository import is_valid_id
+from vodstack.catalogue import is_valid_id
 from vodstack.errors import NotFound
 from vodstack.web.pages import player_page
 from vodstack.web.state import services_of

@@ -9,9 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
-from vodstack.edge.errors import OriginTimeout
-from vodstack.entitlement import pathtoken
-from vodstack.entitlement.tokens import www_authenticate
+from vodstack.edge import OriginTimeout
+from vodstack.entitlement import pathtoken, www_authenticate
 from vodstack.errors import (
     AuthError,
     Conflict,

@@ -16,11 +16,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from vodstack.catalogue.repository import is_valid_id
-from vodstack.edge.ratelimit import retry_after
+from vodstack.base import retry_after
+from vodstack.catalogue import is_valid_id
 from vodstack.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from vodstack.packaging.encryption import b64url, b64url_decode, clearkey_jwk
-from vodstack.protection.service import CLEAR_KEY_REFUSED, refuse_external_in_clear
+from vodstack.protection import CLEAR_KEY_REFUSED, refuse_external_in_clear
 from vodstack.web.state import server_of
 
 router = APIRouter(tags=["protection"])

@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from vodstack import __version__
-from vodstack.catalogue.repository import is_valid_id
+from vodstack.catalogue import is_valid_id
 from vodstack.errors import ConfigError, Forbidden, NotFound
 from vodstack.web.state import app_state, services_of
 

@@ -11,14 +11,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from vodstack.catalogue.media import MediaCatalogue
-from vodstack.catalogue.models import Asset
-from vodstack.catalogue.repository import is_valid_id
-from vodstack.compose.services import Services
-from vodstack.entitlement.service import EntitlementService
+from vodstack.catalogue import Asset, MediaCatalogue, is_valid_id
+from vodstack.compose import Services
+from vodstack.entitlement import EntitlementService
 from vodstack.errors import AuthError, Forbidden, NotFound, RateLimited, VodstackError
 from vodstack.packaging.layout import asset_url, playback_urls
-from vodstack.protection.service import dash_scheme, hls_scheme, parse_schemes
+from vodstack.protection import dash_scheme, hls_scheme, parse_schemes
 from vodstack.web.state import server_of, services_of
 
 router = APIRouter(tags=["playback"])

@@ -14,7 +14,7 @@ import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vodstack.telemetry.logs import request_id
+from vodstack.telemetry import request_id
 
 HEADER = b"x-request-id"
 # Printable, no spaces or quotes: an id is copied into logs and headers as it is.

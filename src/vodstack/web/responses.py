@@ -18,8 +18,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from vodstack.errors import RangeNotSatisfiable
-from vodstack.origin.ranges import ByteRange, parse_range
-from vodstack.origin.resources import MANIFEST_TYPES
+from vodstack.origin import MANIFEST_TYPES, ByteRange, parse_range
 from vodstack.storage import ObjectStore
 from vodstack.storage.slices import BytesResource, FileSlice, Resource, open_slice
 

@@ -13,9 +13,7 @@ from typing import cast
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from vodstack.compose.delivery import Delivery
-from vodstack.compose.server import Server
-from vodstack.compose.services import Services
+from vodstack.compose import Delivery, Server, Services
 
 _KEY = "vodstack"
 

@@ -9,16 +9,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from vodstack.catalogue.repository import is_valid_id
+from vodstack.catalogue import Beacon, is_valid_id
 from vodstack.errors import NotFound, UploadRejected
-from vodstack.telemetry.qoe import EVENT_TYPES, Beacon
-from vodstack.telemetry.report import (
+from vodstack.telemetry import (
     DEFAULT_THRESHOLD,
+    EVENT_TYPES,
     AssetAnalytics,
+    PlaybackTelemetry,
     ViewerCompletion,
     completions_csv,
 )
-from vodstack.telemetry.service import PlaybackTelemetry
 from vodstack.web.auth import require_admin
 from vodstack.web.state import server_of
 

@@ -16,7 +16,7 @@ from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
 from vodstack.errors import UploadRejected
-from vodstack.ingest.upload import Ingestor, Upload
+from vodstack.ingest import Ingestor, Upload
 
 _FLUSH = 1024 * 1024
 _MAX_FIELD = 4096

@@ -8,12 +8,12 @@ import threading
 
 import pytest
 
+from vodstack.base.events import ASSET_READY, ASSET_UPDATED, DomainEvent
+from vodstack.catalogue.purge import ASSET, PurgeScope, Scope
 from vodstack.compose.services import Services
 from vodstack.edge.cache import EdgeCache
 from vodstack.edge.entry import Fetched
-from vodstack.edge.purge import ASSET, PurgeScope, Scope
 from vodstack.edge.service import Edge, PurgeFollower, TtlPolicy
-from vodstack.jobs.bus import ASSET_READY, ASSET_UPDATED, DomainEvent
 from vodstack.telemetry.metrics import Metrics
 
 from .support import FakeClock, Origin, ok

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from vodstack.edge.ratelimit import RateLimiter, retry_after
+from vodstack.base.ratelimit import RateLimiter, retry_after
 from vodstack.entitlement.geo import ViewerLocator
 
 

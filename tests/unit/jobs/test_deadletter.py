@@ -125,8 +125,8 @@ def test_a_job_carries_its_ladder_template(settings: Settings) -> None:
         with pytest.raises(ConfigError, match="no ladder named 'huge'"):
             services.pipeline.enqueue_transcode(_asset(services), ladder="huge")
         with pytest.raises(ConfigError):
-            services.pipeline.stage.template("huge")
-        assert services.pipeline.stage.template(None) == services.settings.ladder
+            services.pipeline.stage.planner.template("huge")
+        assert services.pipeline.stage.planner.template(None) == services.settings.ladder
     finally:
         services.close()
 

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 from tests.fixtures.scaleout import WebhookReceiver
 
+from vodstack.base.events import ASSET_READY, SOURCE_CREATED
 from vodstack.compose.services import Services, build_services
 from vodstack.config import Settings
-from vodstack.jobs.bus import ASSET_READY, SOURCE_CREATED
 from vodstack.jobs.webhooks import WEBHOOK_ATTEMPT, redact, sign, verify, webhook_secret
 
 SECRET = b"whsec_unit"

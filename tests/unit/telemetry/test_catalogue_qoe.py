@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from vodstack.catalogue.playback import SessionRecord
-from vodstack.telemetry.catalogue_qoe import AssetFacts, summarize
+from vodstack.telemetry.catalogue_qoe import AssetFacts, catalogue_summary
 from vodstack.telemetry.qoe import SessionStats
 from vodstack.telemetry.report import analytics
 
@@ -52,7 +52,7 @@ FACTS = {A: AssetFacts("Lecture A", 100.0), B: AssetFacts("Lecture B", 20.0)}
 
 
 def test_totals_over_every_session_and_view() -> None:
-    s = summarize(RECORDS, FACTS)
+    s = catalogue_summary(RECORDS, FACTS)
     t = s.totals
     assert (s.assets, s.sessions_considered, s.truncated) == (3, 5, False)
     assert (t.sessions, t.viewers) == (5, 3)
@@ -65,7 +65,7 @@ def test_totals_over_every_session_and_view() -> None:
 
 
 def test_per_asset_rows_match_the_asset_report() -> None:
-    s = summarize(RECORDS, FACTS)
+    s = catalogue_summary(RECORDS, FACTS)
     rows = {r.asset_id: r for r in s.per_asset}
     assert [r.asset_id for r in s.per_asset] == [A, B, GONE]  # most sessions first, then id
     a = rows[A].figures
@@ -82,12 +82,12 @@ def test_per_asset_rows_match_the_asset_report() -> None:
 
 
 def test_top_limits_rows_not_totals() -> None:
-    s = summarize(RECORDS, FACTS, top=1)
+    s = catalogue_summary(RECORDS, FACTS, top=1)
     assert [r.asset_id for r in s.per_asset] == [A] and s.totals.sessions == 5
 
 
 def test_no_sessions() -> None:
-    s = summarize([], {})
+    s = catalogue_summary([], {})
     assert s.assets == 0 and s.per_asset == []
     t = s.totals
     assert (t.sessions, t.startup_p50_s, t.rebuffer_ratio, t.error_rate) == (0, None, 0.0, 0.0)

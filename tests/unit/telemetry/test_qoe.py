@@ -6,16 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vodstack.telemetry.qoe import (
-    Beacon,
-    Cursor,
-    SessionStats,
-    apply,
-    measure,
-    merge,
-    percent,
-    percentile,
-)
+from vodstack.catalogue.session_stats import Beacon, Cursor, SessionStats, measure, merge, percent
+from vodstack.telemetry.qoe import apply, percentile
 
 
 class Player:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from vodstack.catalogue.playback import SessionRecord
-from vodstack.telemetry.qoe import SessionStats
+from vodstack.catalogue.session_stats import SessionStats
 from vodstack.telemetry.report import analytics, completions, completions_csv
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -4,9 +4,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from vodstack.config import DEFAULT_LADDER
+from vodstack.media import parse_progress_line
 from vodstack.transcode.command import filter_graph, ladder_command
 from vodstack.transcode.ladder import plan_ladder
-from vodstack.transcode.runner import parse_progress_line
 
 
 def _plan(audio: bool = True):

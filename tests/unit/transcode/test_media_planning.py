@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -24,14 +23,14 @@ from vodstack.transcode.ladder import (
     source_filters,
 )
 from vodstack.transcode.pertitle import ProbePoint, apply_decision, candidates, choose, decide
+from vodstack.transcode.planning import LadderPlanner, codec_tuning
 from vodstack.transcode.quality import Window, sample_windows, vmaf_command
-from vodstack.transcode.stage import TranscodeStage, codec_tuning
 
 TUNING = codec_tuning(Settings())
 
 
-def stage() -> TranscodeStage:
-    return TranscodeStage(Settings(), SimpleNamespace(db=None), None)  # type: ignore[arg-type]
+def planner() -> LadderPlanner:
+    return LadderPlanner(Settings())
 
 
 def plan(w: int = 1920, h: int = 1080, **kw: object) -> LadderPlan:
@@ -149,7 +148,7 @@ def _info(**video: object) -> SourceInfo:
 
 
 def test_stage_plan_uses_display_size_default_stream_filters_audio_and_texts() -> None:
-    p = stage().plan(
+    p = planner().plan(
         _info(index=1, rotation=90, display_width=1080, display_height=1920, interlaced=True)
     )
     assert (p.rungs[-1].width, p.rungs[-1].height) == (1080, 1920)  # portrait, upright

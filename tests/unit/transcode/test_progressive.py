@@ -155,7 +155,7 @@ def test_a_window_that_cannot_be_encoded_fails_the_asset(
 ) -> None:
     scheduler = services.pipeline.stage.windows
     asset_id = windowed_asset(services, tmp_path)
-    services.catalogue.update_asset(asset_id, status="ready", revision=1)
+    services.catalogue.commit_revision(asset_id, 1, [], 8.0)  # revision 1 is served
     # the master loses its second half: the last window has no frames to encode
     path = services.store.local_path(services.catalogue.get_asset(asset_id).source_key)
     assert path is not None

@@ -136,16 +136,16 @@ def test_av1_and_uploaded_audio_keep_the_single_pass(tmp_path: Path) -> None:
         from vodstack.ingest.probe import probe
 
         info = probe(clip, max_duration_s=60)
-        h264 = stage.plan(info)
-        assert stage._windowable(h264, [])
-        av1 = stage.plan(
-            info, profile=stage.profile(None).model_copy(update={"codecs": ("h264", "av1")})
+        h264 = stage.planner.plan(info)
+        assert stage.planner.windowable(h264, [])
+        av1 = stage.planner.plan(
+            info, profile=stage.planner.profile(None).model_copy(update={"codecs": ("h264", "av1")})
         )
-        assert not stage._windowable(av1, [])
-        assert not stage._windowable(h264, [object()])
+        assert not stage.planner.windowable(av1, [])
+        assert not stage.planner.windowable(h264, [object()])
         single = build_services(make_settings(tmp_path / "h2", transcode_mode="single"))
         try:
-            assert not single.pipeline.stage._windowable(h264, [])
+            assert not single.pipeline.stage.planner.windowable(h264, [])
         finally:
             single.close()
     finally:

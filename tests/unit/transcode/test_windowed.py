@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from vodstack.errors import BoxParseError
+from vodstack.media import ffmpeg_exe, run_ffmpeg
 from vodstack.packaging.fragment_writer import adts_frames, audio_fragment
 from vodstack.packaging.isobmff import children, iter_boxes
 from vodstack.transcode.ladder import AudioRendition, Rung
-from vodstack.transcode.runner import ffmpeg_exe, run_ffmpeg
 from vodstack.transcode.windowed import (
     Layout,
     encode_audio_windows,

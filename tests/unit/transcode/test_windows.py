@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from vodstack.media import ffmpeg_exe
 from vodstack.packaging.retime import retime_fragments
 from vodstack.packaging.track_index import read_track_index_bytes
-from vodstack.transcode.runner import ffmpeg_exe
 from vodstack.transcode.windows import (
     fragment_start_frames,
     keyframe_times,

@@ -19,6 +19,12 @@ from vodstack.packaging.encryption.aes128 import (
     hls_iv,
 )
 from vodstack.packaging.encryption.fragment import cenc_iv, encrypt_segment, protected_size
+from vodstack.packaging.encryption.growth import (
+    decode_growth,
+    encode_growth,
+    growth_key,
+    measure_growth,
+)
 from vodstack.packaging.encryption.init import Scheme, encrypt_init
 from vodstack.packaging.encryption.keys import (
     ContentKey,
@@ -63,12 +69,16 @@ __all__ = [
     "check_pssh",
     "clearkey_jwk",
     "clearkey_pssh",
+    "decode_growth",
+    "encode_growth",
     "encrypt_init",
     "encrypt_segment",
+    "growth_key",
     "hls_iv",
     "kid_from_uuid",
     "kid_to_uuid",
     "make_pssh",
+    "measure_growth",
     "parse_pssh",
     "protected_size",
     "pssh_from_base64",

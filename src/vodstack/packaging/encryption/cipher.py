@@ -25,7 +25,9 @@ BLOCK = 16
 Range = tuple[int, int]  # (start index in the buffer, length)
 
 
-def cenc_encrypt(key: bytes, iv8: bytes, buf: bytearray, ranges: Sequence[Range]) -> None:
+def cenc_encrypt(
+    key: bytes, iv8: bytes, buf: bytearray | memoryview, ranges: Sequence[Range]
+) -> None:
     """Encrypt ``ranges`` of ``buf`` as one AES-CTR keystream starting at ``iv8 || 0^64``."""
     ranges = [(start, size) for start, size in ranges if size]
     if not ranges:
@@ -49,7 +51,12 @@ def _crypt_groups(size: int, crypt: int, skip: int) -> list[Range]:
 
 
 def cbcs_encrypt(
-    key: bytes, iv: bytes, buf: bytearray, ranges: Sequence[Range], crypt: int, skip: int
+    key: bytes,
+    iv: bytes,
+    buf: bytearray | memoryview,
+    ranges: Sequence[Range],
+    crypt: int,
+    skip: int,
 ) -> None:
     """Pattern-encrypt each range of ``buf`` with AES-CBC, the chain starting at ``iv`` for
     every range."""

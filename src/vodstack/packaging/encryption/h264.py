@@ -148,7 +148,7 @@ def _parse_pps(b: _Bits) -> Pps:
     )  # fmt: skip
 
 
-def _unescape(raw: bytes | memoryview) -> tuple[bytes, list[int] | None]:
+def _unescape(raw: bytes | bytearray | memoryview) -> tuple[bytes, list[int] | None]:
     """NAL payload → RBSP, dropping emulation_prevention_three_byte (§7.4.1); the second value
     maps RBSP byte i to its raw index (None when nothing was dropped)."""
     raw = bytes(raw)
@@ -223,7 +223,7 @@ class SliceHeaderParser:
             if unit:
                 self.parameter_set(unit)
 
-    def parameter_set(self, nal: bytes | memoryview) -> None:
+    def parameter_set(self, nal: bytes | bytearray | memoryview) -> None:
         """Record an SPS (type 7) or PPS (type 8); unparsable ones are ignored."""
         kind = nal[0] & 0x1F
         if kind not in (7, 8):
@@ -239,7 +239,7 @@ class SliceHeaderParser:
         except _OutOfBits:
             return
 
-    def header_size(self, nal: bytes | memoryview) -> int | None:
+    def header_size(self, nal: bytes | bytearray | memoryview) -> int | None:
         """Raw bytes of NAL header + slice header of a slice NAL (type 1 or 5), or None."""
         for limit in (_PEEK, len(nal)):
             rbsp, where = _unescape(nal[1 : 1 + limit])

@@ -124,7 +124,8 @@ def read_track_crypto(init: bytes, *, iv_tag: int = 0) -> TrackCrypto:
         raise BoxParseError("stsd has no sample entry", stsd.offset)
     if entry.type in ("encv", "enca"):
         raise MediaError("the init segment is already encrypted: give the clear one")
-    length_size, units = 0, ()
+    length_size = 0
+    units: tuple[bytes, ...] = ()
     skip = entry_fixed_size(init, entry, handler)
     boxes = children(init, entry, skip=skip, allow_padding=True)
     configs = {b.type: b for b in boxes if b.type in ("avcC", "hvcC")}

@@ -37,6 +37,7 @@ def test_public_api_is_pinned() -> None:
             "PLAYREADY_SYSTEM_ID", "WIDEVINE_SYSTEM_ID", "ContentKey", "Pssh", "Scheme",
             "TrackCrypto", "aes128_encrypt", "aes128_init_iv", "aes128_segment_iv", "aes128_size", "b64url",
             "b64url_decode", "cenc_iv", "check_pssh", "clearkey_jwk", "clearkey_pssh",
+            "decode_growth", "encode_growth", "growth_key", "measure_growth",
             "encrypt_init", "encrypt_segment", "hls_iv", "kid_from_uuid", "kid_to_uuid",
             "make_pssh", "parse_pssh", "protected_size", "pssh_from_base64", "read_track_crypto",
         ]

@@ -23,7 +23,7 @@ from vodstack.packaging.layout import VariantTag
 from vodstack.packaging.model import Presentation, Track
 from vodstack.packaging.segments import segment_track
 from vodstack.packaging.track_index import read_track_index_bytes
-from vodstack.transcode.stage import record_protection_growth
+from vodstack.transcode.outputs import record_protection_growth
 
 Bytes = Callable[[str], bytes]
 
@@ -54,7 +54,7 @@ def test_aes128_size_counts_the_pkcs7_padding(n: int) -> None:
 def test_manifest_sizes_recorded_or_measured_agree_with_the_bytes_served(
     clear_clip: Callable[[str], Path], tmp_path: Path, clip: str, scheme: str
 ) -> None:
-    """What the transcoder records beside a track (stage.record_protection_growth) and what
+    """What the transcoder records beside a track (outputs.record_protection_growth) and what
     the origin measures for a revision without that record give the same per-segment
     sizes: the lengths of the encrypted segments."""
     path = tmp_path / "v1.mp4"

@@ -1,7 +1,10 @@
-"""The one place vodstack starts FFmpeg: logs the exact argv, streams progress, keeps the log tail.
+"""The one place vodstack starts FFmpeg: logs the exact argv, streams progress, keeps the log tail;
+and the one start of every FFmpeg argv (:func:`ffmpeg_argv`).
 
 Why a choke point: every FFmpeg run is reproducible from the log line (shell-quoted argv), and
-cancellation, timeouts and error reporting behave the same for every caller.
+cancellation, timeouts and error reporting behave the same for every caller. Building an argv
+stays a pure function of its caller (``transcode/command.py``, ``thumbnails/frames.py``, …);
+only its first words come from here, so every run gets the same global options.
 """
 
 from __future__ import annotations
@@ -31,6 +34,19 @@ _ENV = {**os.environ, "SVT_LOG": "1"}
 def ffmpeg_exe() -> str:
     """FFmpeg from the imageio-ffmpeg wheel: no system install needed."""
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def ffmpeg_argv(ffmpeg: str | None = None, *, loglevel: str = "error") -> list[str]:
+    """The global options every FFmpeg run starts with (pure; inputs and outputs follow).
+
+    ``-nostdin``: a job never waits on a terminal (stdin is closed anyway, but FFmpeg would
+    still poll it for ``q``); ``-y``: outputs go to the job's own work directory, where a file
+    of the same name can only be a failed attempt's; ``-loglevel error`` and ``-nostats``:
+    stderr carries only errors, so the tail kept for a failure reads as the reason (progress
+    comes from ``-progress pipe:1`` where a caller wants it).
+    """
+    exe = ffmpeg if ffmpeg is not None else ffmpeg_exe()
+    return [exe, "-hide_banner", "-nostdin", "-y", "-loglevel", loglevel, "-nostats"]
 
 
 def parse_progress_line(line: str) -> float | None:

@@ -22,6 +22,11 @@ Any scope can also *retire* tags the origin stops serving, as a takedown of thos
 (tags of a protection scheme no longer served, ``"clear"`` for clear tags) and
 ``generations`` (tags of a key generation older than the previous one). And every purge
 drops the asset's cached 404s: an event may turn a "not found" into an answer.
+
+The scopes live in the catalogue because they are data the catalogue keeps: publishers (caption,
+protection and asset commands, the job pipeline) write them into the event log, and every edge
+reads them back from it. So the prepare and operations code that says what changed need not
+import the edge that acts on it.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from vodstack.packaging.layout import parse_delivery_path
+from vodstack.packaging import parse_delivery_path
 
 MANIFESTS = frozenset({"index.m3u8", "index.mpd"})
 
@@ -78,7 +83,7 @@ class PurgeScope:
         if not isinstance(raw, Mapping):
             return cls()
         try:
-            scope = Scope(raw.get("scope"))
+            scope = Scope(str(raw.get("scope")))
             track = raw.get("track")
             revision = raw.get("revision")
             schemes = raw.get("schemes")

@@ -27,7 +27,8 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from vodstack.config import NON_SETTINGS_VARIABLES, Settings, config_file
+from vodstack.config.settings import Settings
+from vodstack.config.sources import NON_SETTINGS_VARIABLES, config_file
 from vodstack.errors import ConfigError
 
 PREFIX = "VODSTACK_"

@@ -5,6 +5,9 @@ calls local subscribers. Other processes learn of events from that log, not from
 edges follow it to purge (``edge.service.PurgeFollower``), webhooks are delivered from it, and
 jobs themselves travel through the catalogue (and Celery on Redis when a broker is set). One
 ordered, durable log that every process can read is the bus; no second copy in Redis.
+
+The bus sits in ``vodstack.base`` so every stage can publish without importing a stage above
+it: the log it writes to is any :class:`EventLog` (the catalogue's ``Catalogue`` in practice).
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from vodstack.catalogue.repository import Catalogue
-
 log = logging.getLogger(__name__)
 
 SOURCE_CREATED = "source.created"
@@ -25,7 +26,7 @@ TRANSCODE_COMPLETED = "transcode.completed"
 TRANSCODE_FAILED = "transcode.failed"
 ASSET_READY = "asset.ready"
 ASSET_FAILED = "asset.failed"
-ASSET_UPDATED = "asset.updated"  # payload "purge": what caches must forget (edge.purge)
+ASSET_UPDATED = "asset.updated"  # payload "purge": what caches must forget (catalogue.purge)
 # The extras of a ready revision (poster, storyboard, download, VMAF) were made, each with its
 # state (ready, skipped, failed + reason); ``extras_failed``: their job itself gave up.
 ASSET_EXTRAS_READY = "asset.extras_ready"
@@ -43,6 +44,12 @@ class DomainEvent:
 Handler = Callable[[DomainEvent], None]
 
 
+class EventLog(Protocol):
+    """Where published events are recorded in order (the catalogue's event table)."""
+
+    def add_event(self, type_: str, asset_id: str | None, payload: dict[str, Any]) -> int: ...
+
+
 class EventBus(Protocol):
     def publish(self, type_: str, asset_id: str | None, **payload: Any) -> DomainEvent: ...
 
@@ -52,7 +59,7 @@ class EventBus(Protocol):
 class LocalEventBus:
     """Synchronous in-process delivery; a failing subscriber is logged, never propagated."""
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: EventLog) -> None:
         self.catalogue = catalogue
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
         self._lock = threading.Lock()
