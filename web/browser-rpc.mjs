@@ -54,9 +54,10 @@ function get(name) {
 }
 
 const commands = {
-  async newPage({ page: name, viewport = { width: 960, height: 600 }, blockStorage = false }) {
+  // permissions: e.g. ["clipboard-read", "clipboard-write"] (tests/e2e/test_admin_browser.py)
+  async newPage({ page: name, viewport = { width: 960, height: 600 }, blockStorage = false, permissions = [] }) {
     if (pages.has(name)) await commands.closePage({ page: name });
-    const context = await browser.newContext({ viewport });
+    const context = await browser.newContext({ viewport, permissions });
     if (blockStorage) await context.addInitScript(BLOCK_STORAGE);
     const page = await context.newPage();
     const entry = { context, page, cdp: null, requests: [], console: [] };

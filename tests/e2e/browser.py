@@ -84,10 +84,13 @@ class Chromium:
             raise BrowserError(f"{cmd} failed: {reply.get('error')}")
         return reply.get("result")
 
-    def page(self, name: str, *, block_storage: bool = False) -> Page:
+    def page(
+        self, name: str, *, block_storage: bool = False, permissions: tuple[str, ...] = ()
+    ) -> Page:
         """A page in a fresh context (a private window); ``block_storage``: web storage and
-        ``document.cookie`` throw in every frame, as where a browser blocks them."""
-        self.call("newPage", page=name, blockStorage=block_storage)
+        ``document.cookie`` throw in every frame, as where a browser blocks them;
+        ``permissions`` granted to every origin (e.g. ``clipboard-read``)."""
+        self.call("newPage", page=name, blockStorage=block_storage, permissions=list(permissions))
         return Page(self, name)
 
     def now_ms(self) -> float:

@@ -381,7 +381,7 @@ def test_admin_page_shows_the_pipeline(browser: Chromium, stack: Stack, tmp_path
     page.set_input_files("#file", master)
     page.eval("document.getElementById('title').value = 'Lecture from the admin page'")
     page.click("#upload button[type=submit]")
-    page.wait_for("document.getElementById('upload-status').textContent.startsWith('uploaded')", 20)
+    page.wait_for("document.getElementById('upload-status').textContent.startsWith('Uploaded')", 20)
     page.wait_for(
         "[...document.querySelectorAll('#assets tbody tr')].some(r =>"
         " r.innerText.startsWith('Lecture from the admin page') && r.innerText.includes('ready'))",

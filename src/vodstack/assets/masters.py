@@ -17,9 +17,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from vodstack.base import ASSET_UPDATED, EventBus
+from vodstack.base import ASSET_CREATED, ASSET_RESTORED, ASSET_UPDATED, MASTER_PURGED, EventBus
 from vodstack.base.actor import Actor
-from vodstack.base.events import ASSET_CREATED, ASSET_RESTORED, MASTER_PURGED
 from vodstack.catalogue import Asset, Catalogue, is_valid_id
 from vodstack.costs import require_hot
 from vodstack.errors import Conflict, NotFound

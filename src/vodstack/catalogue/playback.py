@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
 from vodstack.catalogue.db import Database
-from vodstack.catalogue.models import PlaybackEvent, PlaybackSession
+from vodstack.catalogue.models import Asset, PlaybackEvent, PlaybackSession
 from vodstack.catalogue.session_stats import Beacon, Cursor, Observations, SessionStats
 
 Fold = Callable[[SessionStats], tuple[SessionStats, Observations]]
@@ -137,6 +137,62 @@ class PlaybackSessions:
                 .order_by(PlaybackSession.started_at)
             )
             return [_record(r) for r in rows]
+
+    def recent_totals(self, *, since: datetime | None = None, limit: int) -> list[SessionRecord]:
+        """The newest ``limit`` sessions of every asset (started at or after ``since``), for
+        reports: their totals only (columns, not ORM rows; the fold's ``cursor`` and
+        ``last_seq`` are not read, so these records must not be folded further)."""
+        t = PlaybackSession
+        stmt = select(
+            t.id, t.asset_id, t.subject, t.user_agent, t.engine, t.started_at, t.updated_at,
+            t.duration, t.startup_s, t.playing_s, t.rebuffer_s, t.rebuffer_count,
+            t.bitrate_bits, t.switches, t.errors, t.fatal_errors, t.watched, t.reached_end,
+            t.finished,
+        )  # fmt: skip
+        if since is not None:
+            stmt = stmt.where(t.started_at >= since)
+        stmt = stmt.order_by(t.started_at.desc()).limit(limit)
+        with self.db.session() as session:
+            return [
+                SessionRecord(
+                    id=r.id,
+                    asset_id=r.asset_id,
+                    subject=r.subject,
+                    user_agent=r.user_agent,
+                    engine=r.engine,
+                    started_at=r.started_at,
+                    updated_at=r.updated_at,
+                    stats=SessionStats(
+                        duration=r.duration,
+                        startup_s=r.startup_s,
+                        playing_s=r.playing_s,
+                        rebuffer_s=r.rebuffer_s,
+                        rebuffer_count=r.rebuffer_count,
+                        bitrate_bits=r.bitrate_bits,
+                        switches=r.switches,
+                        errors=r.errors,
+                        fatal_errors=r.fatal_errors,
+                        watched=tuple((float(a), float(b)) for a, b in r.watched or ()),
+                        reached_end=r.reached_end,
+                        finished=r.finished,
+                    ),
+                )
+                for r in session.execute(stmt)
+            ]
+
+    def asset_facts(self, asset_ids: Collection[str]) -> dict[str, tuple[str, float | None]]:
+        """(title, duration) of those of ``asset_ids`` still in the catalogue."""
+        out: dict[str, tuple[str, float | None]] = {}
+        ids = sorted(set(asset_ids))
+        with self.db.session() as session:
+            for start in range(0, len(ids), 500):  # bounded IN lists
+                rows = session.execute(
+                    select(Asset.id, Asset.title, Asset.duration).where(
+                        Asset.id.in_(ids[start : start + 500])
+                    )
+                )
+                out.update({i: (title, duration) for i, title, duration in rows})
+        return out
 
     def events(self, session_id: str) -> list[Beacon]:
         with self.db.session() as session:

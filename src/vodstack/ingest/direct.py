@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from vodstack.base import EventBus
+from vodstack.base import DIRECT_UPLOAD_CANCELLED, DIRECT_UPLOAD_CREATED, EventBus
 from vodstack.base.actor import Actor
-from vodstack.base.events import DIRECT_UPLOAD_CANCELLED, DIRECT_UPLOAD_CREATED
 from vodstack.catalogue import new_id, utcnow
 from vodstack.catalogue.ingests import DirectUpload, Ingests, token_digest
 from vodstack.config import Settings

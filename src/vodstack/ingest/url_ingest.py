@@ -19,9 +19,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vodstack.base import SOURCE_CREATED, EventBus
+from vodstack.base import ASSET_CREATED, SOURCE_CREATED, EventBus
 from vodstack.base.actor import Actor
-from vodstack.base.events import ASSET_CREATED
 from vodstack.catalogue import Asset, Catalogue, ClaimedJob, new_id
 from vodstack.catalogue.ingests import Ingests, UrlIngest
 from vodstack.catalogue.repository import FETCH_KIND

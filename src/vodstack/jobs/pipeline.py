@@ -27,17 +27,15 @@ from vodstack.base import (
     ASSET_EXTRAS_READY,
     ASSET_FAILED,
     ASSET_READY,
+    JOB_DEAD_LETTERED,
     SOURCE_CREATED,
     TRANSCODE_COMPLETED,
     TRANSCODE_FAILED,
-    DomainEvent,
-    EventBus,
-)
-from vodstack.base.events import (
-    JOB_DEAD_LETTERED,
     TRANSCODE_PROGRESS,
     TRANSCODE_STARTED,
     UPLOAD_FAILED,
+    DomainEvent,
+    EventBus,
 )
 from vodstack.catalogue import (
     ACTIVE_JOB_STATES,

@@ -12,25 +12,23 @@ from __future__ import annotations
 from typing import Any
 
 from vodstack.base import (
+    ASSET_CREATED,
     ASSET_EXTRAS_FAILED,
     ASSET_EXTRAS_READY,
     ASSET_FAILED,
     ASSET_READY,
-    ASSET_UPDATED,
-    SOURCE_CREATED,
-    TRANSCODE_FAILED,
-    DomainEvent,
-)
-from vodstack.base.events import (
-    ASSET_CREATED,
     ASSET_RESTORED,
+    ASSET_UPDATED,
     DIRECT_UPLOAD_CANCELLED,
     DIRECT_UPLOAD_CREATED,
     JOB_DEAD_LETTERED,
     MASTER_PURGED,
+    SOURCE_CREATED,
+    TRANSCODE_FAILED,
     TRANSCODE_PROGRESS,
     TRANSCODE_STARTED,
     UPLOAD_FAILED,
+    DomainEvent,
 )
 from vodstack.packaging.layout import asset_url, playback_urls
 

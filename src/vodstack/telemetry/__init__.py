@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from vodstack.base import lazy_face
 
 if TYPE_CHECKING:
+    from vodstack.telemetry.catalogue_qoe import AssetFacts, CatalogueQoe, catalogue_summary
     from vodstack.telemetry.logs import request_id
     from vodstack.telemetry.metrics import (
         Exposition,
@@ -29,11 +30,14 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "EVENT_TYPES",
     "AssetAnalytics",
+    "AssetFacts",
+    "CatalogueQoe",
     "Exposition",
     "JobMetrics",
     "Metrics",
     "PlaybackTelemetry",
     "ViewerCompletion",
+    "catalogue_summary",
     "completions",
     "completions_csv",
     "register_cache_collector",
@@ -45,6 +49,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_face(
     __name__,
     {
+        "catalogue_qoe": ["AssetFacts", "CatalogueQoe", "catalogue_summary"],
         "logs": ["request_id"],
         "metrics": [
             "Exposition",

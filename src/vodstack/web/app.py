@@ -25,6 +25,7 @@ from vodstack.telemetry import logs
 from vodstack.web import (
     accesslog,
     api,
+    api_access,
     api_activity,
     api_costs,
     api_direct,
@@ -32,6 +33,7 @@ from vodstack.web import (
     api_keys,
     api_labels,
     api_masters,
+    api_qoe,
     api_uploads,
     delivery,
     docs,
@@ -87,6 +89,8 @@ def create_app(server: Server) -> FastAPI:
     app.include_router(api_labels.router)
     app.include_router(api_activity.router)
     app.include_router(api_keys.router)
+    app.include_router(api_access.router)
+    app.include_router(api_qoe.router)
     app.include_router(play.router)
     app.include_router(license.router)
     app.include_router(delivery.router)

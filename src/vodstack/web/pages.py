@@ -194,10 +194,18 @@ def _is_public(services: object, asset_id: str) -> bool:
 @router.get(
     "/admin",
     response_class=HTMLResponse,
-    summary="The admin page: assets and their pipeline state (asks for the admin token)",
+    summary="The admin page: assets, uploads, actions, viewing quality (asks for the admin token)",
+    description="See docs/admin.md. The page holds no data until the admin token is entered; "
+    "everything it shows and does goes through the admin API.",
 )
-def admin_page() -> HTMLResponse:
-    return _page(template("admin.html").substitute(player_version=player_version()))
+def admin_page(request: Request) -> HTMLResponse:
+    settings = services_of(request).settings
+    # Posters and thumbnails: on this server unless a public URL names another (as /watch).
+    config = {"sameOriginMedia": settings.public_url is None}
+    body = template("admin.html").substitute(
+        player_version=player_version(), config=_json_for_script(config)
+    )
+    return _page(body, settings.base_url() if settings.public_url else None)
 
 
 class DevTokenIn(BaseModel):
