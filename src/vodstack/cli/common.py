@@ -16,6 +16,7 @@ from vodstack.assets.view import asset_view
 from vodstack.catalogue import TRANSCODE_KIND
 from vodstack.catalogue.labels import LabelStore
 from vodstack.catalogue.labels import as_json as labels_json
+from vodstack.cli.server_url import cli_base_url
 from vodstack.compose import Services, build_services
 from vodstack.config import Settings
 from vodstack.jobs import WorkerPool
@@ -54,7 +55,8 @@ def emit(data: Any, as_json: bool, human: str | None = None) -> None:
 def asset_dict(services: Services, asset_id: str) -> dict[str, Any]:
     """The CLI's rendering of the one asset view (assets/view.py)."""
     asset = services.catalogue.get_asset(asset_id)
-    view = asset_view(services.catalogue, services.settings.base_url(), asset)
+    # the running server's public URL (serve --port N), not the default port
+    view = asset_view(services.catalogue, cli_base_url(services.settings), asset)
     return {
         "id": asset.id,
         "title": asset.title,
