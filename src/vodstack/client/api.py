@@ -76,8 +76,8 @@ def _reason(response: httpx.Response) -> str:
     return str(body)
 
 
-def _query(params: Params | None) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
+def _query(params: Params | None) -> list[tuple[str, str | int | float | bool | None]]:
+    pairs: list[tuple[str, str | int | float | bool | None]] = []
     for key, value in (params or {}).items():
         if value is None:
             continue
