@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 import httpx
 
@@ -76,6 +77,14 @@ def _reason(response: httpx.Response) -> str:
     return str(body)
 
 
+def _segment(value: object) -> str:
+    """An id as one path segment: percent-encoded, never a dot segment (no traversal)."""
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise ValueError(f"not an id: {text!r}")
+    return quote(text, safe="")
+
+
 def _query(params: Params | None) -> list[tuple[str, str | int | float | bool | None]]:
     pairs: list[tuple[str, str | int | float | bool | None]] = []
     for key, value in (params or {}).items():
@@ -123,7 +132,7 @@ class Client:
     def _call(self, route: str, *, params: Params | None = None, **kwargs: Any) -> httpx.Response:
         method, template = ROUTES[route]
         path_args = {k: kwargs.pop(k) for k in list(kwargs) if "{" + k + "}" in template}
-        path = template.format(**{k: httpx.URL(str(v)).path for k, v in path_args.items()})
+        path = template.format(**{k: _segment(v) for k, v in path_args.items()})
         try:
             response = self._http.request(method, path, params=_query(params), **kwargs)
         except httpx.HTTPError as exc:
