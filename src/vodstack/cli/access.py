@@ -194,6 +194,28 @@ def entitle(
     `vodstack entitle "Uni Example" --licence --asset ID --until 2027-07-31`,
     `vodstack entitle alice --revoke`.
     """
+    from vodstack.cli.remote import remote
+
+    if (api := remote()) is not None and not (revoke or show):
+        from datetime import UTC, datetime, timedelta
+
+        from vodstack.cli import remote_commands as twin
+
+        if days is not None:
+            until = (datetime.now(UTC) + timedelta(days=days)).isoformat()
+        twin.run(
+            twin.entitle,
+            api,
+            who,
+            plan=plan,
+            trial=trial,
+            licence=licence,
+            assets=list(asset or []),
+            starts=starts,
+            until=until,
+            as_json=as_json,
+        )
+        return
     services = open_services()
     grants = services.grants
     if show:

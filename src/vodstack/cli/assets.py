@@ -12,11 +12,13 @@ from vodstack.catalogue.labels import LabelStore, parse_pairs
 from vodstack.catalogue.labels import as_json as labels_json
 from vodstack.catalogue.listing import ASSETS
 from vodstack.catalogue.paging import DEFAULT_LIMIT
+from vodstack.cli import remote_commands as twin
 from vodstack.cli.asset_view import asset_view
 from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
 from vodstack.cli.masters import assets_purge_master, assets_restore, deleted_message
 from vodstack.cli.output import show_table
 from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, announce, fetch
+from vodstack.cli.remote import remote
 from vodstack.compose import Services
 from vodstack.errors import Conflict, NotFound
 from vodstack.protection import SCHEMES, build_protection, dash_scheme, hls_scheme
@@ -55,7 +57,6 @@ def assets_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Assets, newest first: filter, search, page (--limit, --cursor, --all)."""
-    services = open_services()
     filters = {
         "status": status,
         "published": published,
@@ -71,6 +72,10 @@ def assets_list(
         "sort": sort,
         **{f"metadata[{k}]": v for k, v in parse_pairs(meta or []).items()},
     }
+    if (api := remote()) is not None:
+        twin.run(twin.assets_list, api, filters, limit, cursor, every, as_json)
+        return
+    services = open_services()
     rows, more = fetch(services, ASSETS, filters, limit=limit, cursor=cursor, every=every)
     announce(more)
     if as_json:
@@ -108,6 +113,9 @@ def assets_list(
 @assets_app.command("show")
 def assets_show(asset_id: str, as_json: JsonOpt = False) -> None:
     """One asset: state, renditions (with sampled VMAF), playback URLs, job, ladder."""
+    if (api := remote()) is not None:
+        twin.run(twin.assets_show, api, asset_id, as_json)
+        return
     services = open_services()
     services.assets.get(asset_id)
     data = with_media(services, asset_id, asset_dict(services, asset_id))
@@ -134,6 +142,9 @@ def with_media(services: Services, asset_id: str, data: dict[str, Any]) -> dict[
 @assets_app.command("publish")
 def assets_publish(asset_id: str, as_json: JsonOpt = False) -> None:
     """Allow playback of an asset."""
+    if (api := remote()) is not None:
+        twin.run(twin.assets_publish, api, asset_id, True, as_json)
+        return
     services = open_services()
     services.assets.set_published(asset_id, True)
     emit(asset_dict(services, asset_id), as_json, f"{asset_id} published")
@@ -142,6 +153,9 @@ def assets_publish(asset_id: str, as_json: JsonOpt = False) -> None:
 @assets_app.command("unpublish")
 def assets_unpublish(asset_id: str, as_json: JsonOpt = False) -> None:
     """Stop playback at once (takedown)."""
+    if (api := remote()) is not None:
+        twin.run(twin.assets_publish, api, asset_id, False, as_json)
+        return
     services = open_services()
     services.assets.set_published(asset_id, False)
     emit(asset_dict(services, asset_id), as_json, f"{asset_id} unpublished")
@@ -166,6 +180,9 @@ def assets_policy(
 def assets_delete(asset_id: str, as_json: JsonOpt = False) -> None:
     """Delete packaged media and catalogue rows; the master is retained (see `assets
     restore` and `assets purge-master`)."""
+    if (api := remote()) is not None:
+        twin.run(twin.assets_delete, api, asset_id, as_json, deleted_message(asset_id, True))
+        return
     services = open_services()
     services.assets.delete(asset_id)
     kept = services.assets.keep_masters
@@ -202,9 +219,12 @@ def assets_retranscode(
     """Re-run the ladder from retained masters; current revisions serve until replaced, then
     manifests switch and edges purge. --all goes to the backfill queue, which never delays a
     new upload."""
-    services = open_services()
     if all_ == (asset_id is not None):
         raise typer.BadParameter("give an asset id or --all")
+    if (api := remote()) is not None and asset_id is not None:
+        twin.run(twin.assets_retranscode, api, asset_id, ladder, as_json)
+        return
+    services = open_services()
     if (ladder or "default") not in services.settings.ladder_templates:
         known = ", ".join(services.settings.ladder_templates)
         raise typer.BadParameter(f"no ladder named {ladder!r}; known: {known}")

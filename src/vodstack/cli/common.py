@@ -26,6 +26,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 
 
 def open_services(**overrides: Any) -> Services:
+    from vodstack.cli.remote import refuse_local
+
+    refuse_local()  # under --url: only the covered commands run (cli/remote.py)
     services = build_services(Settings(**overrides))
     if services.webhooks is not None:  # a command's events: delivered before it exits
         atexit.register(flush_webhooks, services)

@@ -14,6 +14,7 @@ from vodstack.catalogue.listing import LICENCES, SUBSCRIPTIONS
 from vodstack.catalogue.paging import DEFAULT_LIMIT
 from vodstack.cli.common import JsonOpt, emit, open_services
 from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, announce, fetch
+from vodstack.cli.remote import remote
 
 
 def _time(value: Any) -> str | None:
@@ -72,6 +73,11 @@ def subscriptions(
         "created_after": created_after,
         "created_before": created_before,
     }
+    if (api := remote()) is not None:
+        from vodstack.cli import remote_commands as twin
+
+        twin.run(twin.subscriptions, api, filters, limit, every, as_json)
+        return
     rows, more = fetch(
         open_services(), SUBSCRIPTIONS, filters, limit=limit, cursor=cursor, every=every
     )
@@ -102,6 +108,11 @@ def licences(
         "created_after": created_after,
         "created_before": created_before,
     }
+    if (api := remote()) is not None:
+        from vodstack.cli import remote_commands as twin
+
+        twin.run(twin.licences, api, filters, limit, every, as_json)
+        return
     rows, more = fetch(open_services(), LICENCES, filters, limit=limit, cursor=cursor, every=every)
     announce(more)
     data = [licence_dict(x) for x in rows]

@@ -14,6 +14,7 @@ from vodstack.catalogue.paging import DEFAULT_LIMIT
 from vodstack.cli.common import JsonOpt, emit, open_services
 from vodstack.cli.output import show_table
 from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, announce, fetch
+from vodstack.cli.remote import remote
 from vodstack.errors import Conflict
 
 jobs_app = typer.Typer(help="Background jobs and the dead-letter queue.", no_args_is_help=True)
@@ -70,6 +71,11 @@ def jobs_list(
         "created_after": created_after,
         "created_before": created_before,
     }
+    if (api := remote()) is not None:
+        from vodstack.cli import remote_commands as twin
+
+        twin.run(twin.jobs_list, api, filters, limit, cursor, every, as_json)
+        return
     jobs, more = fetch(open_services(), JOBS, filters, limit=limit, cursor=cursor, every=every)
     announce(more)
     if as_json:

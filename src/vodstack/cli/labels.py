@@ -9,8 +9,10 @@ import typer
 from vodstack.assets.labelling import relabel
 from vodstack.catalogue.labels import GOVERNANCE_LIMITS, LabelsPatch, LabelStore, parse_pairs
 from vodstack.catalogue.labels import as_json as labels_json
+from vodstack.cli import remote_commands as twin
 from vodstack.cli.assets import assets_app
 from vodstack.cli.common import JsonOpt, emit, open_services
+from vodstack.cli.remote import remote
 
 
 @assets_app.command("set")
@@ -38,9 +40,24 @@ def assets_set(
 ) -> None:
     """Set labels: `vodstack assets set ID --meta show=S1 --tag promo --owner marketing`.
     Limits: 50 metadata keys, 16 KB of metadata, 50 tags."""
-    services = open_services()
     metadata: dict[str, str | None] = dict(parse_pairs(meta or []))
     metadata.update(dict.fromkeys(unset or []))
+    if (api := remote()) is not None:
+        given_ = {"classification": classification, "owner": owner, "cost_center": cost_center}
+        governance_ = {k: v for k, v in given_.items() if v is not None}
+        twin.run(
+            twin.assets_set,
+            api,
+            asset_id,
+            title=title,
+            metadata=metadata,
+            tag=tag,
+            untag=untag,
+            governance=governance_,
+            as_json=as_json,
+        )
+        return
+    services = open_services()
     tags = None
     if tag or untag:
         current = list(LabelStore(services.db).get(services.assets.get(asset_id).id).tags)

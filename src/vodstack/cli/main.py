@@ -24,6 +24,7 @@ import typer
 
 from vodstack import __version__
 from vodstack.cli import labels as _labels  # noqa: F401 - registers `assets set`
+from vodstack.cli import remote_commands as twin
 from vodstack.cli.access import entitle, keys_app, token
 from vodstack.cli.api_keys import api_keys_app
 from vodstack.cli.assets import assets_app
@@ -39,6 +40,7 @@ from vodstack.cli.config import config_app
 from vodstack.cli.costs import costs_app
 from vodstack.cli.grants import licences, subscriptions
 from vodstack.cli.jobs import events, jobs_app, webhooks_app
+from vodstack.cli.remote import remote, use_remote
 from vodstack.cli.report import report_app
 from vodstack.cli.secrets import secrets_app
 from vodstack.cli.server_url import record_server_url
@@ -73,6 +75,43 @@ app.command("token")(token)
 app.command("entitle")(entitle)
 app.command("stats")(stats)
 
+#: Top-level commands that may run against a server (--url); their uncovered subcommands
+#: refuse in one line (cli/remote.py).
+REMOTE_TOP = frozenset({"assets", "jobs", "ingest", "subscriptions", "licences", "entitle"})
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="VODSTACK_API_URL",
+            help="Run the asset, jobs, ingest and entitlement commands against this server "
+            "over its API (default: the local catalogue).",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="VODSTACK_API_KEY",
+            help="API key (vsk_…) or admin token for --url.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """vodstack: upload a master once; every entitled viewer gets adaptive HLS/DASH."""
+    use_remote(url, api_key)
+    if url and ctx.invoked_subcommand not in REMOTE_TOP | {"version"}:
+        typer.echo(
+            f"error: `vodstack {ctx.invoked_subcommand}` runs locally only; drop "
+            "--url/VODSTACK_API_URL",
+            err=True,
+        )
+        raise typer.Exit(2)
+
 
 @app.command()
 def version() -> None:
@@ -100,9 +139,13 @@ def ingest(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Submit a master: stored privately, then transcoded by a worker (or here with --wait)."""
+    """Submit a master: stored privately, then transcoded by a worker (or here with --wait).
+    With --url: uploaded to that server (or fetched by it), --wait polls it."""
     from vodstack.cli.ingest_url import ingest_url, is_url
 
+    if (api := remote()) is not None:
+        twin.run(twin.ingest, api, source, title, wait, as_json)
+        return
     if is_url(source):
         ingest_url(open_services(), source, title, wait, as_json)
         return

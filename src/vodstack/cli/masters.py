@@ -30,6 +30,12 @@ def deleted_message(asset_id: str, master_kept: bool) -> str:
 def assets_restore(asset_id: str, as_json: JsonOpt = False) -> None:
     """Rebuild a deleted asset from its retained master: same id, title and playback choices;
     transcoded again by `serve` or `worker` (like POST /api/assets/{id}/restore)."""
+    from vodstack.cli import remote_commands as twin
+    from vodstack.cli.remote import remote
+
+    if (api := remote()) is not None:
+        twin.run(twin.assets_restore, api, asset_id, as_json)
+        return
     services = open_services()
     asset, job_id = _masters(services).restore(asset_id, cli_actor())
     emit(

@@ -14,6 +14,8 @@ NON_SETTINGS_VARIABLES: dict[str, str] = {
     "VODSTACK_API_FUZZ_EXAMPLES": "tests: examples per endpoint of the API fuzzer",
     "VODSTACK_BENCH_REDIS": "benchmarks: Redis URL",
     "VODSTACK_SERVICE": "deploy/entrypoint.sh: which process a container runs",
+    "VODSTACK_API_URL": "the CLI's remote mode: the server it talks to (like --url)",
+    "VODSTACK_API_KEY": "the CLI's remote mode: its API key (like --api-key)",
 }
 
 

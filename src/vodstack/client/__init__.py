@@ -1,0 +1,33 @@
+"""A typed Python client for the vodstack HTTP API (httpx; used by the remote CLI).
+
+It imports nothing of the server: it speaks HTTP only. tests/unit/client checks it against
+the server's OpenAPI document.
+"""
+
+from vodstack.client.api import ROUTES, ApiError, Client
+from vodstack.client.models import (
+    MODELS,
+    ApiKey,
+    ApiKeyCreated,
+    Asset,
+    AssetCreated,
+    Job,
+    Licence,
+    Restored,
+    Subscription,
+)
+
+__all__ = [
+    "MODELS",
+    "ROUTES",
+    "ApiError",
+    "ApiKey",
+    "ApiKeyCreated",
+    "Asset",
+    "AssetCreated",
+    "Client",
+    "Job",
+    "Licence",
+    "Restored",
+    "Subscription",
+]
