@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from vodstack.catalogue.asset_pages import DEFAULT_LIMIT, MAX_LIMIT
 from vodstack.catalogue.models import Asset
 from vodstack.errors import InvalidInput, NotFound, UploadRejected
 from vodstack.ingest.upload import Ingestor, Upload
 from vodstack.protection import admin as protection_admin
 from vodstack.transcode.extras_job import extras_status
+from vodstack.web import asset_list
 from vodstack.web.api_media import router as media_router
 from vodstack.web.auth import require_admin
 from vodstack.web.embed import EmbedOut, embed_snippet
@@ -293,10 +295,27 @@ class _LadderChoice:
         return self._ingestor.start(filename, title, ladder=self._ladder)
 
 
-@router.get("/assets", response_model=list[AssetOut], summary="List assets, newest first")
-def list_assets(request: Request) -> list[AssetOut]:
-    services = request.app.state.services
-    return [asset_out(request, a, detail=False) for a in services.catalogue.list_assets()]
+@router.get(
+    "/assets",
+    response_model=list[AssetOut],
+    summary="List assets, newest first, a page at a time",
+    description="The next page is in `Link: <…>; rel=\"next\"` (and its cursor in "
+    "`X-Next-Cursor`); no such header on the last page.",
+)
+def list_assets(
+    request: Request,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Title substring or exact asset id")
+    ] = None,
+    status: Annotated[list[str] | None, Query(description="ready, failed, … (repeatable)")] = None,
+    sort: Annotated[Literal["created", "-created"], Query()] = "-created",
+) -> list[AssetOut]:
+    return asset_list.list_page(  # type: ignore[return-value]
+        request, response, limit=limit, cursor=cursor, q=q, status=status, sort=sort
+    )
 
 
 def _get(request: Request, asset_id: str) -> Asset:
