@@ -299,7 +299,7 @@ class _LadderChoice:
     "/assets",
     response_model=list[AssetOut],
     summary="List assets, newest first, a page at a time",
-    description="The next page is in `Link: <…>; rel=\"next\"` (and its cursor in "
+    description='The next page is in `Link: <…>; rel="next"` (and its cursor in '
     "`X-Next-Cursor`); no such header on the last page.",
 )
 def list_assets(
