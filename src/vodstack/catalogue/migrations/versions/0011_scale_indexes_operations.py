@@ -10,7 +10,9 @@ Why each index (issue #19; tests/unit/catalogue/test_query_plans.py EXPLAINs the
   first with a keyset cursor; without them every page sorts the whole catalogue.
 * ``assets.title`` trigram (PostgreSQL, ``pg_trgm``): ``?q=`` is a substring search; a B-tree
   cannot serve ``ILIKE '%…%'``. Where the extension cannot be created (no privilege) the
-  index is left out and search walks the created-at index instead (logged).
+  index is left out and search walks the created-at index instead (logged). ``fastupdate``
+  off: new titles go straight into the index, not into a pending list that makes the planner
+  shun the index until the next vacuum (seen after a bulk load: a sequential scan).
 * ``jobs (state, queue, created_at)``: claims take the oldest due job of one queue, and queue
   depths count the queued rows of each queue, while a backfill keeps 50,000 queued.
 * ``jobs (created_at)``: ``jobs list`` pages newest first.
@@ -45,7 +47,8 @@ def _create_trigram_index() -> None:
         with bind.begin_nested():
             bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
             bind.exec_driver_sql(
-                f"CREATE INDEX IF NOT EXISTS {TRGM_INDEX} ON assets USING gin (title gin_trgm_ops)"
+                f"CREATE INDEX IF NOT EXISTS {TRGM_INDEX} ON assets "
+                "USING gin (title gin_trgm_ops) WITH (fastupdate = off)"
             )
     except sa.exc.DBAPIError as exc:
         log.warning("no trigram index for title search (pg_trgm unavailable): %s", exc.orig)
