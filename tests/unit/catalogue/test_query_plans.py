@@ -72,7 +72,7 @@ def captured(services: Services) -> Iterator[list[tuple[str, Any]]]:
     """The statements the block sends (SQL text with driver placeholders, parameters)."""
     sent: list[tuple[str, Any]] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
         if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
             sent.append((statement, parameters))
 
@@ -123,8 +123,8 @@ def hot_paths(services: Services, ids: list[str]) -> dict[str, Callable[[], obje
         "search, an id": lambda: asset_page(services.db, AssetQuery(q=ids[7])),
         "claim the next job": lambda: c.claim_job("test:1", 30),
         "claim a job of one asset": lambda: c.claim_job("test:1", 30, asset_id=ids[8]),
-        "queue depths (/metrics)": lambda: services.pipeline.queue_depths(),
-        "requeue lapsed leases": lambda: c.requeue_expired(),
+        "queue depths (/metrics)": services.pipeline.queue_depths,
+        "requeue lapsed leases": c.requeue_expired,
         "running leases of a host": lambda: c.running_leases("nohost:"),
         "latest job of an asset": lambda: c.latest_job(ids[9]),
         "dead-letter queue": lambda: c.list_jobs(state="dead", limit=100),
@@ -191,9 +191,7 @@ def test_the_rows_are_enough_to_need_the_indexes(
     with services.db.engine.connect() as connection:
         for index in indexes:
             connection.exec_driver_sql(f"DROP INDEX {index}")
-        plan = connection.exec_driver_sql(
-            f"EXPLAIN (FORMAT JSON) {statement}", parameters
-        ).scalar()
+        plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters).scalar()
         connection.rollback()  # the indexes come back
     plan = json.loads(plan) if isinstance(plan, str) else plan
     assert table in seq_scans(plan[0]["Plan"]), json.dumps(plan, indent=1)
