@@ -140,9 +140,7 @@ class Operations:
 
     def counts(self) -> dict[str, int]:
         with self.db.session() as session:
-            rows = session.execute(
-                select(Operation.state, func.count()).group_by(Operation.state)
-            ).tuples()
+            rows = session.execute(select(Operation.state, func.count()).group_by(Operation.state))
             return dict.fromkeys(STATES, 0) | dict(rows.all())
 
     def claim(self, op_id: str, owner: str, lease_s: float, now: datetime | None = None) -> bool:
