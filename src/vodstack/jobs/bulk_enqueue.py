@@ -19,6 +19,7 @@ same as the single path's:
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,11 +29,11 @@ from sqlalchemy import insert, select, update
 from vodstack.assets import ASSET_RETRANSCODE
 from vodstack.catalogue.models import Asset, Event, Job, utcnow
 from vodstack.catalogue.repository import (
+    _ID_ALPHABET,
     ACTIVE_JOB_STATES,
+    ASSET_ID_LENGTH,
     TRANSCODE_KIND,
     _serves_nothing,
-    kind_is,
-    new_id,
 )
 from vodstack.costs.lifecycle import require_hot
 from vodstack.errors import Conflict, NotFound, StorageError
@@ -93,19 +94,25 @@ def enqueue_transcodes(
         return out
     now = utcnow()
     with db.session() as session:
-        existing = session.execute(
-            select(Job.asset_id, Job.id, Job.queue).where(
-                Job.asset_id.in_(ready),
-                Job.state.in_(ACTIVE_JOB_STATES),
-                kind_is(TRANSCODE_KIND),
+        # By asset id only, state and kind checked here: with the state in the query, stale
+        # statistics after a bulk load (50,000 queued rows the planner has not seen yet) led
+        # it down the state index, reading every queued job for each batch: O(N²) in all.
+        history = session.execute(
+            select(Job.asset_id, Job.id, Job.queue, Job.state, Job.kind).where(
+                Job.asset_id.in_(ready)
             )
         ).all()
+        existing = [
+            (asset_id, job_id, q)
+            for asset_id, job_id, q, state, job_kind in history
+            if state in ACTIVE_JOB_STATES and job_kind.partition(":")[0] == TRANSCODE_KIND
+        ]
         queues = {job_id: q for _, job_id, q in existing}
         out.jobs.update({asset_id: job_id for asset_id, job_id, _ in existing})
         new = [a for a in ready if a not in out.jobs]
         rows_new = [
             {
-                "id": new_id(),
+                "id": job_id,
                 "asset_id": a,
                 "kind": kind,
                 "queue": queue,
@@ -113,7 +120,7 @@ def enqueue_transcodes(
                 "max_attempts": settings.job_max_attempts,
                 "created_at": now,
             }
-            for a in new
+            for a, job_id in zip(new, new_ids(len(new)), strict=True)
         ]
         if rows_new:
             session.execute(insert(Job), rows_new)
@@ -143,6 +150,25 @@ def enqueue_transcodes(
             ],
         )
     send_many(pipeline, [(job_id, queues[job_id]) for job_id in out.jobs.values()])
+    return out
+
+
+# Random bytes → id characters: bytes 0…251 map to the 36 characters 7 times each (uniform);
+# 252…255 are dropped. Same alphabet and length as repository.new_id, ~20× faster per id.
+_TO_ID = bytes((_ID_ALPHABET[b % 36] if b < 252 else "-").encode()[0] for b in range(256))
+_DROP = bytes(range(252, 256))
+
+
+def new_ids(count: int) -> list[str]:
+    """``count`` random ids like ``repository.new_id`` (a batch of 500 jobs needs 500)."""
+    out: list[str] = []
+    while len(out) < count:
+        raw = secrets.token_bytes(ASSET_ID_LENGTH * 2 * (count - len(out)))
+        chars = raw.translate(_TO_ID, _DROP).decode()
+        out += [
+            chars[i : i + ASSET_ID_LENGTH]
+            for i in range(0, len(chars) - ASSET_ID_LENGTH + 1, ASSET_ID_LENGTH)
+        ][: count - len(out)]
     return out
 
 

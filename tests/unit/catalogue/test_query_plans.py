@@ -142,6 +142,45 @@ def hot_paths(services: Services, ids: list[str]) -> dict[str, Callable[[], obje
     }
 
 
+#: Rows a hot query may read (scan nodes: rows returned + removed by filters and rechecks):
+#: a walk of an index over the whole table reads 2,000-40,000 here. Counting the queued jobs
+#: is O(queued) by definition (the fixture queues 2,000); a batch reads its 500 ids.
+ROW_BUDGET = 1000
+BUDGETS = {"queue depths (/metrics)": 2100}
+
+
+def rows_read(plan: dict[str, Any]) -> int:
+    read = 0
+    if plan.get("Relation Name") in GUARDED or "Index Name" in plan:
+        per_loop = plan.get("Actual Rows", 0) + plan.get("Rows Removed by Filter", 0)
+        per_loop += plan.get("Rows Removed by Index Recheck", 0)
+        read = per_loop * plan.get("Actual Loops", 1)
+    return read + sum(rows_read(child) for child in plan.get("Plans", ()))
+
+
+def analyzed(services: Services, statement: str, parameters: Any) -> Any:
+    """EXPLAIN ANALYZE runs the statement: in a transaction that is rolled back."""
+    with services.db.engine.connect() as connection:
+        raw = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
+        plan = raw.scalar()
+        connection.rollback()
+    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+
+
+def test_hot_queries_read_a_bounded_number_of_rows(big: tuple[Services, list[str]]) -> None:
+    """No sequential scan is not enough: walking a whole index is O(N) too."""
+    services, ids = big
+    failures = []
+    for name, call in hot_paths(services, ids).items():
+        with captured(services) as sent:
+            call()
+        for statement, parameters in sent:
+            read = rows_read(analyzed(services, statement, parameters))
+            if read > BUDGETS.get(name, ROW_BUDGET):
+                failures.append(f"{name}: reads {read} rows\n    {statement}")
+    assert not failures, "\n".join(failures)
+
+
 def test_hot_queries_use_indexes(big: tuple[Services, list[str]]) -> None:
     services, ids = big
     checked, failures = 0, []

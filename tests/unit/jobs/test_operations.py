@@ -19,7 +19,9 @@ from tests.fixtures.catalogue_rows import add_assets
 
 from vodstack.catalogue.models import Event, Job
 from vodstack.catalogue.operations import BatchOutcome, Operation, Operations
+from vodstack.catalogue.repository import is_valid_id
 from vodstack.jobs import operations as engine
+from vodstack.jobs.bulk_enqueue import new_ids
 from vodstack.services import Services
 from vodstack.web.app import create_app
 
@@ -65,6 +67,12 @@ def test_retranscode_everything_in_batches(services: Services, catalogue: list[s
     # again: the queued jobs are reused, not doubled
     engine.drive(services, engine.create(services, "retranscode", {}).id)
     assert all(len(j) == 1 for j in jobs_by_asset(services).values())
+
+
+def test_batch_job_ids_are_like_new_id() -> None:
+    ids = new_ids(5000)
+    assert len(set(ids)) == 5000 and all(is_valid_id(i) for i in ids)
+    assert len({i[0] for i in ids}) == 36  # every character, from the first position on
 
 
 def test_paused_operation_resumes_from_its_cursor(services: Services, catalogue: list[str]) -> None:
