@@ -68,7 +68,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-scale-origin-secret"
 PUBLIC = "http://edge.bench"  # both edges: one grant works at either (like one CDN host)
 PAGE = 5  # the smallest catalogue's size: every page is full at every size
-TOUCHED = 50  # distinct titles the edge workload touches (fewer when the catalogue is smaller)
+# The working set: the titles requests go to, as many at every size (the smallest catalogue's
+# five), spread over the catalogue (its oldest, its newest and between). The same traffic at
+# every size, so only the catalogue's size differs. Rows "…, any title" spread requests over
+# the whole catalogue instead: per-title caches then hit less as the catalogue grows.
+WORKING_SET = 5
 REQUEST_PATHS = (
     "asset page, first",
     "asset page, last",
@@ -214,7 +218,8 @@ class Stack:
         self.admin = httpx.Client(headers=admin, timeout=30)
         self.client = httpx.Client(timeout=30)
         self.viewers = [viewer_headers(self.services, n) for n in range(40)]
-        self.touched = self.cat.ids[:: max(1, size // TOUCHED)][:TOUCHED]
+        self.working = self.cat.ids[:: max(1, size // WORKING_SET)][:WORKING_SET]
+        self.serial = {title: n for n, title in enumerate(self.cat.ids) if title in self.working}
         self.deep = ""
         if size > PAGE:  # the last full page, through the cursor a client would hold
             with self.services.db.session() as session:
@@ -285,22 +290,28 @@ class Stack:
         self.add("media playlist, origin first", timed(self.client, "GET", url, headers=secret))
 
     def sample_api(self) -> None:
-        edge, size, admin = self.edges[0].base, self.size, self.admin
+        edge, size, admin, rng = self.edges[0].base, self.size, self.admin, self.rng
         page = f"{edge}/api/assets?limit={PAGE}"
         self.add("asset page, first", timed(admin, "GET", page))
         self.add("asset page, last", timed(admin, "GET", page + self.deep))
-        n = self.rng.randrange(size)
-        self.add("search, one title", timed(admin, "GET", f"{page}&q=episode%20{n:07d}"))
         self.add("search, every title", timed(admin, "GET", f"{page}&q=episode"))
-        title = self.cat.ids[self.rng.randrange(size)]
-        self.add("GET /api/assets/{id}", timed(admin, "GET", f"{edge}/api/assets/{title}"))
-        title = self.cat.ids[self.rng.randrange(size)]
+        mine, anyone = rng.choice(self.working), rng.randrange(size)
+        one = f"{page}&q=episode%20{self.serial[mine]:07d}"
+        self.add("search, one title", timed(admin, "GET", one))
+        self.add("GET /api/assets/{id}", timed(admin, "GET", f"{edge}/api/assets/{mine}"))
+        one = f"{page}&q=episode%20{anyone:07d}"
+        self.add("search, one title, any title", timed(admin, "GET", one))
+        url = f"{edge}/api/assets/{self.cat.ids[anyone]}"
+        self.add("GET /api/assets/{id}, any title", timed(admin, "GET", url))
         self.counter += 1
-        headers = self.viewers[self.counter % len(self.viewers)]
-        self.add("POST /play", timed(self.client, "POST", f"{edge}/play/{title}", headers=headers))
+        viewer = self.viewers[self.counter % len(self.viewers)]
+        url = f"{edge}/play/{rng.choice(self.working)}"
+        self.add("POST /play", timed(self.client, "POST", url, headers=viewer))
+        url = f"{edge}/play/{self.cat.ids[rng.randrange(size)]}"
+        self.add("POST /play, any title", timed(self.client, "POST", url, headers=viewer))
 
     def sample_edge(self) -> None:
-        title = self.rng.choice(self.touched)
+        title = self.rng.choice(self.working)
         base = f"{self.edges[0].base}{self.grant(title)}"
         self.add("multivariant, edge hit", hit(self.client, f"{base}/index.m3u8"))
         playlist = uris(self.client.get(f"{base}/index.m3u8").text)[0]
