@@ -37,7 +37,7 @@ pytestmark = pytest.mark.services
 
 # Not ``operations``: a handful of rows for the life of an installation; a scan is right.
 GUARDED = {"assets", "jobs", "events", "subscriptions", "licences"}
-ASSETS = 20_000
+ASSETS = 8_000
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def hot_paths(services: Services, ids: list[str]) -> dict[str, Callable[[], obje
 
 
 #: Rows a hot query may read (scan nodes: rows returned + removed by filters and rechecks):
-#: a walk of an index over the whole table reads 2,000-40,000 here. Counting the queued jobs
+#: a walk of an index over the whole table reads 8,000-16,000 here. Counting the queued jobs
 #: is O(queued) by definition (the fixture queues 2,000); a batch reads its 500 ids.
 ROW_BUDGET = 1000
 BUDGETS = {"queue depths (/metrics)": 2100}
