@@ -32,7 +32,7 @@ MASTER = "masters/x/source.mp4"  # what catalogue_rows' assets point at
 def catalogue(services: Services) -> list[str]:
     with services.store.writer(MASTER) as fh:
         fh.write(b"not really a master")
-    return add_assets(services.db, 1200)
+    return add_assets(services.db, 600)
 
 
 def jobs_by_asset(services: Services) -> dict[str, list[Job]]:
@@ -44,14 +44,14 @@ def jobs_by_asset(services: Services) -> dict[str, list[Job]]:
 
 
 def test_retranscode_everything_in_batches(services: Services, catalogue: list[str]) -> None:
-    op = engine.create(services, "retranscode", {"batch": 500})
-    assert (op.total, op.state) == (1200, "queued")
+    op = engine.create(services, "retranscode", {"batch": 250})
+    assert (op.total, op.state) == (600, "queued")
     batches: list[tuple[int, int]] = []
     final = engine.drive(
         services, op.id, on_batch=lambda row, out: batches.append((row.done, out.done))
     )
-    assert final.state == "succeeded" and final.done == 1200 and final.cursor == max(catalogue)
-    assert batches == [(500, 500), (1000, 500), (1200, 200)]  # one batch in memory at a time
+    assert final.state == "succeeded" and final.done == 600 and final.cursor == max(catalogue)
+    assert batches == [(250, 250), (500, 250), (600, 100)]  # one batch in memory at a time
     jobs = jobs_by_asset(services)
     assert set(jobs) == set(catalogue) and all(len(j) == 1 for j in jobs.values())
     job = jobs[catalogue[0]][0]
@@ -86,12 +86,12 @@ def test_paused_operation_resumes_from_its_cursor(services: Services, catalogue:
     assert ops.stale() == []  # a pause is the operator's: no sweeper takes it on
     ops.requeue(op.id)
     final = engine.drive(services, op.id)
-    assert (final.state, final.done, final.skipped) == ("succeeded", 1200, 0)
-    assert len(jobs_by_asset(services)) == 1200
+    assert (final.state, final.done, final.skipped) == ("succeeded", 600, 0)
+    assert len(jobs_by_asset(services)) == 600
 
 
 def test_a_dead_driver_is_taken_over(services: Services, catalogue: list[str]) -> None:
-    op = engine.create(services, "retranscode", {"batch": 700})
+    op = engine.create(services, "retranscode", {"batch": 400})
     ops = Operations(services.db)
     assert ops.claim(op.id, "host:1.dead:op:1", lease_s=60)
     assert engine.drive(services, op.id).state == "running"  # a live lease: hands off
@@ -119,7 +119,7 @@ def test_missing_masters_and_cancel(services: Services, catalogue: list[str]) ->
         assert final.errors == {catalogue[3]: "the master is missing; it cannot be re-transcoded"}
     Operations(services.db).requeue(op.id)
     final = engine.drive(services, op.id)
-    assert (final.state, final.done, final.skipped) == ("succeeded", 1199, 1)
+    assert (final.state, final.done, final.skipped) == ("succeeded", 599, 1)
     assert catalogue[3] in final.errors
 
 
@@ -157,7 +157,7 @@ def test_api_and_metrics(services: Services, catalogue: list[str]) -> None:
         assert body["state"] in ("queued", "running"), body
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    assert body["done"] == body["total"] == 1200 and body["remaining"] == 0
+    assert body["done"] == body["total"] == 600 and body["remaining"] == 0
     assert body["rate_per_s"] > 0 and body["eta_s"] == 0
     assert body["params"] == {"status": ["ready"], "ladder": None}
     listed = client.get("/api/operations?state=succeeded", headers=auth).json()
@@ -187,7 +187,7 @@ def test_cli_retranscode_all_streams_the_same_json(
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout)
     assert out["queue"] == "backfill" and set(out["jobs"]) == set(catalogue)
-    assert out["skipped"] == {} and out["state"] == "succeeded" and out["done"] == 1200
+    assert out["skipped"] == {} and out["state"] == "succeeded" and out["done"] == 600
     shown = subprocess.run(
         [sys.executable, "-m", "vodstack.cli", "operations", "show", out["operation"], "--json"],
         env=env,
