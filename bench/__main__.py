@@ -51,6 +51,7 @@ PLAN: dict[str, tuple[list[str], list[str]]] = {
     "url_ingest": (["--mb", "256", "--rounds", "3"], ["--mb", "64", "--rounds", "1"]),
     "workers": (["--seconds", "5", "--rounds", "3"], ["--seconds", "2", "--rounds", "1"]),
     "costs": (["--seconds", "5", "--rounds", "3"], ["--seconds", "3", "--rounds", "1"]),
+    "catalogue_scale": ([], ["--quick"]),
 }
 NOT_BENCHMARKS = {"__init__", "__main__", "common", "nginx", "_apps"}
 

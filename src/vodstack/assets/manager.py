@@ -7,15 +7,13 @@ origin's packaging cache, edge caches) forgets what it held for the asset.
 from __future__ import annotations
 
 from vodstack.assets.masters import deleted_record
-from vodstack.base import ASSET_UPDATED, EventBus
+from vodstack.base import ASSET_RETRANSCODE, ASSET_UPDATED, EventBus
 from vodstack.catalogue import ASSET, Asset, Catalogue, PurgeScope, Scope, is_valid_id
-from vodstack.costs import require_hot
 from vodstack.edge import PLAYBACK_POLICIES
 from vodstack.errors import Conflict, InvalidInput, NotFound
 from vodstack.jobs import Pipeline
 from vodstack.storage import MASTERS, PACKAGED, ObjectStore, validate_key
-
-ASSET_RETRANSCODE = "asset.retranscode"  # audit: who asked for a new revision, which ladder
+from vodstack.storage.tiers import require_hot
 
 
 class AssetManager:

@@ -20,10 +20,10 @@ from typing import Any
 from vodstack.base import ASSET_CREATED, ASSET_RESTORED, ASSET_UPDATED, MASTER_PURGED, EventBus
 from vodstack.base.actor import Actor
 from vodstack.catalogue import Asset, Catalogue, is_valid_id
-from vodstack.costs import require_hot
 from vodstack.errors import Conflict, NotFound
 from vodstack.jobs import Pipeline
 from vodstack.storage import MASTERS, ObjectStore, validate_key
+from vodstack.storage.tiers import require_hot
 
 log = logging.getLogger(__name__)
 

@@ -101,3 +101,4 @@ ASSET_RESTORED = "asset.restored"
 MASTER_PURGED = "master.purged"
 DIRECT_UPLOAD_CREATED = "direct_upload.created"
 DIRECT_UPLOAD_CANCELLED = "direct_upload.cancelled"
+ASSET_RETRANSCODE = "asset.retranscode"  # audit: who asked for a new revision, which ladder

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 
 from vodstack.catalogue import revisions
 from vodstack.catalogue import status as asset_status
@@ -281,19 +281,26 @@ class Catalogue:
         """Take the oldest runnable queued job (of the asset, of base kind ``kind``, when
         given), or None. Safe against concurrent claimers."""
         now = now or utcnow()
+        candidates: list[str] = []
         with self.db.session() as session:
-            stmt = select(Job.id).where(Job.state == "queued")
-            stmt = stmt.where((Job.not_before.is_(None)) | (Job.not_before <= now))
-            if asset_id is not None:
-                stmt = stmt.where(Job.asset_id == asset_id)
-            if kind is not None:
-                stmt = stmt.where(kind_is(kind))
-            priority = case(
-                *((Job.queue == q, n) for n, q in enumerate(QUEUE_PRIORITY)),
-                else_=len(QUEUE_PRIORITY),
-            )
-            stmt = stmt.order_by(priority, Job.created_at).limit(5)
-            candidates = list(session.scalars(stmt))
+            # One queue at a time, in priority order: each is an ordered walk of the index
+            # (state, queue, created_at) that stops after a few rows, even with a backfill
+            # of 50,000 queued jobs (one query ordered by priority sorted them all).
+            for queue in (*QUEUE_PRIORITY, None):
+                stmt = select(Job.id).where(Job.state == "queued")
+                if queue is None:  # any other queue, last
+                    stmt = stmt.where(Job.queue.not_in(QUEUE_PRIORITY))
+                else:
+                    stmt = stmt.where(Job.queue == queue)
+                stmt = stmt.where((Job.not_before.is_(None)) | (Job.not_before <= now))
+                if asset_id is not None:
+                    stmt = stmt.where(Job.asset_id == asset_id)
+                if kind is not None:
+                    stmt = stmt.where(kind_is(kind))
+                stmt = stmt.order_by(Job.created_at).limit(5 - len(candidates))
+                candidates += list(session.scalars(stmt))
+                if len(candidates) >= 5:
+                    break
         for job_id in candidates:
             job = self.claim_job_by_id(job_id, owner, lease_s, now=now)
             if job is not None:

@@ -16,11 +16,12 @@ from vodstack.cli import remote_commands as twin
 from vodstack.cli.asset_view import asset_view
 from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
 from vodstack.cli.masters import assets_purge_master, assets_restore, deleted_message
+from vodstack.cli.operations import retranscode_all
 from vodstack.cli.output import show_table
 from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, announce, fetch
 from vodstack.cli.remote import remote
 from vodstack.compose import Services
-from vodstack.errors import Conflict, NotFound
+from vodstack.errors import NotFound
 from vodstack.protection import SCHEMES, build_protection, dash_scheme, hls_scheme
 from vodstack.protection import admin as protection_admin
 
@@ -218,7 +219,8 @@ def assets_retranscode(
 ) -> None:
     """Re-run the ladder from retained masters; current revisions serve until replaced, then
     manifests switch and edges purge. --all goes to the backfill queue, which never delays a
-    new upload."""
+    new upload, as a batched operation (`vodstack operations`: Ctrl-C pauses, `operations
+    resume ID` goes on)."""
     if all_ == (asset_id is not None):
         raise typer.BadParameter("give an asset id or --all")
     if (api := remote()) is not None and asset_id is not None:
@@ -228,22 +230,14 @@ def assets_retranscode(
     if (ladder or "default") not in services.settings.ladder_templates:
         known = ", ".join(services.settings.ladder_templates)
         raise typer.BadParameter(f"no ladder named {ladder!r}; known: {known}")
-    ids = [a.id for a in services.catalogue.list_assets(limit=1_000_000)] if all_ else [asset_id]
-    queue = "backfill" if all_ else "ondemand"
-    jobs: dict[str, str] = {}
-    skipped: dict[str, str] = {}
-    for i in ids:
-        if not i:
-            continue
-        try:
-            jobs[i] = services.assets.retranscode(i, queue=queue, ladder=ladder)
-        except Conflict as exc:  # e.g. the master is gone: skip it, do the rest
-            if not all_:
-                raise
-            skipped[i] = exc.message
-    human = "\n".join(f"{k} {v}" for k, v in jobs.items())
-    human += "".join(f"\n{k} skipped: {v}" for k, v in skipped.items())
-    emit({"jobs": jobs, "skipped": skipped, "queue": queue}, as_json, human)
+    if all_:  # a batched, resumable operation: bounded memory whatever the catalogue's size
+        retranscode_all(services, ladder, as_json)
+        return
+    assert asset_id is not None
+    job = services.assets.retranscode(asset_id, queue="ondemand", ladder=ladder)
+    emit(
+        {"jobs": {asset_id: job}, "skipped": {}, "queue": "ondemand"}, as_json, f"{asset_id} {job}"
+    )
 
 
 @assets_app.command("access")

@@ -40,6 +40,7 @@ from vodstack.cli.config import config_app
 from vodstack.cli.costs import costs_app
 from vodstack.cli.grants import licences, subscriptions
 from vodstack.cli.jobs import events, jobs_app, webhooks_app
+from vodstack.cli.operations import operations_app
 from vodstack.cli.remote import remote, use_remote
 from vodstack.cli.report import report_app
 from vodstack.cli.secrets import secrets_app
@@ -61,6 +62,7 @@ app = typer.Typer(
 )
 app.add_typer(assets_app, name="assets")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(operations_app, name="operations")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("events")(events)
 app.add_typer(keys_app, name="keys")

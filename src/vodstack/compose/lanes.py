@@ -39,6 +39,7 @@ from vodstack.compose.celery_app import (
     ONDEMAND,
     TASK_DELIVER_WEBHOOK,
     TASK_RUN_JOB,
+    TASK_RUN_OPERATION,
     WEBHOOKS,
     make_celery,
 )
@@ -46,6 +47,7 @@ from vodstack.compose.services import Services, build_services
 from vodstack.config import Settings
 from vodstack.errors import NotFound
 from vodstack.jobs import JobDispatcher
+from vodstack.jobs.operations import resume_stale
 from vodstack.jobs.owner import owner_prefix
 from vodstack.jobs.webhooks import Delivery as WebhookDelivery
 from vodstack.jobs.worker import reclaim_dead_local
@@ -93,6 +95,12 @@ class LaneRuntime:
         log.info("job %s is %s: nothing to do", job_id, row.state)
         return "duplicate"
 
+    def run_operation(self, operation_id: str) -> str:
+        """Drive a catalogue-wide operation (a no-op when another driver holds it)."""
+        from vodstack.jobs.operations import drive
+
+        return drive(self.services, operation_id).state
+
     def deliver_webhook(self, delivery: dict[str, Any], attempt: int) -> bool:
         webhooks = self.services.webhooks
         if webhooks is None:
@@ -102,11 +110,17 @@ class LaneRuntime:
 
 
 def register_tasks(app: Celery, runtime: LaneRuntime) -> None:
-    """The two task types; each carries ids/data only, the catalogue has the state."""
+    """The task types; each carries ids/data only, the catalogue has the state."""
 
     @app.task(name=TASK_RUN_JOB, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
     def run_job(job_id: str) -> str:
         return runtime.run_job(job_id)
+
+    @app.task(
+        name=TASK_RUN_OPERATION, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+    )
+    def run_operation(operation_id: str) -> str:
+        return runtime.run_operation(operation_id)
 
     @app.task(name=TASK_DELIVER_WEBHOOK, acks_late=True, ignore_result=True)
     def deliver_webhook(delivery: dict[str, Any], attempt: int) -> bool:
@@ -216,6 +230,7 @@ class Supervisor:
         while not self.stopping.wait(self.settings.job_sweep_s):
             try:
                 sweep(self.services.catalogue, dispatcher)
+                resume_stale(self.services)  # catalogue-wide operations whose driver died
             except Exception:
                 log.warning("sweeper could not reach the catalogue or broker", exc_info=True)
 

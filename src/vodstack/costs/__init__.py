@@ -12,7 +12,7 @@ from vodstack.base import lazy_face
 if TYPE_CHECKING:
     from vodstack.costs.flusher import LedgerFlusher, hot_class
     from vodstack.costs.ledger import UsageLedger
-    from vodstack.costs.lifecycle import Lifecycle, require_hot
+    from vodstack.costs.lifecycle import Lifecycle
     from vodstack.costs.prices import GB, Prices
     from vodstack.costs.report import CostReport, parse_since
     from vodstack.costs.service import CostService
@@ -27,7 +27,6 @@ __all__ = [
     "UsageLedger",
     "hot_class",
     "parse_since",
-    "require_hot",
 ]
 
 __getattr__, __dir__ = lazy_face(
@@ -35,7 +34,7 @@ __getattr__, __dir__ = lazy_face(
     {
         "flusher": ["LedgerFlusher", "hot_class"],
         "ledger": ["UsageLedger"],
-        "lifecycle": ["Lifecycle", "require_hot"],
+        "lifecycle": ["Lifecycle"],
         "prices": ["GB", "Prices"],
         "report": ["CostReport", "parse_since"],
         "service": ["CostService"],

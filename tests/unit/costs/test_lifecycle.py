@@ -11,9 +11,10 @@ from tests.conftest import make_clip_file, make_settings
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.repository import Catalogue
 from vodstack.compose.services import build_services
-from vodstack.costs.lifecycle import Lifecycle, ensure_hot, require_hot, storage_class
+from vodstack.costs.lifecycle import Lifecycle
 from vodstack.errors import Conflict, InvalidInput
 from vodstack.storage.local import LocalStore
+from vodstack.storage.tiers import ensure_hot, require_hot, storage_class
 
 ASSET = "c" * 20
 KEY = f"masters/{ASSET}/source.mp4"
