@@ -170,5 +170,17 @@ def test_form_without_file_part_is_400(live: LiveServer) -> None:
 
 
 def test_wrong_content_type_is_415(live: LiveServer) -> None:
-    r = live.client.post("/api/assets", json={"url": "http://x"}, headers=live.admin)
+    headers = {**live.admin, "Content-Type": "text/plain"}
+    r = live.client.post("/api/assets", content=b"not a master", headers=headers)
     assert r.status_code == 415
+
+
+def test_a_json_body_is_a_url_ingest_and_a_private_address_is_refused(live: LiveServer) -> None:
+    """A JSON body asks for ingest from a URL (docs/uploads.md); a loopback address is refused
+    unless allowed, and nothing is created."""
+    before = len(live.client.get("/api/assets", headers=live.admin).json())
+    r = live.client.post(
+        "/api/assets", json={"url": "http://127.0.0.1:9/x.mp4"}, headers=live.admin
+    )
+    assert r.status_code == 400, r.text
+    assert len(live.client.get("/api/assets", headers=live.admin).json()) == before
