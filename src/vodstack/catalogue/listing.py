@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, String, exists, literal, or_, select
 
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.labels import KEY_PATTERN, AssetMetadata, AssetTag
@@ -240,15 +240,21 @@ def _has_tag(stmt: Select[Any], tags: list[str]) -> Select[Any]:
 
 
 def _asset_search(text: str) -> ColumnElement[bool]:
-    """Title or any metadata value contains ``text``, case-insensitively (ILIKE on
-    PostgreSQL, served by trigram indexes where pg_trgm exists; lower() LIKE on SQLite)."""
-    return or_(
-        Asset.title.icontains(text, autoescape=True),
-        exists().where(
-            AssetMetadata.asset_id == Asset.id,
-            AssetMetadata.value.icontains(text, autoescape=True),
-        ),
-    )
+    """The title contains ``text``, case-insensitively (ILIKE on PostgreSQL, served by the
+    trigram index where pg_trgm exists; lower() LIKE on SQLite), or ``text`` is the asset's id.
+    Metadata is searched by exact value (``metadata[KEY]=VALUE``, an index lookup).
+
+    One table, one condition, so the planner can choose per pattern: a rare one reads its few
+    matches through the trigram index, a word in every title walks the created-at index for a
+    page. (Title OR a metadata EXISTS could use neither: every title was read, 8,300 rows at
+    8,000 titles.) The pattern is written into the statement, not bound: psycopg prepares a
+    statement at its sixth use, and PostgreSQL's generic plan for a bound pattern cannot know
+    how selective it is (it read every title matching a common word: 13-16 ms at 5,000 titles
+    against 0.1 ms)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = literal(f"%{escaped}%", String(), literal_execute=True)
+    match = Asset.title.ilike(pattern, escape="\\")
+    return or_(match, Asset.id == text) if is_valid_id(text) else match
 
 
 ASSETS = Listing(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, literal, tuple_
+from sqlalchemy import Integer, Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from vodstack.errors import InvalidInput
@@ -144,7 +144,11 @@ def paginate(
         key = tuple_(*columns)
         stmt = stmt.where(key < bound if descending else key > bound)
     stmt = stmt.order_by(*(c.desc() if descending else c.asc() for c in columns))
-    rows = list(session.scalars(stmt.limit(request.limit + 1)))
+    # The limit written into the statement too: a generic plan with an unknown limit walked
+    # the created-at index to a searched title (all of it for the oldest title).
+    rows = list(
+        session.scalars(stmt.limit(literal(request.limit + 1, Integer(), literal_execute=True)))
+    )
     if len(rows) <= request.limit:
         return Page(rows, None)
     rows = rows[: request.limit]

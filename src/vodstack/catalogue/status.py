@@ -95,6 +95,17 @@ def transition(
     return session.execute(stmt).rowcount == 1  # it moved to an allowed status meanwhile
 
 
+def requeue_many(session: Session, asset_ids: list[str]) -> int:
+    """:func:`requeue` for a batch (a catalogue-wide re-transcode): how many moved."""
+    stmt = (
+        update(Asset)
+        .where(Asset.id.in_(asset_ids), serves_nothing())
+        .where(Asset.status.in_([s.value for s in ALLOWED_FROM[_S.QUEUED]]))
+        .values(status=_S.QUEUED.value, error=None)
+    )
+    return int(session.execute(stmt).rowcount or 0)
+
+
 def requeue(session: Session, asset_id: str) -> bool:
     """``queued`` (reason cleared) when the asset serves nothing; a ready asset keeps serving
     its revision while it is transcoded again. False when nothing changed."""

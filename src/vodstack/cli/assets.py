@@ -47,7 +47,7 @@ def assets_list(
     owner: Annotated[str | None, typer.Option()] = None,
     cost_center: Annotated[str | None, typer.Option("--cost-center")] = None,
     search: Annotated[
-        str | None, typer.Option("--search", "-q", help="Title or metadata contains this.")
+        str | None, typer.Option("--search", "-q", help="Title contains this (or it is the id).")
     ] = None,
     created_after: SinceOpt = None,
     created_before: UntilOpt = None,

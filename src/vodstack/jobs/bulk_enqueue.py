@@ -24,12 +24,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from vodstack.base import ASSET_RETRANSCODE
 from vodstack.catalogue import ACTIVE_JOB_STATES, TRANSCODE_KIND, Asset, Event, Job, utcnow
 from vodstack.catalogue.repository import _ID_ALPHABET, ASSET_ID_LENGTH
-from vodstack.catalogue.status import serves_nothing
+from vodstack.catalogue.status import requeue_many
 from vodstack.errors import Conflict, NotFound, StorageError
 from vodstack.jobs.pipeline import transcode_kind
 from vodstack.storage import LocalStore
@@ -119,11 +119,7 @@ def enqueue_transcodes(
         ]
         if rows_new:
             session.execute(insert(Job), rows_new)
-            session.execute(
-                update(Asset)
-                .where(Asset.id.in_(new), serves_nothing())
-                .values(status="queued", error=None)
-            )
+            requeue_many(session, new)
         for row in rows_new:
             out.jobs[row["asset_id"]] = row["id"]
             queues[row["id"]] = queue

@@ -104,7 +104,8 @@ def listing_openapi(listing: Listing, what: str) -> dict[str, Any]:
             _param(
                 "q",
                 {"type": "string", "minLength": 1, "maxLength": MAX_Q},
-                "Search: title or any metadata value contains this text (any case).",
+                "Search: the title contains this text (any case), or it is the asset id; "
+                "metadata by metadata[KEY]=VALUE.",
             )
         )
     for f in listing.filters:
