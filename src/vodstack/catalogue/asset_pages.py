@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Integer, Select, String, literal, or_, select, tuple_
 
 from vodstack.catalogue.db import Database
 from vodstack.catalogue.models import Asset
@@ -93,7 +93,13 @@ def page_statement(query: AssetQuery) -> Select[tuple[Asset]]:
         stmt = stmt.where(Asset.status.in_(query.statuses))
     text = (query.q or "").strip()
     if text:
-        match = Asset.title.ilike(_like_pattern(text), escape="\\")
+        # The pattern is written into the statement (escaped by SQLAlchemy), not bound: a
+        # prepared statement's generic plan cannot know how selective a pattern is, and the
+        # one PostgreSQL settled on (psycopg prepares a statement at its sixth use) read every
+        # row matching "episode" — 13-16 ms at 5,000 titles — where the pattern's own plan
+        # walks the created-at index for a page (0.1 ms). Each search is planned for itself.
+        pattern = literal(_like_pattern(text), String(), literal_execute=True)
+        match = Asset.title.ilike(pattern, escape="\\")
         stmt = stmt.where(or_(match, Asset.id == text) if is_valid_id(text) else match)
     if query.cursor is not None:
         created, asset_id = decode_cursor(query.cursor)
@@ -103,7 +109,11 @@ def page_statement(query: AssetQuery) -> Select[tuple[Asset]]:
         stmt = stmt.order_by(Asset.created_at.desc(), Asset.id.desc())
     else:
         stmt = stmt.order_by(Asset.created_at, Asset.id)
-    return stmt.limit(query.limit + 1)
+    if not text:
+        return stmt.limit(query.limit + 1)
+    # A search's limit too: a generic plan with an unknown limit walked the created-at index
+    # to the title (all of it for the oldest: 4.5 ms at 5,000 titles, for its sixth search).
+    return stmt.limit(literal(query.limit + 1, Integer(), literal_execute=True))
 
 
 def asset_page(db: Database, query: AssetQuery) -> AssetPage:

@@ -51,6 +51,9 @@ def test_status_filter_and_search(services: Services) -> None:
     assert walk(services, q="#000007") == [ready[7]]
     assert walk(services, q=ready[3]) == [ready[3]]  # an exact id
     assert walk(services, q="%") == [] and walk(services, q="_") == []  # no wildcards
+    quoted = add_assets(services.db, 1, start=50, title="O'Brien \\ 100% _x_ %(q)s")
+    for q in ("O'Brien", "\\", "100%", "_x_", "%(q)s", "'; DROP TABLE assets; --"):
+        assert walk(services, q=q) == (quoted if q[0] != "'" else []), q
 
 
 def test_bad_queries_are_refused(services: Services) -> None:
