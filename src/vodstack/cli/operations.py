@@ -172,6 +172,39 @@ def op_protect(
     _start(services, "protect", params, detach, as_json)
 
 
+TagOpt = Annotated[
+    list[str] | None, typer.Option("--tag", help="Only assets with this tag (repeat: all of them).")
+]
+
+
+@operations_app.command("publish")
+def op_publish(
+    tag: TagOpt = None,
+    status: StatusOpt = None,
+    max_per_s: RateOpt = None,
+    detach: DetachOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Allow playback of every asset with --tag (or in --status), batch by batch."""
+    services = open_services()
+    params = {"tag": tag, "status": _statuses(status), "max_per_s": max_per_s}
+    _start(services, "publish", params, detach, as_json)
+
+
+@operations_app.command("unpublish")
+def op_unpublish(
+    tag: TagOpt = None,
+    status: StatusOpt = None,
+    max_per_s: RateOpt = None,
+    detach: DetachOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop playback of every asset with --tag (or in --status) at once: a takedown by tag."""
+    services = open_services()
+    params = {"tag": tag, "status": _statuses(status), "max_per_s": max_per_s}
+    _start(services, "unpublish", params, detach, as_json)
+
+
 @operations_app.command("rekey")
 def op_rekey(
     max_per_s: RateOpt = None, detach: DetachOpt = False, as_json: JsonOpt = False

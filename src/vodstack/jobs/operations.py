@@ -27,9 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 
 from vodstack.catalogue import Asset
+from vodstack.catalogue.labels import AssetTag
 from vodstack.catalogue.operations import BatchOutcome, Operation, Operations
 from vodstack.errors import InvalidInput, NotFound, VodstackError
 from vodstack.jobs.bulk_enqueue import enqueue_transcodes
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from vodstack.config import Settings
     from vodstack.jobs.pipeline import Pipeline
     from vodstack.protection import Protection
-    from vodstack.protection.admin import Assets
     from vodstack.secrets import SecretStore
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,17 @@ log = logging.getLogger(__name__)
 #: A driver renews its lease with every batch; a batch must take less than this.
 LEASE_S = 120.0
 STATUSES = ("uploaded", "queued", "transcoding", "ready", "failed")
+
+
+class _Assets(Protocol):
+    """The asset operations these kinds call (vodstack.assets.AssetManager has them)."""
+
+    catalogue: Catalogue
+    bus: EventBus
+
+    def get(self, asset_id: str) -> Asset: ...
+
+    def set_published(self, asset_id: str, published: bool) -> Asset: ...
 
 
 class Services(Protocol):
@@ -71,7 +82,7 @@ class Services(Protocol):
     def catalogue(self) -> Catalogue: ...
 
     @property
-    def assets(self) -> Assets: ...
+    def assets(self) -> _Assets: ...
 
     @property
     def secrets(self) -> SecretStore: ...
@@ -142,6 +153,14 @@ def _protect(ctx: Context, asset_id: str, params: dict[str, Any]) -> object:
     return admin.set_protection(ctx.services.assets, ctx.protection, asset_id, params["schemes"])
 
 
+def _publish(ctx: Context, asset_id: str, params: dict[str, Any]) -> object:
+    return ctx.services.assets.set_published(asset_id, True)
+
+
+def _unpublish(ctx: Context, asset_id: str, params: dict[str, Any]) -> object:
+    return ctx.services.assets.set_published(asset_id, False)
+
+
 def _rekey(ctx: Context, asset_id: str, params: dict[str, Any]) -> object:
     from vodstack.protection import admin
 
@@ -164,6 +183,18 @@ KINDS: dict[str, Kind] = {
             _per_asset(_protect),
         ),
         Kind(
+            "publish",
+            "allow playback of every selected asset (`tag`: those with all these tags)",
+            200,
+            _per_asset(_publish),
+        ),
+        Kind(
+            "unpublish",
+            "stop playback of every selected asset at once (takedown; `tag` as for publish)",
+            200,
+            _per_asset(_unpublish),
+        ),
+        Kind(
             "rekey",
             "new content keys for every protected asset",
             100,
@@ -179,6 +210,8 @@ def _filters(kind: Kind, params: dict[str, Any]) -> list[ColumnElement[bool]]:
     where = list(kind.only(params))
     if params.get("status"):
         where.append(Asset.status.in_(params["status"]))
+    for tag in params.get("tag") or ():  # all of them (as the asset listing's ``tag``)
+        where.append(exists().where(AssetTag.asset_id == Asset.id, AssetTag.tag == tag))
     return where
 
 
@@ -213,6 +246,11 @@ def validate(services: Services, kind_name: str, params: dict[str, Any]) -> dict
         if unknown:
             raise InvalidInput(f"unknown status {sorted(unknown)}; known: {', '.join(STATUSES)}")
         out["status"] = sorted(set(status))
+    if params.get("tag"):
+        tags = [str(t).strip() for t in params["tag"]]
+        if len(tags) > 20 or not all(0 < len(t) <= 64 for t in tags):
+            raise InvalidInput("tag: at most 20 tags of 1-64 characters")
+        out["tag"] = sorted(set(tags))
     if params.get("max_per_s"):
         out["max_per_s"] = float(params["max_per_s"])
     if params.get("batch"):

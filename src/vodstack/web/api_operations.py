@@ -22,14 +22,18 @@ router = APIRouter(
 
 
 class OperationIn(BaseModel):
-    kind: Literal["retranscode", "protect", "rekey"] = Field(
+    kind: Literal["retranscode", "protect", "rekey", "publish", "unpublish"] = Field(
         description="retranscode: every master again (`ladder`: a ladder backfill), on the "
-        "backfill lane; protect: serve with `schemes`; rekey: new keys for protected assets"
+        "backfill lane; protect: serve with `schemes`; rekey: new keys for protected assets; "
+        "publish / unpublish: allow or stop playback"
     )
     ladder: str | None = Field(default=None, max_length=20)
     schemes: list[str] | None = Field(default=None, max_length=4)
     status: list[str] | None = Field(
         default=None, max_length=5, description="only assets in these states"
+    )
+    tag: list[str] | None = Field(
+        default=None, max_length=20, description="only assets with all these tags"
     )
     max_per_s: float | None = Field(default=None, gt=0, description="assets per second, at most")
 

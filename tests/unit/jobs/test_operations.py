@@ -140,6 +140,31 @@ def test_protect_and_rekey_many_assets(services: Services) -> None:
     )
 
 
+def test_publish_and_unpublish_by_tag(services: Services) -> None:
+    """A takedown by tag: only the tagged assets change, batch by batch, each announced."""
+    from vodstack.catalogue.labels import LabelsPatch, LabelStore
+
+    ids = add_assets(services.db, 40)
+    store = LabelStore(services.db)
+    for asset_id in ids[:15]:
+        store.update(asset_id, LabelsPatch(tags=["season-1"]))
+    for asset_id in ids[:5]:
+        store.update(asset_id, LabelsPatch(tags=["season-1", "promo"]))
+    op = engine.create(services, "publish", {"tag": ["season-1"], "batch": 4})
+    assert op.total == 15
+    assert engine.drive(services, op.id).done == 15
+    published = {a for a in ids if services.catalogue.get_asset(a).published}
+    assert published >= set(ids[:15])
+    down = engine.drive(
+        services, engine.create(services, "unpublish", {"tag": ["season-1", "promo"]}).id
+    )
+    assert (down.state, down.total, down.done) == ("succeeded", 5, 5)
+    assert not any(services.catalogue.get_asset(a).published for a in ids[:5])
+    assert all(services.catalogue.get_asset(a).published for a in ids[5:15])
+    with pytest.raises(Exception, match="tag"):
+        engine.create(services, "publish", {"tag": ["x" * 65]})
+
+
 def test_api_and_metrics(services: Services, catalogue: list[str]) -> None:
     client = TestClient(create_app(build_server(services, run_workers=False)))
     auth = {"Authorization": f"Bearer {services.admin_token}"}
