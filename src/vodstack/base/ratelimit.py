@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
+
+from vodstack.base.lru import Lru
 
 
 class RateLimiter:
@@ -26,7 +27,7 @@ class RateLimiter:
         self.burst = burst
         self.max_keys = max_keys
         self.clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._buckets: Lru[str, tuple[float, float]] = Lru(max_keys)
         self._lock = threading.Lock()
 
     @property
@@ -39,16 +40,14 @@ class RateLimiter:
             return 0.0
         now = self.clock()
         with self._lock:
-            tokens, last = self._buckets.pop(key, (self.burst, now))
+            tokens, last = self._buckets.pop(key) or (self.burst, now)
             tokens = min(self.burst, tokens + (now - last) * self.rate)
             if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                wait = 0.0
+                tokens, wait = tokens - 1, 0.0
             else:
-                self._buckets[key] = (tokens, now)
                 wait = (1 - tokens) / self.rate
-            while len(self._buckets) > self.max_keys:
-                self._buckets.popitem(last=False)
+            if self.max_keys > 0:
+                self._buckets.put(key, (tokens, now))
         return wait
 
 

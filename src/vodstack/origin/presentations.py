@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import replace
 
+from vodstack.base.lru import Lru
 from vodstack.catalogue import Asset, Catalogue, MediaCatalogue
 from vodstack.errors import NotFound
 from vodstack.packaging import (
@@ -29,33 +29,31 @@ class Presentations:
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
         self.media = MediaCatalogue(catalogue.db)
-        self._presentations: OrderedDict[tuple[str, int], Presentation] = OrderedDict()
-        self._loaded: dict[tuple[str, int], float] = {}
-        self._segments: OrderedDict[tuple[str, int, str, int, bool], tuple[Segment, ...]] = (
-            OrderedDict()
+        # (presentation, when it was loaded) per revision; segment maps per track and layout
+        self._presentations: Lru[tuple[str, int], tuple[Presentation, float]] = Lru(_CACHE_SIZE)
+        self._segments: Lru[tuple[str, int, str, int, bool], tuple[Segment, ...]] = Lru(
+            _CACHE_SIZE * 8
         )
         self._lock = threading.Lock()
 
     def forget(self, asset_id: str) -> None:
         with self._lock:
-            for key in [k for k in self._presentations if k[0] == asset_id]:
-                del self._presentations[key]
-            for segment_key in [k for k in self._segments if k[0] == asset_id]:
-                del self._segments[segment_key]
+            self._presentations.pop_where(lambda k, _: k[0] == asset_id)
+            self._segments.pop_where(lambda k, _: k[0] == asset_id)
 
     def get(self, asset_id: str, revision: int) -> Presentation:
         key = (asset_id, revision)
         with self._lock:
-            cached = self._presentations.get(key)
+            hit = self._presentations.get(key)
+            cached, loaded = hit if hit is not None else (None, 0.0)
             # A windowed revision is joined in place (same revision, new rows), and the
             # extras (poster, storyboard, download) of a ready revision are added later by
             # their job; origins in other processes see no event for either, so they re-read
             # such rows every few seconds.
             if cached is not None and (
                 (not cached.windowed and cached.files)
-                or time.monotonic() - self._loaded.get(key, 0.0) < _WINDOWED_RECHECK_S
+                or time.monotonic() - loaded < _WINDOWED_RECHECK_S
             ):
-                self._presentations.move_to_end(key)
                 return cached
         rows = self.catalogue.renditions(asset_id, revision)
         if not rows:
@@ -92,11 +90,7 @@ class Presentations:
         )
         presentation = Presentation(asset_id, revision, duration, tracks, files=files)
         with self._lock:
-            self._presentations[key] = presentation
-            self._loaded[key] = time.monotonic()
-            if len(self._presentations) > _CACHE_SIZE:
-                evicted, _ = self._presentations.popitem(last=False)
-                self._loaded.pop(evicted, None)
+            self._presentations.put(key, (presentation, time.monotonic()))
         return presentation
 
     def finished(self, asset: Asset, what: str) -> Presentation:
@@ -120,13 +114,12 @@ class Presentations:
         # the segments computed from the windowed rows' planned sizes
         key = (p.asset_id, p.revision, track.track_id, segment_s, track.windowed)
         with self._lock:
-            if key in self._segments:
-                return self._segments[key]
+            known = self._segments.get(key)
+            if known is not None:
+                return known
         segments = segment_track(track, segment_s)
         with self._lock:
-            self._segments[key] = segments
-            if len(self._segments) > _CACHE_SIZE * 8:
-                self._segments.popitem(last=False)
+            self._segments.put(key, segments)
         return segments
 
     def segment(self, p: Presentation, track: Track, segment_s: int, number: int | None) -> Segment:

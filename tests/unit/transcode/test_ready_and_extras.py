@@ -183,7 +183,10 @@ def test_an_origin_of_another_process_serves_a_joined_track_from_its_real_offset
             asset_id, "job1", lambda f: None, __import__("threading").Event(), on_ready=on_ready
         )
         assert seen == [True]
-        other.presentations._loaded.clear()  # as after the re-check interval: rows are read again
+        cache = other.presentations._presentations  # as after the re-check interval:
+        for key in list(cache):  # rows are read again
+            presentation, _ = cache.peek(key)  # type: ignore[misc]
+            cache.put(key, (presentation, float("-inf")))
         body = read_resource(services.store, other.resolve(asset_id, path))
         fresh = Origin(settings, services.catalogue, services.store, windows=None, frames=frames)
         assert body == read_resource(services.store, fresh.resolve(asset_id, path))
