@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, NamedTuple, TypeVar
 
 from vodstack.base.lru import Lru
 from vodstack.entitlement import cfbase64, pathtoken
@@ -131,7 +131,25 @@ def _deny(reason: Reason, source: Source | None = None) -> Verdict:
 
 #: A raw Cookie header (or path token) whose signature held: (policy, key id, key
 #: fingerprint, verdict).
-_Known = tuple[Policy, str, bytes, Verdict]
+class _Known(NamedTuple):
+    """A credential that verified: what a re-check needs without parsing it again."""
+
+    policy: Policy
+    key_id: str
+    fingerprint: bytes
+    verdict: Verdict
+    #: (prefix, not before, not after) when the common case is decided by comparisons alone
+    #: (a ``prefix*`` resource, no IP binding); None: always the full evaluation.
+    quick: tuple[str, float, float] | None
+
+
+def _known(policy: Policy, key_id: str, fingerprint: bytes, verdict: Verdict) -> _Known:
+    prefix = policy.literal_prefix
+    quick = None
+    if prefix is not None and policy.ip_address is None:
+        not_before = policy.date_greater_than
+        quick = (prefix, float("-inf") if not_before is None else not_before, policy.date_less_than)
+    return _Known(policy, key_id, fingerprint, verdict, quick)
 
 
 class _Passed(Generic[K, V]):
@@ -222,7 +240,7 @@ class SignatureVerifier:
             and (key := self._keygroup().verification_key(verdict.key_id)) is not None
         ):
             ok = Verdict(ok=True, source="token", key_id=verdict.key_id, policy=verdict.policy)
-            self._tokens.put(token, (verdict.policy, verdict.key_id, key.fingerprint, ok))
+            self._tokens.put(token, _known(verdict.policy, verdict.key_id, key.fingerprint, ok))
         return verdict
 
     def _recheck(
@@ -235,13 +253,20 @@ class SignatureVerifier:
         hit = cache.get(credential, now)
         if hit is None:
             return None
-        policy, key_id, fingerprint, verdict = hit
-        key = self._keygroup().verification_key(key_id)
-        if key is None or key.fingerprint != fingerprint:
+        key = self._keygroup().verification_key(hit.key_id)
+        if key is None or key.fingerprint != hit.fingerprint:
             return None
-        if _quick_ok(policy, url, now):
-            return verdict
-        return self._evaluate(policy, url, now, client_ip, source, key_id)
+        # The common case in a few comparisons (issue #15: this runs on every segment): in
+        # time, a ``prefix*`` resource the URL starts with, no dot segment or encoding.
+        quick = hit.quick
+        if (
+            quick is not None
+            and quick[1] < now < quick[2]
+            and url.startswith(quick[0])
+            and not has_unsafe_path(url)
+        ):
+            return hit.verdict
+        return self._evaluate(hit.policy, url, now, client_ip, source, hit.key_id)
 
     def verify_cookie_header(self, url: str, cookie_header: str, client_ip: str) -> Verdict:
         """:meth:`verify` for a raw ``Cookie`` header, as a player repeats it on every segment.
@@ -266,7 +291,7 @@ class SignatureVerifier:
             and (key := self._keygroup().verification_key(verdict.key_id)) is not None
         ):
             self._headers.put(
-                cookie_header, (verdict.policy, verdict.key_id, key.fingerprint, verdict)
+                cookie_header, _known(verdict.policy, verdict.key_id, key.fingerprint, verdict)
             )
         return verdict
 
@@ -369,21 +394,6 @@ class SignatureVerifier:
         if reason is not None:
             return Verdict(ok=False, reason=reason, source=source, key_id=key_id, policy=policy)
         return Verdict(ok=True, source=source, key_id=key_id, policy=policy)
-
-
-def _quick_ok(policy: Policy, url: str, now: float) -> bool:
-    """The common case of a known grant, decided in a few comparisons: in time, not bound to
-    an address, a ``prefix*`` resource the URL starts with, no dot segment or encoding.
-    False means "not sure": the caller then runs the full evaluation (for the reason)."""
-    prefix = policy.literal_prefix
-    return (
-        now < policy.date_less_than
-        and (policy.date_greater_than is None or now > policy.date_greater_than)
-        and policy.ip_address is None
-        and prefix is not None
-        and url.startswith(prefix)
-        and not has_unsafe_path(url)
-    )
 
 
 def _values(mapping: Values, name: str) -> list[str]:
