@@ -160,6 +160,39 @@ def wrk_cpu(base: str, path: str, **kwargs: object) -> CpuRun:
     return CpuRun(result, server_cpu_seconds(base) - before)
 
 
+def hey_cpu(base: str, path: str, *, rate: int, seconds: int, headers: dict[str, str]) -> CpuRun:
+    """``rate`` requests per second (hey, 8 workers) against ``base + path`` for ``seconds``,
+    with the server CPU they cost. Unlike wrk, which keeps every connection busy, a fixed rate
+    offers both servers of a comparison the same load: at saturation a single event loop
+    batches more work per wake-up the faster it is, so CPU per request there also measures
+    throughput, not only the work each request does (BENCHMARKS.md, entitlement)."""
+    if shutil.which("hey") is None:
+        raise SystemExit("hey is needed: apt-get install hey")
+    workers = 8
+    argv = ["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.3f}"]
+    argv.append("-disable-compression")
+    for k, v in headers.items():
+        argv += ["-H", f"{k}: {v}"]
+    before = server_cpu_seconds(base)
+    out = subprocess.run([*argv, base + path], capture_output=True, text=True, check=True).stdout
+    cpu_s = server_cpu_seconds(base) - before
+    codes = {int(c): int(n) for c, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", out)}
+    ok = codes.get(200, 0)
+    result = WrkResult(
+        rps=ok / seconds,
+        mb_s=0.0,
+        p50_ms=_ms_seconds(re.search(r"50%+ in ([\d.]+) secs", out)),
+        p99_ms=_ms_seconds(re.search(r"99%+ in ([\d.]+) secs", out)),
+        errors=sum(codes.values()) - ok,
+        requests=sum(codes.values()),
+    )
+    return CpuRun(result, cpu_s)
+
+
+def _ms_seconds(match: re.Match[str] | None) -> float:
+    return float(match.group(1)) * 1000 if match else float("nan")
+
+
 @contextmanager
 def server(
     env: dict[str, str],

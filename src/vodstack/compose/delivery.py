@@ -57,6 +57,9 @@ class Gate(Protocol):
         self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
     ) -> None: ...
 
+    def flush_counts(self) -> None:
+        """Bring batched counters up to date (before ``/metrics`` reads them)."""
+
 
 class OpenGate:
     """Lets every request through. Only for tests and benchmarks of what lies behind."""
@@ -64,6 +67,9 @@ class OpenGate:
     def check(
         self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
     ) -> None:
+        return None
+
+    def flush_counts(self) -> None:
         return None
 
 

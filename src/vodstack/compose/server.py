@@ -110,7 +110,7 @@ def build_server(
             "instance": logs.instance_name(settings.instance_id),
             "version": __version__,
         },
-        lambda: _refresh_job_gauges(services),
+        lambda: _refresh_gauges(services, delivery),
         services.metrics.own,
     )
     if delivery.edge is not None:
@@ -143,9 +143,10 @@ def _usage_ledger(
     return ledger, flusher
 
 
-def _refresh_job_gauges(services: Services) -> None:
-    """Gauges of the catalogue's jobs (all processes); every state and queue is set, so one
-    that emptied reads 0 instead of its last count."""
+def _refresh_gauges(services: Services, delivery: Delivery) -> None:
+    """Before a scrape: the gate's batched counts, and the gauges of the catalogue's jobs (all
+    processes; every state and queue is set, so one that emptied reads 0, not its last count)."""
+    delivery.gate.flush_counts()
     m, pipeline = services.metrics, services.pipeline
     for state, count in pipeline.job_counts().items():
         m.jobs.labels(state).set(count)

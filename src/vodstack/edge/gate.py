@@ -22,6 +22,11 @@ from vodstack.telemetry import Metrics
 #: No forwarded headers to read: the peer is the viewer.
 _NO_HEADERS: dict[str, str] = {}
 
+#: Allowed requests reach the Prometheus counter in batches of this many (and at every scrape
+#: of this process): one counter update, with its lock, cost more than the rest of a known
+#: grant's check on a busy server (issue #15; BENCHMARKS.md, entitlement).
+_FLUSH_EVERY = 64
+
 
 class SignatureGate:
     def __init__(
@@ -39,7 +44,15 @@ class SignatureGate:
         self.metrics = metrics
         self.limiter = RateLimiter(settings.playback_rate_per_s, settings.playback_burst)
         self.picture_limiter = RateLimiter(settings.picture_rate_per_s, settings.picture_burst)
-        self._allowed = metrics.gate_allowed.inc
+        self.allowed_unflushed = 0  # see flush_counts
+
+    def flush_counts(self) -> None:
+        """Add the allowed requests counted since the last flush to ``vodstack_gate_allowed``.
+        Called by ``/metrics`` before it reads the counters; another worker's last < 64 show
+        at its next batch or scrape."""
+        unflushed, self.allowed_unflushed = self.allowed_unflushed, 0
+        if unflushed:
+            self.metrics.gate_allowed.inc(unflushed)
 
     def public_url(self, request: Request) -> str:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
@@ -109,14 +122,16 @@ class SignatureGate:
                 self.public_url(request), cookie_header.decode("latin-1"), client_ip
             )
         if verdict.ok:
-            self._allowed()
+            self.allowed_unflushed += 1  # the event loop's thread only: no increment is lost
+            if self.allowed_unflushed >= _FLUSH_EVERY:
+                self.flush_counts()
             return
         if (
             verdict.reason == "missing"  # no credential at all: maybe none is needed
             and self.policies is not None
             and self.policies.is_public(asset_id)
         ):
-            self._allowed()
+            self.metrics.gate_allowed.inc()
             return
         self.metrics.gate_denied.labels(verdict.reason or "unknown").inc()
         raise verdict.to_error()
