@@ -51,6 +51,8 @@ def test_the_guide_runs_as_printed(server: LiveServer, tmp_path: Path) -> None:
     out = done.stdout
     lines = out.splitlines()
     assert "403" in lines and "401" in lines and "400" in lines
+    assert "409" in lines  # a re-drive of a job that is not dead
+    assert "plans: any  geo allow: all  geo deny: none" in out  # the remote CLI
     assert '"metadata":{"course":"BIO-101","room":"B2"}' in out
     assert '"tags":["biology","lecture"]' in out and '"owner":null' in out
     assert re.search(

@@ -92,7 +92,7 @@ def test_remote_cli_and_client_against_a_server_on_another_port(
     assert "Traceback" not in bad.stderr
 
     # What stays local says so in one line.
-    local_only = vodstack(elsewhere, *remote, "assets", "policy", asset_id, "public")
+    local_only = vodstack(elsewhere, *remote, "keys", "activate", "K0")
     assert local_only.returncode == 2 and len(local_only.stderr.strip().splitlines()) == 1
     assert "local catalogue only" in local_only.stderr
     assert vodstack(elsewhere, *remote, "stats").returncode == 2

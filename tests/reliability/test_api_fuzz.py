@@ -78,7 +78,8 @@ def test_no_operation_answers_5xx(live: LiveServer) -> None:
     assert failures == []
 
 
-#: Operations of issue 18 (paging, labels, scoped keys), fuzzed once per scope.
+#: Operations of issue 18 (paging, labels, scoped keys, the remote CLI's job actions),
+#: fuzzed once per scope.
 SCOPED = {
     ("GET", "/api/assets"),
     ("PATCH", "/api/assets/{asset_id}"),
@@ -91,6 +92,9 @@ SCOPED = {
     ("POST", "/api/api-keys"),
     ("GET", "/api/api-keys/{key_id}"),
     ("DELETE", "/api/api-keys/{key_id}"),
+    ("POST", "/api/jobs/{job_id}/redrive"),
+    ("POST", "/api/jobs/resend"),
+    ("POST", "/api/subscriptions/{subscription_id}/cancel"),
 }
 
 

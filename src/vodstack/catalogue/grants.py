@@ -48,6 +48,16 @@ class Grants:
                 stmt = stmt.where(Subscription.plan == plan)
             return session.execute(stmt.values(cancelled=True)).rowcount
 
+    def cancel_subscription(self, subscription_id: int) -> Subscription:
+        """Cancel one subscription (kept, marked cancelled, as ``cancel`` does); idempotent."""
+        with self.db.session() as session:
+            sub = session.get(Subscription, subscription_id)
+            if sub is None:
+                raise NotFound(f"no subscription {subscription_id}")
+            sub.cancelled = True
+            session.flush()
+            return sub
+
     def delete_subscription(self, subscription_id: int) -> None:
         with self.db.session() as session:
             sub = session.get(Subscription, subscription_id)

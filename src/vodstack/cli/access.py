@@ -9,8 +9,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from vodstack.cli import remote_commands as twin
 from vodstack.cli.common import JsonOpt, emit, open_services
 from vodstack.cli.output import show_table
+from vodstack.cli.remote import call, remote
+from vodstack.cli.remote_commands import grants_view
 from vodstack.errors import ConfigError, InvalidInput
 
 keys_app = typer.Typer(
@@ -43,7 +46,11 @@ def _kind(value: str) -> str:
 @keys_app.command("list")
 def keys_list(as_json: JsonOpt = False) -> None:
     """Keys of the group: active (signs), trusted (verifies), retired (refused)."""
-    rows = _key_rows(open_services())
+    if (api := remote()) is not None:
+        keys = ("key_id", "algorithm", "status", "can_sign", "created_at")
+        rows = [{k: key.to_dict()[k] for k in keys} for key in call(api.signing_keys)]
+    else:
+        rows = _key_rows(open_services())
     if as_json:
         emit(rows, True)
         return
@@ -62,7 +69,7 @@ def keys_list(as_json: JsonOpt = False) -> None:
 @keys_app.command("create")
 def keys_create(algorithm: KindOpt = "rsa", as_json: JsonOpt = False) -> None:
     """Generate a key pair and trust it (it signs only after `rotate`/`activate`, unless it is
-    the first key)."""
+    the first key). Local only: the API has no such call (use `keys rotate` with --url)."""
     services = open_services()
     key_id = services.keyring.create(_kind(algorithm))  # type: ignore[arg-type]
     emit({"key_id": key_id}, as_json, key_id)
@@ -71,14 +78,16 @@ def keys_create(algorithm: KindOpt = "rsa", as_json: JsonOpt = False) -> None:
 @keys_app.command("rotate")
 def keys_rotate(algorithm: KindOpt = "rsa", as_json: JsonOpt = False) -> None:
     """New key signs from now on; cookies signed by the old key play until they expire."""
-    services = open_services()
-    key_id = services.keyring.rotate(_kind(algorithm))  # type: ignore[arg-type]
+    if (api := remote()) is not None:
+        key_id = call(api.rotate_signing_key, _kind(algorithm)).key_id
+    else:
+        key_id = open_services().keyring.rotate(_kind(algorithm))  # type: ignore[arg-type]
     emit({"key_id": key_id}, as_json, key_id)
 
 
 @keys_app.command("activate")
 def keys_activate(key_id: str, as_json: JsonOpt = False) -> None:
-    """Switch signing to an existing key of the group."""
+    """Switch signing to an existing key of the group (local only)."""
     open_services().keyring.activate(key_id)
     emit({"key_id": key_id, "status": "active"}, as_json, f"{key_id} signs new cookies")
 
@@ -86,7 +95,10 @@ def keys_activate(key_id: str, as_json: JsonOpt = False) -> None:
 @keys_app.command("retire")
 def keys_retire(key_id: str, as_json: JsonOpt = False) -> None:
     """Stop trusting a key: cookies it signed are refused at once."""
-    open_services().keyring.retire(key_id)
+    if (api := remote()) is not None:
+        call(api.retire_signing_key, key_id)
+    else:
+        open_services().keyring.retire(key_id)
     emit({"key_id": key_id, "status": "retired"}, as_json, f"{key_id} retired")
 
 
@@ -99,7 +111,7 @@ def keys_copy(
 ) -> None:
     """The same key pair under another id: CloudFront checks CloudFront-Key-Pair-Id against
     the id it gave the public key (terraform output cloudfront_key_ids). With --activate new
-    cookies carry the new id; cookies with the old one play until it is retired."""
+    cookies carry the new id; cookies with the old one play until it is retired. Local only."""
     copied = open_services().keyring.copy_as(key_id, new_id, activate=activate)
     emit({"key_id": copied, "from": key_id, "active": activate}, as_json, copied)
 
@@ -119,7 +131,10 @@ def keys_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Trust an outside public key for verification (its private half signs elsewhere)."""
-    new_id = open_services().keyring.add_public(public_key.read_text(), key_id)
+    if (api := remote()) is not None:
+        new_id = call(api.add_public_key, public_key.read_text(), key_id).key_id
+    else:
+        new_id = open_services().keyring.add_public(public_key.read_text(), key_id)
     emit({"key_id": new_id}, as_json, new_id)
 
 
@@ -161,6 +176,16 @@ def _when(value: str | None, days: float | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _grants_of(who: str) -> dict[str, list[dict[str, Any]]]:
+    from vodstack.cli.grants import licence_dict, subscription_dict
+
+    grants = open_services().grants
+    return grants_view(
+        [subscription_dict(s) for s in grants.subscriptions(who)],
+        [licence_dict(x) for x in grants.licences(who)],
+    )
+
+
 def entitle(
     who: Annotated[str, typer.Argument(help="Viewer subject, or institution with --licence.")],
     plan: Annotated[str | None, typer.Option(help="Grant this subscription plan.")] = None,
@@ -194,13 +219,8 @@ def entitle(
     `vodstack entitle "Uni Example" --licence --asset ID --until 2027-07-31`,
     `vodstack entitle alice --revoke`.
     """
-    from vodstack.cli.remote import remote
-
-    if (api := remote()) is not None and not (revoke or show):
-        from datetime import UTC, datetime, timedelta
-
-        from vodstack.cli import remote_commands as twin
-
+    api = remote()
+    if api is not None and not (revoke or show):
         if days is not None:
             until = (datetime.now(UTC) + timedelta(days=days)).isoformat()
         twin.run(
@@ -216,35 +236,21 @@ def entitle(
             as_json=as_json,
         )
         return
-    services = open_services()
-    grants = services.grants
     if show:
-        data = {
-            "subscriptions": [
-                {
-                    "id": s.id,
-                    "plan": s.plan,
-                    "trial": s.trial,
-                    "cancelled": s.cancelled,
-                    "starts_at": s.starts_at,
-                    "expires_at": s.expires_at,
-                }
-                for s in grants.subscriptions(who)
-            ],
-            "licences": [
-                {
-                    "id": x.id,
-                    "asset_id": x.asset_id,
-                    "valid_from": x.valid_from,
-                    "valid_until": x.valid_until,
-                }
-                for x in grants.licences(who)
-            ],
-        }
-        emit(data, True)
+        emit(call(twin.grants_of, api, who) if api else _grants_of(who), True)
         return
     if licence == (plan is not None) and not (revoke and not licence):
         raise typer.BadParameter("give --plan PLAN (a viewer) or --licence (an institution)")
+    if revoke and api is not None:
+        if licence:
+            n = call(twin.revoke_licences, api, who, asset or [None])
+            emit({"revoked": n}, as_json, f"{n} licence(s) removed")
+        else:
+            n = call(twin.cancel_subscriptions, api, who, plan)
+            emit({"cancelled": n}, as_json, f"{n} subscription(s) cancelled")
+        return
+    services = open_services()
+    grants = services.grants
     start, end = _when(starts, None), _when(until, days)
     if licence:
         assets = asset or [None]

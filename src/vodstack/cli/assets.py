@@ -18,8 +18,9 @@ from vodstack.cli.common import JsonOpt, asset_dict, emit, open_services
 from vodstack.cli.masters import assets_purge_master, assets_restore, deleted_message
 from vodstack.cli.operations import retranscode_all
 from vodstack.cli.output import show_table
-from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, announce, fetch
-from vodstack.cli.remote import remote
+from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, list_rows, pick
+from vodstack.cli.remote import call, remote
+from vodstack.client import Access
 from vodstack.compose import Services
 from vodstack.errors import NotFound
 from vodstack.protection import SCHEMES, build_protection, dash_scheme, hls_scheme
@@ -73,42 +74,50 @@ def assets_list(
         "sort": sort,
         **{f"metadata[{k}]": v for k, v in parse_pairs(meta or []).items()},
     }
-    if (api := remote()) is not None:
-        twin.run(twin.assets_list, api, filters, limit, cursor, every, as_json)
-        return
-    services = open_services()
-    rows, more = fetch(services, ASSETS, filters, limit=limit, cursor=cursor, every=every)
-    announce(more)
+    rows = list_rows(
+        ASSETS,
+        filters,
+        limit=limit,
+        cursor=cursor,
+        every=every,
+        local=_local_assets,
+        served=pick((*ASSET_KEYS, *LABEL_KEYS)),
+    )
     if as_json:
-        found = LabelStore(services.db).of(rows)
-        emit(
-            [
-                {
-                    "id": a.id,
-                    "title": a.title,
-                    "status": a.status,
-                    "published": a.published,
-                    "duration": a.duration,
-                    "error": a.error,
-                    "created_at": a.created_at.isoformat(),
-                    **labels_json(found[a.id]),
-                }
-                for a in rows
-            ],
-            True,
-        )
+        emit(rows, True)
         return
     table = Table("id", "status", "published", "duration", "title", "error")
     for a in rows:
         table.add_row(
-            a.id,
-            a.status,
-            "yes" if a.published else "no",
-            f"{a.duration:.1f}s" if a.duration else "",
-            a.title,
-            a.error or "",
+            a["id"],
+            a["status"],
+            "yes" if a["published"] else "no",
+            f"{a['duration']:.1f}s" if a["duration"] else "",
+            a["title"],
+            a["error"] or "",
         )
     show_table(table)
+
+
+ASSET_KEYS = ("id", "title", "status", "published", "duration", "error", "created_at")
+LABEL_KEYS = ("metadata", "tags", "classification", "owner", "cost_center")
+
+
+def _local_assets(services: Services, rows: list[Any]) -> list[dict[str, Any]]:
+    found = LabelStore(services.db).of(rows)
+    return [
+        {
+            "id": a.id,
+            "title": a.title,
+            "status": a.status,
+            "published": a.published,
+            "duration": a.duration,
+            "error": a.error,
+            "created_at": a.created_at.isoformat(),
+            **labels_json(found[a.id]),
+        }
+        for a in rows
+    ]
 
 
 @assets_app.command("show")
@@ -172,9 +181,13 @@ def assets_policy(
 ) -> None:
     """Playback policy: `signed` (default) or `public` (free titles: no grant needed, still
     cached and rate-limited). Edges follow within about a second; caches are purged."""
-    services = open_services()
-    services.assets.set_playback(asset_id, policy)
-    emit(asset_dict(services, asset_id), as_json, f"{asset_id} playback {policy}")
+    if (api := remote()) is not None:
+        data = call(api.set_playback, asset_id, policy).to_dict()
+    else:
+        services = open_services()
+        services.assets.set_playback(asset_id, policy)
+        data = asset_dict(services, asset_id)
+    emit(data, as_json, f"{asset_id} playback {policy}")
 
 
 @assets_app.command("delete")
@@ -223,8 +236,11 @@ def assets_retranscode(
     resume ID` goes on)."""
     if all_ == (asset_id is not None):
         raise typer.BadParameter("give an asset id or --all")
-    if (api := remote()) is not None and asset_id is not None:
-        twin.run(twin.assets_retranscode, api, asset_id, ladder, as_json)
+    if (api := remote()) is not None:
+        if asset_id is None:  # the server drives the operation
+            twin.run(twin.retranscode_all, api, ladder, as_json)
+        else:
+            twin.run(twin.assets_retranscode, api, asset_id, ladder, as_json)
         return
     services = open_services()
     if (ladder or "default") not in services.settings.ladder_templates:
@@ -251,30 +267,44 @@ def assets_access(
     geo_deny: Annotated[str | None, typer.Option(help="Comma-separated ISO countries.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Set which plans and countries may play an asset."""
-    services = open_services()
-    services.assets.get(asset_id)
+    """Set which plans and countries may play an asset; with no option, show them."""
 
     def split(value: str | None) -> list[str] | None:
         return None if value is None else [v.strip() for v in value.split(",") if v.strip()]
 
+    api = remote()
+    if plans is None and geo_allow is None and geo_deny is None:
+        if api is not None:
+            rules = call(api.access, asset_id).to_dict()
+        else:
+            asset = open_services().assets.get(asset_id)
+            rules = {k: getattr(asset, k) for k in ("plans", "geo_allow", "geo_deny")}
+        data = {"id": asset_id, **{k: None if v is None else list(v) for k, v in rules.items()}}
+        emit(data, as_json, _access_text(data))
+        return
     plan_list = split(plans)
     if plan_list == ["any"]:
         plan_list = None
     elif plan_list == ["none"]:
         plan_list = []
-    services.grants.set_access(
-        asset_id, plans=plan_list, geo_allow=split(geo_allow), geo_deny=split(geo_deny)
-    )
-    emit(
-        {
-            "id": asset_id,
-            "plans": plan_list,
-            "geo_allow": split(geo_allow),
-            "geo_deny": split(geo_deny),
-        },
-        as_json,
-        f"{asset_id} access updated",
+    rules = {"plans": plan_list, "geo_allow": split(geo_allow), "geo_deny": split(geo_deny)}
+    if api is not None:
+        call(api.set_access, asset_id, Access(**rules))
+    else:
+        services = open_services()
+        services.assets.get(asset_id)
+        services.grants.set_access(asset_id, **rules)
+    emit({"id": asset_id, **rules}, as_json, f"{asset_id} access updated")
+
+
+def _access_text(data: dict[str, Any]) -> str:
+    def shown(value: list[str] | None, unset: str) -> str:
+        return unset if value is None else ",".join(value) or "none"
+
+    return (
+        f"{data['id']}  plans: {shown(data['plans'], 'any')}  "
+        f"geo allow: {shown(data['geo_allow'], 'all')}  "
+        f"geo deny: {shown(data['geo_deny'], 'none')}"
     )
 
 
@@ -307,9 +337,13 @@ def assets_protect(
     edges (like PUT /api/assets/{id}/protection)."""
     if not schemes.strip():
         raise typer.BadParameter("give clear or one or more schemes, e.g. aes-128,cenc")
-    services = open_services()
-    protection = build_protection(services.settings, services.db, services.secrets)
-    setting = protection_admin.set_protection(services.assets, protection, asset_id, schemes)
+    if (api := remote()) is not None:
+        listed = [x.strip() for x in schemes.split(",") if x.strip()]
+        setting = call(api.set_protection, asset_id, listed).drm
+    else:
+        services = open_services()
+        protection = build_protection(services.settings, services.db, services.secrets)
+        setting = protection_admin.set_protection(services.assets, protection, asset_id, schemes)
     served = _served_as(setting)
     human = (
         f"{asset_id} protection: {setting} ("
@@ -324,9 +358,12 @@ def assets_rekey(asset_id: str, as_json: JsonOpt = False) -> None:
     """New content keys for every protected scheme of an asset (no re-transcode; caches
     purged; like POST /api/assets/{id}/rekey). Players already running finish with the
     previous key."""
-    services = open_services()
-    protection = build_protection(services.settings, services.db, services.secrets)
-    generations = protection_admin.rekey(services.assets, protection, asset_id)
+    if (api := remote()) is not None:
+        generations = call(api.rekey, asset_id)
+    else:
+        services = open_services()
+        protection = build_protection(services.settings, services.db, services.secrets)
+        generations = protection_admin.rekey(services.assets, protection, asset_id)
     human = (
         f"{asset_id} re-keyed: generation {', '.join(map(str, generations))}"
         if generations

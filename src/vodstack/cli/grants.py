@@ -6,15 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from vodstack.catalogue import Licence, Subscription
 from vodstack.catalogue.listing import LICENCES, SUBSCRIPTIONS
 from vodstack.catalogue.paging import DEFAULT_LIMIT
-from vodstack.cli.common import JsonOpt, emit, open_services
-from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, announce, fetch
-from vodstack.cli.remote import remote
+from vodstack.cli.common import JsonOpt, emit
+from vodstack.cli.output import dict_table
+from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, list_rows, pick
 
 
 def _time(value: Any) -> str | None:
@@ -45,11 +43,15 @@ def licence_dict(x: Licence) -> dict[str, Any]:
     }
 
 
-def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-    Console().print(table)
+SUBSCRIPTION_KEYS = ("id", "subject", "plan", "trial", "cancelled", "starts_at", "expires_at")
+LICENCE_KEYS = ("id", "institution", "asset_id", "valid_from", "valid_until")
+
+
+def show_rows(rows: list[dict[str, Any]], as_json: bool, columns: tuple[str, ...]) -> None:
+    if as_json:
+        emit(rows, True)
+    else:
+        dict_table(rows, columns)
 
 
 def subscriptions(
@@ -73,20 +75,16 @@ def subscriptions(
         "created_after": created_after,
         "created_before": created_before,
     }
-    if (api := remote()) is not None:
-        from vodstack.cli import remote_commands as twin
-
-        twin.run(twin.subscriptions, api, filters, limit, every, as_json)
-        return
-    rows, more = fetch(
-        open_services(), SUBSCRIPTIONS, filters, limit=limit, cursor=cursor, every=every
+    rows = list_rows(
+        SUBSCRIPTIONS,
+        filters,
+        limit=limit,
+        cursor=cursor,
+        every=every,
+        local=lambda _, found: [subscription_dict(x) for x in found],
+        served=pick((*SUBSCRIPTION_KEYS, "created_at")),
     )
-    announce(more)
-    data = [subscription_dict(s) for s in rows]
-    if as_json:
-        emit(data, True)
-    else:
-        _table(data, ("id", "subject", "plan", "trial", "cancelled", "expires_at"))
+    show_rows(rows, as_json, ("id", "subject", "plan", "trial", "cancelled", "expires_at"))
 
 
 def licences(
@@ -108,15 +106,13 @@ def licences(
         "created_after": created_after,
         "created_before": created_before,
     }
-    if (api := remote()) is not None:
-        from vodstack.cli import remote_commands as twin
-
-        twin.run(twin.licences, api, filters, limit, every, as_json)
-        return
-    rows, more = fetch(open_services(), LICENCES, filters, limit=limit, cursor=cursor, every=every)
-    announce(more)
-    data = [licence_dict(x) for x in rows]
-    if as_json:
-        emit(data, True)
-    else:
-        _table(data, ("id", "institution", "asset_id", "valid_from", "valid_until"))
+    rows = list_rows(
+        LICENCES,
+        filters,
+        limit=limit,
+        cursor=cursor,
+        every=every,
+        local=lambda _, found: [licence_dict(x) for x in found],
+        served=pick((*LICENCE_KEYS, "created_at")),
+    )
+    show_rows(rows, as_json, ("id", "institution", "asset_id", "valid_from", "valid_until"))

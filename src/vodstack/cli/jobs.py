@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -13,8 +14,17 @@ from vodstack.catalogue.listing import EVENTS, JOBS
 from vodstack.catalogue.paging import DEFAULT_LIMIT
 from vodstack.cli.common import JsonOpt, emit, open_services
 from vodstack.cli.output import show_table
-from vodstack.cli.paging import AllOpt, CursorOpt, LimitOpt, SinceOpt, UntilOpt, announce, fetch
-from vodstack.cli.remote import remote
+from vodstack.cli.paging import (
+    AllOpt,
+    CursorOpt,
+    LimitOpt,
+    SinceOpt,
+    UntilOpt,
+    list_rows,
+    pick,
+)
+from vodstack.cli.remote import api_failed, call, remote
+from vodstack.client import ApiError
 from vodstack.errors import Conflict
 
 jobs_app = typer.Typer(help="Background jobs and the dead-letter queue.", no_args_is_help=True)
@@ -37,13 +47,43 @@ def job_dict(job: Job) -> dict[str, Any]:
     }
 
 
-def _job_table(jobs: list[Job]) -> None:
-    table = Table("id", "asset", "queue", "state", "attempts", "error")
-    for j in jobs:
-        table.add_row(
-            j.id, j.asset_id, j.queue, j.state, f"{j.attempts}/{j.max_attempts}", j.error or ""
-        )
-    show_table(table)
+def served_job(item: dict[str, Any]) -> dict[str, Any]:
+    """An API job (``lane``) as ``job_dict`` prints it (``queue``)."""
+    return {**pick(JOB_KEYS)(item), "queue": item.get("lane", item.get("queue"))}
+
+
+JOB_KEYS = (
+    "id",
+    "asset_id",
+    "kind",
+    "queue",
+    "state",
+    "attempts",
+    "max_attempts",
+    "error",
+    "progress",
+    "created_at",
+    "finished_at",
+)
+
+
+def show_jobs(rows: list[dict[str, Any]], as_json: bool, empty: str | None = None) -> None:
+    if as_json:
+        emit(rows, True)
+    elif not rows and empty:
+        typer.echo(empty)
+    else:
+        table = Table("id", "asset", "queue", "state", "attempts", "error")
+        for j in rows:
+            attempts = f"{j['attempts']}/{j['max_attempts']}"
+            table.add_row(
+                j["id"], j["asset_id"], j["queue"], j["state"], attempts, j["error"] or ""
+            )
+        show_table(table)
+
+
+def _local_jobs(_: Any, jobs: list[Job]) -> list[dict[str, Any]]:
+    return [job_dict(j) for j in jobs]
 
 
 @jobs_app.command("list")
@@ -71,29 +111,26 @@ def jobs_list(
         "created_after": created_after,
         "created_before": created_before,
     }
-    if (api := remote()) is not None:
-        from vodstack.cli import remote_commands as twin
-
-        twin.run(twin.jobs_list, api, filters, limit, cursor, every, as_json)
-        return
-    jobs, more = fetch(open_services(), JOBS, filters, limit=limit, cursor=cursor, every=every)
-    announce(more)
-    if as_json:
-        emit([job_dict(j) for j in jobs], True)
-    else:
-        _job_table(jobs)
+    rows = list_rows(
+        JOBS,
+        filters,
+        limit=limit,
+        cursor=cursor,
+        every=every,
+        local=_local_jobs,
+        served=served_job,
+    )
+    show_jobs(rows, as_json)
 
 
 @jobs_app.command("dead")
 def jobs_dead(as_json: JsonOpt = False) -> None:
     """The dead-letter queue: jobs out of attempts (or with a permanent error), with reasons."""
-    jobs = open_services().pipeline.dead_jobs()
-    if as_json:
-        emit([job_dict(j) for j in jobs], True)
-    elif not jobs:
-        typer.echo("the dead-letter queue is empty")
+    if (api := remote()) is not None:
+        rows = [served_job(j.to_dict()) for j in call(lambda: list(api.jobs(state="dead")))]
     else:
-        _job_table(jobs)
+        rows = [job_dict(j) for j in open_services().pipeline.dead_jobs()]
+    show_jobs(rows, as_json, "the dead-letter queue is empty")
 
 
 @jobs_app.command("redrive")
@@ -105,17 +142,31 @@ def jobs_redrive(
     """Re-queue dead jobs with their attempts reset (fix the cause first, e.g. the master)."""
     if all_ == (job_id is not None):
         raise typer.BadParameter("give a job id or --all")
-    services = open_services()
-    ids = [j.id for j in services.pipeline.dead_jobs()] if all_ else [job_id or ""]
+    api = remote()
+    if api is not None:
+        ids = [j.id for j in call(lambda: list(api.jobs(state="dead")))] if all_ else [job_id]
+
+        def redrive(jid: str) -> dict[str, Any]:
+            return served_job(api.redrive(jid).to_dict())
+    else:
+        services = open_services()
+        ids = [j.id for j in services.pipeline.dead_jobs()] if all_ else [job_id]
+
+        def redrive(jid: str) -> dict[str, Any]:
+            return job_dict(services.pipeline.redrive(jid))
+
     redriven: list[dict[str, Any]] = []
     skipped: dict[str, str] = {}
     for jid in ids:
         try:
-            redriven.append(job_dict(services.pipeline.redrive(jid)))
-        except Conflict as exc:
-            if not all_:
-                raise
-            skipped[jid] = exc.message
+            redriven.append(redrive(jid or ""))
+        except (Conflict, ApiError) as exc:
+            if all_ and (isinstance(exc, Conflict) or exc.status == 409):
+                skipped[jid or ""] = exc.message  # another job of its asset is active
+                continue
+            if isinstance(exc, ApiError):
+                api_failed(exc)
+            raise
     emit(
         {"redriven": redriven, "skipped": skipped},
         as_json,
@@ -128,11 +179,11 @@ def jobs_redrive(
 def jobs_resend(as_json: JsonOpt = False) -> None:
     """Send every queued job to the broker again (after a broker lost its data). Duplicates
     are harmless: a job runs once, whoever receives it first."""
-    services = open_services()
-    queued = services.catalogue.list_jobs(state="queued", limit=1_000_000)
-    for job in queued:
-        services.pipeline.dispatch(job.id, job.queue)
-    emit({"resent": [j.id for j in queued]}, as_json, f"{len(queued)} queued jobs sent again")
+    if (api := remote()) is not None:
+        resent = call(api.resend_queued)
+    else:
+        resent = open_services().pipeline.resend_queued()
+    emit({"resent": resent}, as_json, f"{len(resent)} queued jobs sent again")
 
 
 def event_dict(event: Event) -> dict[str, Any]:
@@ -143,6 +194,9 @@ def event_dict(event: Event) -> dict[str, Any]:
         "created_at": event.created_at.isoformat(),
         "payload": event.payload,
     }
+
+
+EVENT_KEYS = ("id", "type", "asset_id", "created_at", "payload")
 
 
 def events(
@@ -166,21 +220,23 @@ def events(
         "created_after": created_after,
         "created_before": created_before,
     }
-    rows, more = fetch(open_services(), EVENTS, filters, limit=limit, cursor=cursor, every=every)
-    announce(more)
+    rows = list_rows(
+        EVENTS,
+        filters,
+        limit=limit,
+        cursor=cursor,
+        every=every,
+        local=lambda _, found: [event_dict(e) for e in found],
+        served=pick(EVENT_KEYS),
+    )
     if as_json:
-        emit([event_dict(e) for e in rows], True)
+        emit(rows, True)
         return
     table = Table("id", "time", "type", "asset", "details")
     for e in rows:
-        details = ", ".join(f"{k}={v}" for k, v in (e.payload or {}).items())
-        table.add_row(
-            str(e.id),
-            e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            e.type,
-            e.asset_id or "",
-            details[:120],
-        )
+        details = ", ".join(f"{k}={v}" for k, v in (e["payload"] or {}).items())
+        when = datetime.fromisoformat(e["created_at"]).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(str(e["id"]), when, e["type"], e["asset_id"] or "", details[:120])
     show_table(table)
 
 

@@ -79,7 +79,20 @@ app.command("stats")(stats)
 
 #: Top-level commands that may run against a server (--url); their uncovered subcommands
 #: refuse in one line (cli/remote.py).
-REMOTE_TOP = frozenset({"assets", "jobs", "ingest", "subscriptions", "licences", "entitle"})
+REMOTE_TOP = frozenset(
+    {
+        "assets",
+        "jobs",
+        "events",
+        "operations",
+        "ingest",
+        "subscriptions",
+        "licences",
+        "entitle",
+        "api-keys",
+        "keys",
+    }
+)
 
 
 @app.callback()
@@ -90,8 +103,10 @@ def root(
         typer.Option(
             "--url",
             envvar="VODSTACK_API_URL",
-            help="Run the asset, jobs, ingest and entitlement commands against this server "
-            "over its API (default: the local catalogue).",
+            help="Run the assets, jobs, events, operations, ingest, entitlement (entitle, "
+            "subscriptions, licences), api-keys and keys (list|rotate|retire|add) commands "
+            "against this server over its API, printing its public URLs (default: the local "
+            "catalogue).",
         ),
     ] = None,
     api_key: Annotated[

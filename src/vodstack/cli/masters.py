@@ -54,21 +54,33 @@ def assets_purge_master(
 ) -> None:
     """Delete the retained master of a deleted asset for good. It cannot be restored after
     this. Audited: who and when are in `vodstack events --type master.purged`."""
-    services = open_services()
-    masters = _masters(services)
-    kept = masters.retained(asset_id)
-    if not yes:
-        if not sys.stdin.isatty():
-            console.print("[red]error:[/red] purging a master cannot be undone: add --yes")
-            raise typer.Exit(2)
-        title = kept.record.get("title") or "untitled"
-        typer.confirm(
-            f"Delete the master of {asset_id} ({title}, {kept.size} bytes) for good?",
-            abort=True,
-        )
-    masters.purge(asset_id, cli_actor())
+    from vodstack.cli.remote import call, remote
+
+    if (api := remote()) is not None:
+        retained = call(api.retained_master, asset_id)
+        _confirm_purge(asset_id, retained.record.get("title"), retained.size, yes)
+        data = call(api.purge_master, asset_id).to_dict()
+    else:
+        masters = _masters(open_services())
+        kept = masters.retained(asset_id)
+        _confirm_purge(asset_id, kept.record.get("title"), kept.size, yes)
+        masters.purge(asset_id, cli_actor())
+        data = {"id": asset_id, "purged": True, "keys": list(kept.keys), "size": kept.size}
     emit(
-        {"id": asset_id, "purged": True, "keys": list(kept.keys), "size": kept.size},
+        data,
         as_json,
-        f"master of {asset_id} purged ({kept.size} bytes); it can no longer be restored",
+        f"master of {asset_id} purged ({data['size']} bytes); it can no longer be restored",
+    )
+
+
+def _confirm_purge(asset_id: str, title: str | None, size: int, yes: bool) -> None:
+    """Purging cannot be undone: ask a person, refuse a script without --yes (exit 2)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        console.print("[red]error:[/red] purging a master cannot be undone: add --yes")
+        raise typer.Exit(2)
+    typer.confirm(
+        f"Delete the master of {asset_id} ({title or 'untitled'}, {size} bytes) for good?",
+        abort=True,
     )

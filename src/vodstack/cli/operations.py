@@ -22,6 +22,9 @@ from vodstack.catalogue.operations import (
     progress,
 )
 from vodstack.cli.common import JsonOpt, console, emit, open_services
+from vodstack.cli.output import show_table
+from vodstack.cli.remote import call, remote
+from vodstack.client import Client
 from vodstack.compose import Services
 from vodstack.jobs import operations as engine
 
@@ -68,15 +71,43 @@ def operation_dict(op: Operation) -> dict[str, Any]:
     }
 
 
-def _summary(op: Operation) -> str:
-    p = progress(op)
-    rate = f", {p.rate_per_s:.0f}/s" if p.rate_per_s else ""
+def _summary(op: dict[str, Any]) -> str:
+    """Of an ``operation_dict`` (local) or the API's operation (remote): the same text."""
+    rate = f", {op['rate_per_s']:.0f}/s" if op["rate_per_s"] else ""
     return (
-        f"operation {op.id} ({op.kind}) {op.state}: {op.done} done, {op.skipped} skipped, "
-        f"{op.failed} failed of {op.total}{rate}"
-        + (f"\n  error: {op.error}" if op.error else "")
-        + "".join(f"\n  {k}: {v}" for k, v in list((op.errors or {}).items())[:20])
+        f"operation {op['id']} ({op['kind']}) {op['state']}: {op['done']} done, "
+        f"{op['skipped']} skipped, {op['failed']} failed of {op['total']}{rate}"
+        + (f"\n  error: {op['error']}" if op["error"] else "")
+        + "".join(f"\n  {k}: {v}" for k, v in list((op["errors"] or {}).items())[:20])
     )
+
+
+def _follow(get: Callable[[], dict[str, Any]], quiet: bool, every: float = 2) -> dict[str, Any]:
+    """Poll an operation until it ends (a first summary line per poll unless ``quiet``)."""
+    op = get()
+    while op["state"] in ACTIVE_STATES:
+        if not quiet:
+            console.print(_summary(op).splitlines()[0], highlight=False)
+        time.sleep(every)
+        op = get()
+    return op
+
+
+def _on_server(api: Client, op_id: str, detach: bool, as_json: bool) -> None:
+    """Under --url the server drives the operation: print it (--detach) or follow it; Ctrl-C
+    stops following only."""
+    if detach:
+        op = call(api.operation, op_id).to_dict()
+        emit(op, as_json, f"operation {op_id} ({op['kind']}) {op['state']} on {api.base_url}")
+        return
+    try:
+        final = _follow(lambda: call(api.operation, op_id).to_dict(), as_json, every=1)
+    except KeyboardInterrupt:
+        console.print(f"still running on the server; follow: vodstack operations show {op_id}")
+        raise typer.Exit(130) from None
+    emit(final, as_json, _summary(final))
+    if final["state"] == "failed":
+        raise typer.Exit(1)
 
 
 def run_in_foreground(
@@ -117,9 +148,14 @@ def run_in_foreground(
     return final
 
 
-def _start(
-    services: Services, kind: str, params: dict[str, Any], detach: bool, as_json: bool
-) -> None:
+def _start(kind: str, params: dict[str, Any], detach: bool, as_json: bool) -> None:
+    if (api := remote()) is not None:
+        if isinstance(params.get("schemes"), str):  # the API takes a list
+            params["schemes"] = [x.strip() for x in params["schemes"].split(",") if x.strip()]
+        started = call(api.start_operation, kind, **params)
+        _on_server(api, started.id, detach, as_json)
+        return
+    services = open_services()
     op = engine.create(services, kind, params)
     if detach:
         send = getattr(services.pipeline.dispatcher, "send_operation", None)
@@ -130,7 +166,7 @@ def _start(
         emit(operation_dict(op), as_json, f"operation {op.id} ({kind}) {where}")
         return
     final = run_in_foreground(services, op.id, quiet=as_json)
-    emit(operation_dict(final), as_json, _summary(final))
+    emit(operation_dict(final), as_json, _summary(operation_dict(final)))
     if final.state == "failed":
         raise typer.Exit(1)
 
@@ -151,9 +187,8 @@ def op_retranscode(
 ) -> None:
     """Re-transcode every asset (or those in --status) from its master, on the backfill
     queue: current revisions serve until replaced; new uploads never wait behind these."""
-    services = open_services()
     params = {"ladder": ladder, "status": _statuses(status), "max_per_s": max_per_s}
-    _start(services, "retranscode", params, detach, as_json)
+    _start("retranscode", params, detach, as_json)
 
 
 @operations_app.command("protect")
@@ -167,9 +202,8 @@ def op_protect(
     as_json: JsonOpt = False,
 ) -> None:
     """Serve every asset (or those in --status) with SCHEMES; caches are purged per asset."""
-    services = open_services()
     params = {"schemes": schemes, "status": _statuses(status), "max_per_s": max_per_s}
-    _start(services, "protect", params, detach, as_json)
+    _start("protect", params, detach, as_json)
 
 
 TagOpt = Annotated[
@@ -186,9 +220,8 @@ def op_publish(
     as_json: JsonOpt = False,
 ) -> None:
     """Allow playback of every asset with --tag (or in --status), batch by batch."""
-    services = open_services()
     params = {"tag": tag, "status": _statuses(status), "max_per_s": max_per_s}
-    _start(services, "publish", params, detach, as_json)
+    _start("publish", params, detach, as_json)
 
 
 @operations_app.command("unpublish")
@@ -200,9 +233,8 @@ def op_unpublish(
     as_json: JsonOpt = False,
 ) -> None:
     """Stop playback of every asset with --tag (or in --status) at once: a takedown by tag."""
-    services = open_services()
     params = {"tag": tag, "status": _statuses(status), "max_per_s": max_per_s}
-    _start(services, "unpublish", params, detach, as_json)
+    _start("unpublish", params, detach, as_json)
 
 
 @operations_app.command("rekey")
@@ -210,8 +242,7 @@ def op_rekey(
     max_per_s: RateOpt = None, detach: DetachOpt = False, as_json: JsonOpt = False
 ) -> None:
     """New content keys for every protected asset (players finish with the previous key)."""
-    services = open_services()
-    _start(services, "rekey", {"max_per_s": max_per_s}, detach, as_json)
+    _start("rekey", {"max_per_s": max_per_s}, detach, as_json)
 
 
 @operations_app.command("list")
@@ -221,25 +252,22 @@ def op_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Operations, newest first."""
-    ops = Operations(open_services().db).list(state=state, limit=limit)
+    if (api := remote()) is not None:
+        rows = [op.to_dict() for op in call(api.operations, state=state, limit=limit)]
+    else:
+        ops = Operations(open_services().db).list(state=state, limit=limit)
+        rows = [operation_dict(op) for op in ops]
     if as_json:
-        emit([operation_dict(op) for op in ops], True)
+        emit(rows, True)
         return
     table = Table("id", "kind", "state", "done", "skipped", "failed", "total", "rate/s", "ETA s")
-    for op in ops:
-        p = progress(op)
+    for op in rows:
         table.add_row(
-            op.id,
-            op.kind,
-            op.state,
-            str(op.done),
-            str(op.skipped),
-            str(op.failed),
-            str(op.total),
-            f"{p.rate_per_s:.0f}" if p.rate_per_s else "",
-            f"{p.eta_s:.0f}" if p.eta_s else "",
+            *(str(op[k]) for k in ("id", "kind", "state", "done", "skipped", "failed", "total")),
+            f"{op['rate_per_s']:.0f}" if op["rate_per_s"] else "",
+            f"{op['eta_s']:.0f}" if op["eta_s"] else "",
         )
-    console.print(table)
+    show_table(table)
 
 
 @operations_app.command("show")
@@ -249,37 +277,43 @@ def op_show(
     as_json: JsonOpt = False,
 ) -> None:
     """One operation: done/total, rate, ETA and per-asset reasons (the first 100)."""
-    ops = Operations(open_services().db)
-    op = ops.get(op_id)
-    while watch and op.state in ACTIVE_STATES:
-        if not as_json:
-            console.print(_summary(op).splitlines()[0])
-        time.sleep(2)
-        op = ops.get(op_id)
-    emit(operation_dict(op), as_json, _summary(op))
+    if (api := remote()) is not None:
+        get = lambda: call(api.operation, op_id).to_dict()  # noqa: E731
+    else:
+        ops = Operations(open_services().db)
+        get = lambda: operation_dict(ops.get(op_id))  # noqa: E731
+    op = _follow(get, as_json) if watch else get()
+    emit(op, as_json, _summary(op))
 
 
 @operations_app.command("cancel")
 def op_cancel(op_id: str, as_json: JsonOpt = False) -> None:
     """Stop after the batch in progress; what was done stays done."""
-    op = Operations(open_services().db).cancel(op_id)
-    emit(operation_dict(op), as_json, _summary(op))
+    if (api := remote()) is not None:
+        op = call(api.cancel_operation, op_id).to_dict()
+    else:
+        op = operation_dict(Operations(open_services().db).cancel(op_id))
+    emit(op, as_json, _summary(op))
 
 
 @operations_app.command("resume")
 def op_resume(op_id: str, detach: DetachOpt = False, as_json: JsonOpt = False) -> None:
     """Go on from the cursor: a paused, cancelled or failed operation, or one whose driver
-    stopped (its lease lapsed)."""
+    stopped (its lease lapsed). Under --url the server drives it."""
+    if (api := remote()) is not None:
+        call(api.resume_operation, op_id)
+        _on_server(api, op_id, detach, as_json)
+        return
     services = open_services()
     op = Operations(services.db).requeue(op_id)
     if detach:
         send = getattr(services.pipeline.dispatcher, "send_operation", None)
         if send is not None:
             send(op_id)
-        emit(operation_dict(op), as_json, _summary(op))
+        emit(operation_dict(op), as_json, _summary(operation_dict(op)))
         return
     final = run_in_foreground(services, op_id, quiet=as_json)
-    emit(operation_dict(final), as_json, _summary(final))
+    emit(operation_dict(final), as_json, _summary(operation_dict(final)))
 
 
 def retranscode_all(services: Services, ladder: str | None, as_json: bool) -> None:

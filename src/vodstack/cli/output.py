@@ -38,6 +38,14 @@ def show_table(table: Table, *, terminal: bool | None = None) -> None:
     typer.echo(plain_table([str(c.header) for c in table.columns], _rows(table)), nl=False)
 
 
+def dict_table(rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> None:
+    """``show_table`` of dicts: one column per key, ``None`` as an empty cell."""
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    show_table(table)
+
+
 def _rows(table: Table) -> list[list[str]]:
     columns = [[_text(c) for c in column.cells] for column in table.columns]
     return [list(row) for row in zip(*columns, strict=False)] if columns else []

@@ -3,18 +3,23 @@
 
 One page by default (``--limit``, newest first); ``--all`` walks every page. When more is left,
 the next cursor is printed on stderr (``next page: --cursor …``), so stdout stays the data.
+
+``list_rows`` is the one body of every list command: under ``--url`` the server's listing of
+the same name (same filters, same cursors), else the local catalogue; either way the rows
+come back as the dicts the command prints, so local and remote output are the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 import typer
 
 from vodstack.catalogue.listing import Listing
 from vodstack.catalogue.paging import DEFAULT_LIMIT, MAX_LIMIT
-from vodstack.cli.common import console
+from vodstack.cli.common import console, open_services
+from vodstack.client import Client
 from vodstack.compose import Services
 
 LimitOpt = Annotated[
@@ -33,6 +38,7 @@ UntilOpt = Annotated[
 ]
 
 Value = str | bool | int | Sequence[str] | None
+Row = dict[str, Any]
 
 
 def raw_params(values: Mapping[str, Value]) -> dict[str, list[str]]:
@@ -78,3 +84,50 @@ def announce(cursor: str | None) -> None:
     """On stderr: how to get the next page."""
     if cursor is not None:
         console.print(f"next page: --cursor {cursor}", highlight=False, soft_wrap=True)
+
+
+def list_rows(
+    listing: Listing,
+    filters: Mapping[str, Value],
+    *,
+    limit: int,
+    cursor: str | None,
+    every: bool,
+    local: Callable[[Services, list[Any]], list[Row]],
+    served: Callable[[Row], Row],
+) -> list[Row]:
+    """One page (or every page) as the rows a list command prints: ``served`` turns an API
+    item into one, ``local`` the catalogue's rows; the next cursor is announced on stderr."""
+    from vodstack.cli.remote import call, remote
+
+    if (api := remote()) is not None:
+        items, more = call(_served_page, api, listing.name, filters, limit, cursor, every)
+        rows = [served(item) for item in items]
+    else:
+        services = open_services()
+        found, more = fetch(services, listing, filters, limit=limit, cursor=cursor, every=every)
+        rows = local(services, found)
+    announce(more)
+    return rows
+
+
+def _served_page(
+    api: Client,
+    name: str,
+    filters: Mapping[str, Value],
+    limit: int,
+    cursor: str | None,
+    every: bool,
+) -> tuple[list[Row], str | None]:
+    query = {k: v for k, v in filters.items() if v not in (None, [], "")}
+    size = MAX_LIMIT if every else limit
+    rows, more = api.page(f"{name}.list", {**query, "cursor": cursor}, limit=size)
+    while every and more:
+        page, more = api.page(f"{name}.list", {**query, "cursor": more}, limit=size)
+        rows.extend(page)
+    return rows, more
+
+
+def pick(keys: tuple[str, ...]) -> Callable[[Row], Row]:
+    """``served`` for an API item that already has the printed keys."""
+    return lambda item: {k: item.get(k) for k in keys}

@@ -1,29 +1,34 @@
 """The remote seam: ``vodstack --url URL --api-key KEY …`` (or ``VODSTACK_API_URL`` and
-``VODSTACK_API_KEY``) runs the asset, jobs, ingest and entitlement commands against a
-server over its HTTP API, through ``vodstack.client``; without them every command works on
-the local catalogue as before.
+``VODSTACK_API_KEY``) runs the asset, jobs, events, operations, ingest, entitlement and key
+commands against a server over its HTTP API, through ``vodstack.client``; without them every
+command works on the local catalogue as before.
 
-A covered command asks ``remote()`` first and, given a client, hands over to its remote
-twin (cli/remote_commands.py); every other command opens the local services, and
-``open_services`` refuses under ``--url`` with one line (``refuse_local``).
+A covered command asks ``remote()`` first and, given a client, takes its data from the API
+(``call``, or a twin in cli/remote_commands.py) and prints it as locally; every other command
+opens the local services, and ``open_services`` refuses under ``--url`` with one line
+(``refuse_local``): `keys create|activate|copy`, which the API does not offer.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import click
 import typer
 
 from vodstack.client import ApiError, Client
 
+T = TypeVar("T")
+
 #: The client of this process (at most one), set by the root callback.
 _clients: list[Client] = []
 
 #: What runs remotely (for the one-line refusal of the rest).
 REMOTE_COMMANDS = (
-    "assets list|show|publish|unpublish|delete|restore|retranscode|set, jobs list, "
-    "ingest FILE|URL, subscriptions, licences, entitle"
+    "assets, jobs, operations, events, ingest FILE|URL, subscriptions, licences, entitle, "
+    "api-keys, keys list|rotate|retire|add"
 )
 
 
@@ -72,7 +77,15 @@ def _command_words() -> list[str]:
     return words[:2]
 
 
-def api_failed(exc: ApiError) -> None:
+def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A client call; an ``ApiError`` becomes the server's reason in one line (exit 1)."""
+    try:
+        return fn(*args, **kwargs)
+    except ApiError as exc:
+        api_failed(exc)
+
+
+def api_failed(exc: ApiError) -> NoReturn:
     """The server's reason, in one line; exit 1."""
     typer.echo(f"error: {exc.message} ({exc.status})" if exc.status else f"error: {exc}", err=True)
     sys.exit(1)

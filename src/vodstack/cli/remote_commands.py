@@ -4,68 +4,18 @@ the URLs printed are the server's own public URLs."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
-from rich.table import Table
 
 from vodstack.cli.asset_view import asset_view
 from vodstack.cli.common import console, emit
-from vodstack.cli.output import show_table
-from vodstack.cli.paging import announce
-from vodstack.client import ApiError, Asset, Client, Job
+from vodstack.cli.remote import call
+from vodstack.client import Client
 
-T = TypeVar("T")
-
-
-def run(call: Any, *args: Any, **kwargs: Any) -> None:
-    """Run a twin; an ``ApiError`` becomes the server's reason in one line (exit 1)."""
-    from vodstack.cli.remote import api_failed
-
-    try:
-        call(*args, **kwargs)
-    except ApiError as exc:
-        api_failed(exc)
-
-
-def _paged(
-    api: Client, route: str, filters: dict[str, Any], limit: int, cursor: str | None, every: bool
-) -> tuple[list[dict[str, Any]], str | None]:
-    query = {k: v for k, v in filters.items() if v not in (None, [], "")}
-    if cursor:
-        query["cursor"] = cursor
-    rows, more = api.page(route, query, limit=limit)
-    while every and more:
-        page, more = api.page(route, {**query, "cursor": more}, limit=limit)
-        rows.extend(page)
-    return rows, more
-
-
-def assets_list(
-    api: Client, filters: dict[str, Any], limit: int, cursor: str | None, every: bool, as_json: bool
-) -> None:
-    rows, more = _paged(api, "assets.list", filters, limit, cursor, every)
-    announce(more)
-    assets = [Asset.from_json(r) for r in rows]
-    if as_json:
-        keep = ("id", "title", "status", "published", "duration", "error", "created_at")
-        labels = ("metadata", "tags", "classification", "owner", "cost_center")
-        emit([{k: a.to_dict()[k] for k in (*keep, *labels)} for a in assets], True)
-        return
-    table = Table("id", "status", "published", "duration", "title", "error")
-    for a in assets:
-        table.add_row(
-            a.id,
-            a.status,
-            "yes" if a.published else "no",
-            f"{a.duration:.1f}s" if a.duration else "",
-            a.title,
-            a.error or "",
-        )
-    show_table(table)
+#: Run a twin or a client call; an ``ApiError`` becomes the server's reason (exit 1).
+run = call
 
 
 def assets_show(api: Client, asset_id: str, as_json: bool) -> None:
@@ -107,6 +57,18 @@ def assets_retranscode(api: Client, asset_id: str, ladder: str | None, as_json: 
     )
 
 
+def retranscode_all(api: Client, ladder: str | None, as_json: bool) -> None:
+    """``assets retranscode --all``: the server's retranscode operation (batched, resumable),
+    driven there; what was queued is printed, and how to follow it."""
+    op = api.start_operation("retranscode", ladder=ladder)
+    human = (
+        f"operation {op.id} (retranscode) started on {api.base_url}: {op.total} assets, "
+        f"re-transcoded batch by batch on the backfill queue\n"
+        f"  follow it: vodstack operations show {op.id} --watch"
+    )
+    emit({**op.to_dict(), "queue": "backfill"}, as_json, human)
+
+
 def assets_set(
     api: Client,
     asset_id: str,
@@ -142,23 +104,6 @@ def assets_set(
     emit(data, as_json, human)
 
 
-def jobs_list(
-    api: Client, filters: dict[str, Any], limit: int, cursor: str | None, every: bool, as_json: bool
-) -> None:
-    rows, more = _paged(api, "jobs.list", filters, limit, cursor, every)
-    announce(more)
-    jobs = [Job.from_json(r) for r in rows]
-    if as_json:
-        emit([{**j.to_dict(), "queue": j.lane} for j in jobs], True)
-        return
-    table = Table("id", "asset", "queue", "state", "attempts", "error")
-    for j in jobs:
-        table.add_row(
-            j.id, j.asset_id, j.lane, j.state, f"{j.attempts}/{j.max_attempts}", j.error or ""
-        )
-    show_table(table)
-
-
 def ingest(api: Client, source: str, title: str | None, wait: bool, as_json: bool) -> None:
     from vodstack.cli.ingest_url import is_url
 
@@ -185,35 +130,41 @@ def ingest(api: Client, source: str, title: str | None, wait: bool, as_json: boo
     raise typer.Exit(0 if asset.status == "ready" else 1)
 
 
-def _first(rows: Iterator[T], limit: int, every: bool) -> list[T]:
-    return list(rows if every else itertools.islice(rows, limit))
+def grants_view(
+    subscriptions: list[dict[str, Any]], licences: list[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """``entitle WHO --show``: one viewer's subscriptions and one institution's licences."""
+    sub_keys = ("id", "plan", "trial", "cancelled", "starts_at", "expires_at")
+    lic_keys = ("id", "asset_id", "valid_from", "valid_until")
+    return {
+        "subscriptions": [{k: s.get(k) for k in sub_keys} for s in subscriptions],
+        "licences": [{k: x.get(k) for k in lic_keys} for x in licences],
+    }
 
 
-def _table(rows: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> None:
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-    show_table(table)
+def grants_of(api: Client, who: str) -> dict[str, list[dict[str, Any]]]:
+    return grants_view(
+        [s.to_dict() for s in api.subscriptions(subject=who)],
+        [x.to_dict() for x in api.licences(institution=who)],
+    )
 
 
-def subscriptions(
-    api: Client, filters: dict[str, Any], limit: int, every: bool, as_json: bool
-) -> None:
-    query = {k: v for k, v in filters.items() if v is not None}
-    data = [s.to_dict() for s in _first(api.subscriptions(**query), limit, every)]
-    if as_json:
-        emit(data, True)
-    else:
-        _table(data, ("id", "subject", "plan", "trial", "cancelled", "expires_at"))
+def cancel_subscriptions(api: Client, who: str, plan: str | None) -> int:
+    """``entitle WHO --revoke [--plan P]``: cancelled (kept), as locally, not deleted."""
+    active = list(api.subscriptions(subject=who, plan=plan, cancelled=False))
+    for sub in active:
+        api.cancel_subscription(sub.id)
+    return len(active)
 
 
-def licences(api: Client, filters: dict[str, Any], limit: int, every: bool, as_json: bool) -> None:
-    query = {k: v for k, v in filters.items() if v is not None}
-    data = [x.to_dict() for x in _first(api.licences(**query), limit, every)]
-    if as_json:
-        emit(data, True)
-    else:
-        _table(data, ("id", "institution", "asset_id", "valid_from", "valid_until"))
+def revoke_licences(api: Client, who: str, assets: list[str | None]) -> int:
+    """``entitle WHO --licence --revoke [--asset A]``: the institution's licences (of those
+    assets; ``None``: all of them) deleted, as locally."""
+    held = list(api.licences(institution=who))
+    gone = {x.id for x in held for a in assets if a is None or x.asset_id == a}
+    for licence_id in sorted(gone):
+        api.delete_licence(licence_id)
+    return len(gone)
 
 
 def entitle(
@@ -228,7 +179,8 @@ def entitle(
     until: str | None,
     as_json: bool,
 ) -> None:
-    """Grant only (the server's API creates; --revoke and --show stay local)."""
+    """Grant (--show and --revoke: ``grants_of``, ``cancel_subscriptions``,
+    ``revoke_licences``)."""
     if licence:
         granted = [
             api.create_licence(who, asset_id=a, valid_from=starts, valid_until=until).to_dict()

@@ -8,6 +8,9 @@
 Every call goes through one route table (``ROUTES``), which tests/unit/client checks
 against the server's OpenAPI document; any 4xx/5xx raises ``ApiError`` with the server's
 reason.
+
+Why one module: it is the route table and one short typed method per route, grouped by
+resource; splitting it would scatter the table the OpenAPI check reads.
 """
 
 from __future__ import annotations
@@ -21,13 +24,20 @@ from urllib.parse import quote
 import httpx
 
 from vodstack.client.models import (
+    Access,
     ApiKey,
     ApiKeyCreated,
     Asset,
     AssetCreated,
+    Event,
     Job,
     Licence,
+    Operation,
+    Purged,
+    Resent,
     Restored,
+    Retained,
+    SigningKey,
     Subscription,
 )
 
@@ -42,17 +52,38 @@ ROUTES: Final[dict[str, tuple[str, str]]] = {
     "assets.unpublish": ("POST", "/api/assets/{asset_id}/unpublish"),
     "assets.retranscode": ("POST", "/api/assets/{asset_id}/retranscode"),
     "assets.restore": ("POST", "/api/assets/{asset_id}/restore"),
+    "assets.playback": ("PUT", "/api/assets/{asset_id}/playback"),
+    "assets.protection": ("PUT", "/api/assets/{asset_id}/protection"),
+    "assets.rekey": ("POST", "/api/assets/{asset_id}/rekey"),
+    "assets.access.get": ("GET", "/api/assets/{asset_id}/access"),
+    "assets.access.set": ("PUT", "/api/assets/{asset_id}/access"),
+    "masters.get": ("GET", "/api/assets/{asset_id}/master"),
+    "masters.purge": ("DELETE", "/api/assets/{asset_id}/master"),
     "jobs.list": ("GET", "/api/jobs"),
     "jobs.get": ("GET", "/api/jobs/{job_id}"),
+    "jobs.redrive": ("POST", "/api/jobs/{job_id}/redrive"),
+    "jobs.resend": ("POST", "/api/jobs/resend"),
+    "events.list": ("GET", "/api/events"),
+    "operations.list": ("GET", "/api/operations"),
+    "operations.create": ("POST", "/api/operations"),
+    "operations.get": ("GET", "/api/operations/{op_id}"),
+    "operations.cancel": ("POST", "/api/operations/{op_id}/cancel"),
+    "operations.resume": ("POST", "/api/operations/{op_id}/resume"),
     "subscriptions.list": ("GET", "/api/subscriptions"),
     "subscriptions.create": ("POST", "/api/subscriptions"),
+    "subscriptions.cancel": ("POST", "/api/subscriptions/{subscription_id}/cancel"),
     "subscriptions.delete": ("DELETE", "/api/subscriptions/{subscription_id}"),
     "licences.list": ("GET", "/api/licences"),
     "licences.create": ("POST", "/api/licences"),
     "licences.delete": ("DELETE", "/api/licences/{licence_id}"),
     "api_keys.list": ("GET", "/api/api-keys"),
     "api_keys.create": ("POST", "/api/api-keys"),
+    "api_keys.get": ("GET", "/api/api-keys/{key_id}"),
     "api_keys.revoke": ("DELETE", "/api/api-keys/{key_id}"),
+    "keys.list": ("GET", "/api/keys"),
+    "keys.add": ("POST", "/api/keys"),
+    "keys.rotate": ("POST", "/api/keys/rotate"),
+    "keys.retire": ("POST", "/api/keys/{key_id}/retire"),
 }
 
 Params = Mapping[str, str | int | bool | Sequence[str] | None]
@@ -242,6 +273,37 @@ class Client:
         body = {k: v for k, v in given.items() if v is not None}
         return Asset.from_json(self._call("assets.patch", asset_id=asset_id, json=body).json())
 
+    def set_playback(self, asset_id: str, policy: str) -> Asset:
+        """``signed`` (a grant is needed) or ``public`` (anyone may play)."""
+        body = {"policy": policy}
+        return Asset.from_json(self._call("assets.playback", asset_id=asset_id, json=body).json())
+
+    def set_protection(self, asset_id: str, schemes: Sequence[str]) -> Asset:
+        """Serve clear or with any of aes-128, cbcs, cenc (no re-transcode)."""
+        body = {"schemes": list(schemes)}
+        response = self._call("assets.protection", asset_id=asset_id, json=body)
+        return Asset.from_json(response.json())
+
+    def rekey(self, asset_id: str) -> list[int]:
+        """New content keys for every protected scheme; the new key generations."""
+        return list(self._call("assets.rekey", asset_id=asset_id).json()["generations"])
+
+    def access(self, asset_id: str) -> Access:
+        return Access.from_json(self._call("assets.access.get", asset_id=asset_id).json())
+
+    def set_access(self, asset_id: str, rules: Access) -> Access:
+        """Replace the rules (a ``None`` field: no restriction of that kind)."""
+        response = self._call("assets.access.set", asset_id=asset_id, json=rules.to_dict())
+        return Access.from_json(response.json())
+
+    def retained_master(self, asset_id: str) -> Retained:
+        """The master a deleted asset left (409 while the asset exists)."""
+        return Retained.from_json(self._call("masters.get", asset_id=asset_id).json())
+
+    def purge_master(self, asset_id: str) -> Purged:
+        """Delete a retained master for good (admin scope; audited)."""
+        return Purged.from_json(self._call("masters.purge", asset_id=asset_id).json())
+
     def wait(self, asset_id: str, *, timeout: float = 600, interval: float = 0.5) -> Asset:
         """Poll until the asset is ready or failed and its transcode job has ended."""
         deadline = time.monotonic() + timeout
@@ -263,6 +325,39 @@ class Client:
     def job(self, job_id: str) -> Job:
         return Job.from_json(self._call("jobs.get", job_id=job_id).json())
 
+    def redrive(self, job_id: str) -> Job:
+        """A dead job back in its queue with fresh attempts (409 if it is not dead)."""
+        return Job.from_json(self._call("jobs.redrive", job_id=job_id).json())
+
+    def resend_queued(self) -> list[str]:
+        """Dispatch every queued job again (admin scope); the ids sent."""
+        return Resent.from_json(self._call("jobs.resend").json()).resent
+
+    def events(self, *, page_size: int | None = None, **filters: Any) -> Iterator[Event]:
+        for row in self._pages("events.list", filters, page_size):
+            yield Event.from_json(row)
+
+    # -- operations -----------------------------------------------------------------------
+
+    def operations(self, *, state: str | None = None, limit: int = 100) -> list[Operation]:
+        response = self._call("operations.list", params={"state": state, "limit": limit})
+        return [Operation.from_json(row) for row in response.json()]
+
+    def start_operation(self, kind: str, **params: Any) -> Operation:
+        """``retranscode``, ``protect``, ``rekey``, ``publish`` or ``unpublish``, with its
+        parameters (``ladder``, ``schemes``, ``status``, ``tag``, ``max_per_s``)."""
+        body = {"kind": kind, **{k: v for k, v in params.items() if v is not None}}
+        return Operation.from_json(self._call("operations.create", json=body).json())
+
+    def operation(self, op_id: str) -> Operation:
+        return Operation.from_json(self._call("operations.get", op_id=op_id).json())
+
+    def cancel_operation(self, op_id: str) -> Operation:
+        return Operation.from_json(self._call("operations.cancel", op_id=op_id).json())
+
+    def resume_operation(self, op_id: str) -> Operation:
+        return Operation.from_json(self._call("operations.resume", op_id=op_id).json())
+
     # -- entitlement ----------------------------------------------------------------------
 
     def subscriptions(self, **filters: Any) -> Iterator[Subscription]:
@@ -281,6 +376,11 @@ class Client:
         body = {"subject": subject, "plan": plan, "trial": trial}
         body |= {k: v for k, v in (("starts_at", starts_at), ("expires_at", expires_at)) if v}
         return Subscription.from_json(self._call("subscriptions.create", json=body).json())
+
+    def cancel_subscription(self, subscription_id: int) -> Subscription:
+        """Cancelled, not deleted (the row stays, as ``vodstack entitle --revoke`` leaves it)."""
+        response = self._call("subscriptions.cancel", subscription_id=subscription_id)
+        return Subscription.from_json(response.json())
 
     def delete_subscription(self, subscription_id: int) -> None:
         self._call("subscriptions.delete", subscription_id=subscription_id)
@@ -306,8 +406,12 @@ class Client:
 
     # -- API keys -------------------------------------------------------------------------
 
-    def api_keys(self) -> list[ApiKey]:
-        return [ApiKey.from_json(row) for row in self._call("api_keys.list").json()]
+    def api_keys(self, *, include_revoked: bool = False) -> list[ApiKey]:
+        response = self._call("api_keys.list", params={"revoked": include_revoked})
+        return [ApiKey.from_json(row) for row in response.json()]
+
+    def api_key(self, key_id: str) -> ApiKey:
+        return ApiKey.from_json(self._call("api_keys.get", key_id=key_id).json())
 
     def create_api_key(self, name: str, scopes: Sequence[str]) -> ApiKeyCreated:
         body = {"name": name, "scopes": list(scopes)}
@@ -315,3 +419,21 @@ class Client:
 
     def revoke_api_key(self, key_id: str) -> None:
         self._call("api_keys.revoke", key_id=key_id)
+
+    # -- signing keys (the trusted key group) ---------------------------------------------
+
+    def signing_keys(self) -> list[SigningKey]:
+        return [SigningKey.from_json(row) for row in self._call("keys.list").json()]
+
+    def rotate_signing_key(self, algorithm: str = "rsa") -> SigningKey:
+        """A new key signs from now on; the previous one verifies until retired."""
+        response = self._call("keys.rotate", params={"algorithm": algorithm})
+        return SigningKey.from_json(response.json())
+
+    def add_public_key(self, public_key_pem: str, key_id: str | None = None) -> SigningKey:
+        """Trust an outside public key (verification only)."""
+        body = {"public_key_pem": public_key_pem, **({"key_id": key_id} if key_id else {})}
+        return SigningKey.from_json(self._call("keys.add", json=body).json())
+
+    def retire_signing_key(self, key_id: str) -> SigningKey:
+        return SigningKey.from_json(self._call("keys.retire", key_id=key_id).json())

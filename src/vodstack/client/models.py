@@ -91,6 +91,7 @@ class Subscription(_Model):
     trial: bool = False
     starts_at: str | None = None
     expires_at: str | None = None
+    created_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Licence(_Model):
     asset_id: str | None = None
     valid_from: str | None = None
     valid_until: str | None = None
+    created_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,87 @@ class ApiKeyCreated(ApiKey):
     token: str = ""
 
 
+@dataclass(frozen=True)
+class Access(_Model):
+    """An asset's access rules (``None``: no restriction of that kind)."""
+
+    SCHEMA: ClassVar[str] = "AccessIn"
+    plans: list[str] | None = None
+    geo_allow: list[str] | None = None
+    geo_deny: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Retained(_Model):
+    """The master a deleted asset left behind."""
+
+    SCHEMA: ClassVar[str] = "RetainedOut"
+    id: str
+    keys: list[str]
+    size: int
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Purged(_Model):
+    SCHEMA: ClassVar[str] = "PurgedOut"
+    id: str
+    purged: bool
+    keys: list[str]
+    size: int
+
+
+@dataclass(frozen=True)
+class Event(_Model):
+    SCHEMA: ClassVar[str] = "EventOut"
+    id: int
+    type: str
+    asset_id: str | None
+    created_at: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Resent(_Model):
+    SCHEMA: ClassVar[str] = "ResentOut"
+    resent: list[str]
+
+
+@dataclass(frozen=True)
+class SigningKey(_Model):
+    """A key of the trusted key group (signs playback cookies, or only verifies)."""
+
+    SCHEMA: ClassVar[str] = "KeyOut"
+    key_id: str
+    algorithm: str
+    status: str
+    can_sign: bool
+    created_at: str
+    public_key_pem: str = ""
+
+
+@dataclass(frozen=True)
+class Operation(_Model):
+    """A catalogue-wide operation and its progress."""
+
+    SCHEMA: ClassVar[str] = "OperationOut"
+    id: str
+    kind: str
+    params: dict[str, Any]
+    state: str
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    remaining: int
+    rate_per_s: float | None
+    eta_s: float | None
+    errors: dict[str, str]
+    error: str | None
+    created_at: str
+    finished_at: str | None = None
+
+
 #: Every model, for the OpenAPI check.
 MODELS: tuple[type[_Model], ...] = (
     Asset,
@@ -133,4 +216,11 @@ MODELS: tuple[type[_Model], ...] = (
     Licence,
     ApiKey,
     ApiKeyCreated,
+    Access,
+    Retained,
+    Purged,
+    Event,
+    Resent,
+    SigningKey,
+    Operation,
 )

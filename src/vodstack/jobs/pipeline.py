@@ -187,6 +187,14 @@ class Pipeline:
         self.dispatch(job.id, job.queue)
         return job
 
+    def resend_queued(self) -> list[str]:
+        """Dispatch every queued job again (after a broker lost its data). Idempotent: a job
+        runs once, whichever worker claims it first; duplicates find it claimed."""
+        queued = self.catalogue.list_jobs(state="queued", limit=1_000_000)
+        for job in queued:
+            self.dispatch(job.id, job.queue)
+        return [job.id for job in queued]
+
     # -- handlers -------------------------------------------------------------------------------
     def _timer(self, job: ClaimedJob) -> StageTimer:
         """Stage timings saved in the job row (the API shows them) and fed to /metrics."""

@@ -34,6 +34,7 @@ class SubscriptionIn(BaseModel):
 class SubscriptionOut(SubscriptionIn):
     id: int
     cancelled: bool
+    created_at: datetime | None = None
 
 
 class LicenceIn(BaseModel):
@@ -45,6 +46,7 @@ class LicenceIn(BaseModel):
 
 class LicenceOut(LicenceIn):
     id: int
+    created_at: datetime | None = None
 
 
 class AccessIn(BaseModel):
@@ -78,6 +80,7 @@ def _sub(s: Subscription) -> SubscriptionOut:
         starts_at=s.starts_at,
         expires_at=s.expires_at,
         cancelled=s.cancelled,
+        created_at=s.created_at,
     )
 
 
@@ -88,6 +91,7 @@ def _lic(x: Licence) -> LicenceOut:
         asset_id=x.asset_id,
         valid_from=x.valid_from,
         valid_until=x.valid_until,
+        created_at=x.created_at,
     )
 
 
@@ -128,6 +132,17 @@ def add_subscription(request: Request, body: SubscriptionIn) -> SubscriptionOut:
         trial=body.trial,
     )
     return _sub(sub)
+
+
+@router.post(
+    "/subscriptions/{subscription_id}/cancel",
+    dependencies=[require_scope("entitle")],
+    response_model=SubscriptionOut,
+    summary="Cancel a subscription (kept, marked cancelled; as `vodstack entitle --revoke`)",
+    responses={404: {}},
+)
+def cancel_subscription(request: Request, subscription_id: RowId) -> SubscriptionOut:
+    return _sub(services_of(request).grants.cancel_subscription(subscription_id))
 
 
 @router.delete(

@@ -31,6 +31,7 @@ from vodstack.web import (
     api_costs,
     api_direct,
     api_entitlement,
+    api_jobs,
     api_keys,
     api_labels,
     api_masters,
@@ -91,6 +92,7 @@ def create_app(server: Server) -> FastAPI:
     app.include_router(api_costs.router)
     app.include_router(api_labels.router)
     app.include_router(api_activity.router)
+    app.include_router(api_jobs.router)
     app.include_router(api_keys.router)
     app.include_router(api_access.router)
     app.include_router(api_qoe.router)

@@ -14,13 +14,20 @@ from tests.conftest import make_settings
 
 from vodstack.client import MODELS, ROUTES
 from vodstack.client.models import (
+    Access,
     ApiKey,
     ApiKeyCreated,
     Asset,
     AssetCreated,
+    Event,
     Job,
     Licence,
+    Operation,
+    Purged,
+    Resent,
     Restored,
+    Retained,
+    SigningKey,
     Subscription,
 )
 from vodstack.compose import build_server
@@ -44,8 +51,28 @@ ANSWERS = {
     "subscriptions.create": Subscription,
     "licences.list": Licence,
     "licences.create": Licence,
+    "assets.playback": Asset,
+    "assets.protection": Asset,
+    "assets.access.get": Access,
+    "assets.access.set": Access,
+    "masters.get": Retained,
+    "masters.purge": Purged,
+    "jobs.redrive": Job,
+    "jobs.resend": Resent,
+    "events.list": Event,
+    "operations.list": Operation,
+    "operations.create": Operation,
+    "operations.get": Operation,
+    "operations.cancel": Operation,
+    "operations.resume": Operation,
+    "subscriptions.cancel": Subscription,
     "api_keys.list": ApiKey,
     "api_keys.create": ApiKeyCreated,
+    "api_keys.get": ApiKey,
+    "keys.list": SigningKey,
+    "keys.add": SigningKey,
+    "keys.rotate": SigningKey,
+    "keys.retire": SigningKey,
 }
 
 
