@@ -161,14 +161,16 @@ def wrk_cpu(base: str, path: str, **kwargs: object) -> CpuRun:
 
 
 def hey_cpu(base: str, path: str, *, rate: int, seconds: int, headers: dict[str, str]) -> CpuRun:
-    """``rate`` requests per second (hey, 8 workers) against ``base + path`` for ``seconds``,
-    with the server CPU they cost. Unlike wrk, which keeps every connection busy, a fixed rate
-    offers both servers of a comparison the same load: at saturation a single event loop
-    batches more work per wake-up the faster it is, so CPU per request there also measures
-    throughput, not only the work each request does (BENCHMARKS.md, entitlement)."""
+    """``rate`` requests per second against ``base + path`` for ``seconds``, with the server
+    CPU they cost. Unlike wrk, which keeps every connection busy, a fixed rate offers both
+    servers of a comparison the same load: at saturation a single event loop batches more
+    work per wake-up the faster it is, so CPU per request there also measures throughput,
+    not only the work each request does (BENCHMARKS.md, entitlement). 32 hey workers, so
+    that a slower server still gets the whole rate (with 8 its latency capped the rate, and
+    CPU per request rises as the rate falls)."""
     if shutil.which("hey") is None:
         raise SystemExit("hey is needed: apt-get install hey")
-    workers = 8
+    workers = 32
     argv = ["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.3f}"]
     argv.append("-disable-compression")
     for k, v in headers.items():

@@ -10,7 +10,7 @@ Both servers run the same ASGI factory under the same server (``vodstack.web.app
 what ``vodstack serve`` runs in its worker, and a copy of it with verification off), so the
 gate is the only difference. The overhead is server CPU per request (utime + stime of the
 server's processes over the requests served) **at the same offered load**: hey at a fixed
-rate, half of what the open server sustains, interleaved rounds, medians. Saturation (wrk,
+rate, 40 % of what the open server sustains, interleaved rounds, medians. Saturation (wrk,
 32 connections) is printed beside it as capacity: there one event loop under the GIL serves
 every request, and any Python added per request (the gate's, or the same microseconds of a
 no-op loop) costs about three times its share of throughput (BENCHMARKS.md).
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--rate", type=int, default=0, help="fixed rate (default: half the open server's)"
+        "--rate", type=int, default=0, help="fixed rate (default: 40 %% of the open server's)"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vodstack-bench-") as tmp:
@@ -153,9 +153,9 @@ def main() -> None:
                     saturated[name].append(
                         wrk_cpu(base, path, seconds=args.seconds, headers=headers)
                     )
-            rate = args.rate or int(median_of([r.wrk for r in saturated["cookie open"]]).rps / 2)
+            rate = args.rate or int(median_of([r.wrk for r in saturated["cookie open"]]).rps * 0.4)
             fixed: dict[str, list[CpuRun]] = {name: [] for name in cases}
-            for _ in range(args.rounds + 2):
+            for _ in range(args.rounds * 2 + 1):
                 for name, (base, path, headers) in cases.items():
                     fixed[name].append(
                         hey_cpu(base, path, rate=rate, seconds=args.seconds, headers=headers)
@@ -175,7 +175,7 @@ def main() -> None:
         print(f"  {'':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'CPU µs/req':>12}")
         for title, runs in (
             ("saturated (wrk, 32 connections)", saturated),
-            (f"fixed rate {rate} req/s (hey, 8 workers)", fixed),
+            (f"fixed rate {rate} req/s (hey, 32 workers)", fixed),
         ):
             print(f"  {title}")
             for name, rows in runs.items():

@@ -19,9 +19,6 @@ from vodstack.packaging import DeliveryPath, parse_delivery_path
 from vodstack.packaging.layout import asset_prefix
 from vodstack.telemetry import Metrics
 
-#: No forwarded headers to read: the peer is the viewer.
-_NO_HEADERS: dict[str, str] = {}
-
 #: Allowed requests reach the Prometheus counter in batches of this many (and at every scrape
 #: of this process): one counter update, with its lock, cost more than the rest of a known
 #: grant's check on a busy server (issue #15; BENCHMARKS.md, entitlement).
@@ -53,12 +50,6 @@ class SignatureGate:
         unflushed, self.allowed_unflushed = self.allowed_unflushed, 0
         if unflushed:
             self.metrics.gate_allowed.inc(unflushed)
-
-    def public_url(self, request: Request) -> str:
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        query = request.scope.get("query_string", b"")
-        url = self.base + raw_path.decode("latin-1")
-        return f"{url}?{query.decode('latin-1')}" if query else url
 
     def token_url(
         self, request: Request, asset_id: str, token: str, picture: bool = False
@@ -96,16 +87,17 @@ class SignatureGate:
         then the only credential looked at (cookies are ignored, as CloudFront ignores cookies
         when a URL is signed). ``picture``: it came as ``p/{token}/`` (pictures only, with a
         rate limit of their own: a catalogue page shows many at once)."""
-        # Runs on every segment (issue #15: the gate's overhead < 5 %): raw ASGI headers, no
-        # Headers object unless a trusted proxy's X-Forwarded-For has to be read.
+        # Runs on every segment (issue #15: the gate's overhead < 5 %). On a busy server each
+        # call of a deeper path costs a microsecond of cache misses, so the common case calls
+        # little: raw ASGI headers (no Headers object unless a trusted proxy's
+        # X-Forwarded-For has to be read), the URL built here, no limiter call when it is off.
         scope = request.scope
         client = scope.get("client")
+        peer = client[0] if client else "0.0.0.0"  # noqa: S104 - an address, not a bind
         locator = self.locator
-        client_ip = locator.client_ip(
-            client[0] if client else None, request.headers if locator.trusted else _NO_HEADERS
-        )
-        wait = (self.picture_limiter if picture else self.limiter).acquire(client_ip)
-        if wait > 0:
+        client_ip = locator.client_ip(peer, request.headers) if locator.trusted else peer
+        limiter = self.picture_limiter if picture else self.limiter
+        if limiter.rate > 0 and (wait := limiter.acquire(client_ip)) > 0:
             self.metrics.rate_limited.labels("pictures" if picture else "playback").inc()
             raise RateLimited("too many requests", int(retry_after(wait)))
         if token is not None:
@@ -116,11 +108,15 @@ class SignatureGate:
                 else Verdict(ok=False, reason="scope" if picture else "malformed", source="token")
             )
         else:
-            cookies = [v for k, v in scope.get("headers", ()) if k == b"cookie"]
-            cookie_header = cookies[0] if len(cookies) == 1 else b"; ".join(cookies)
-            verdict = self.verifier.verify_cookie_header(
-                self.public_url(request), cookie_header.decode("latin-1"), client_ip
-            )
+            cookie = b""
+            for name, value in scope["headers"]:
+                if name == b"cookie":  # several Cookie headers are one list (RFC 6265 §5.4)
+                    cookie = cookie + b"; " + value if cookie else value
+            query = scope.get("query_string")
+            url = self.base + (scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+            if query:
+                url += "?" + query.decode("latin-1")
+            verdict = self.verifier.verify_cookie_header(url, cookie.decode("latin-1"), client_ip)
         if verdict.ok:
             self.allowed_unflushed += 1  # the event loop's thread only: no increment is lost
             if self.allowed_unflushed >= _FLUSH_EVERY:
