@@ -92,9 +92,9 @@ def test_remote_cli_and_client_against_a_server_on_another_port(
     assert "Traceback" not in bad.stderr
 
     # What stays local says so in one line.
-    local_only = vodstack(elsewhere, *remote, "keys", "activate", "K0")
+    local_only = vodstack(elsewhere, *remote, "webhooks", "list")
     assert local_only.returncode == 2 and len(local_only.stderr.strip().splitlines()) == 1
-    assert "local catalogue only" in local_only.stderr
+    assert "runs locally only" in local_only.stderr
     assert vodstack(elsewhere, *remote, "stats").returncode == 2
 
     # Delete keeps the master; restore rebuilds it (over the API).

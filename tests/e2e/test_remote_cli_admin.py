@@ -191,7 +191,13 @@ def test_jobs_entitlement_and_keys_over_the_api(
     assert cli.json("keys", "retire", old)["status"] == "retired"
     assert {k["key_id"]: k["status"] for k in _get(server, "/api/keys")}[old] == "retired"
 
-    # What the API does not offer stays local, in one line.
-    local_only = cli.run("keys", "create")
-    assert local_only.returncode == 2 and "local catalogue only" in local_only.stderr
-    assert len(local_only.stderr.strip().splitlines()) == 1
+    generated = cli.json("keys", "create")["key_id"]
+    assert {k["key_id"]: k["status"] for k in _get(server, "/api/keys")}[generated] == "trusted"
+    assert cli.json("keys", "activate", generated)["status"] == "active"
+    copied = cli.json("keys", "copy", generated, "--as", "CFCOPY1", "--activate")["key_id"]
+    statuses = {k["key_id"]: k["status"] for k in _get(server, "/api/keys")}
+    assert copied == "CFCOPY1" and statuses[copied] == "active"
+    assert statuses[generated] == "trusted"  # the copy signs now; the original still verifies
+    missing = cli.run("keys", "activate", "NOSUCHKEY")
+    assert missing.returncode == 1 and "no key NOSUCHKEY" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1

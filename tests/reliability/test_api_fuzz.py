@@ -78,7 +78,7 @@ def test_no_operation_answers_5xx(live: LiveServer) -> None:
     assert failures == []
 
 
-#: Operations of issue 18 (paging, labels, scoped keys, the remote CLI's job actions),
+#: Operations of issue 18 (paging, labels, scoped keys, the remote CLI's job and key actions),
 #: fuzzed once per scope.
 SCOPED = {
     ("GET", "/api/assets"),
@@ -95,6 +95,8 @@ SCOPED = {
     ("POST", "/api/jobs/{job_id}/redrive"),
     ("POST", "/api/jobs/resend"),
     ("POST", "/api/subscriptions/{subscription_id}/cancel"),
+    ("POST", "/api/keys/{key_id}/activate"),
+    ("POST", "/api/keys/{key_id}/copy"),
 }
 
 

@@ -69,9 +69,11 @@ def keys_list(as_json: JsonOpt = False) -> None:
 @keys_app.command("create")
 def keys_create(algorithm: KindOpt = "rsa", as_json: JsonOpt = False) -> None:
     """Generate a key pair and trust it (it signs only after `rotate`/`activate`, unless it is
-    the first key). Local only: the API has no such call (use `keys rotate` with --url)."""
-    services = open_services()
-    key_id = services.keyring.create(_kind(algorithm))  # type: ignore[arg-type]
+    the first key)."""
+    if (api := remote()) is not None:
+        key_id = call(api.generate_signing_key, _kind(algorithm)).key_id
+    else:
+        key_id = open_services().keyring.create(_kind(algorithm))  # type: ignore[arg-type]
     emit({"key_id": key_id}, as_json, key_id)
 
 
@@ -87,8 +89,11 @@ def keys_rotate(algorithm: KindOpt = "rsa", as_json: JsonOpt = False) -> None:
 
 @keys_app.command("activate")
 def keys_activate(key_id: str, as_json: JsonOpt = False) -> None:
-    """Switch signing to an existing key of the group (local only)."""
-    open_services().keyring.activate(key_id)
+    """Switch signing to an existing key of the group."""
+    if (api := remote()) is not None:
+        call(api.activate_signing_key, key_id)
+    else:
+        open_services().keyring.activate(key_id)
     emit({"key_id": key_id, "status": "active"}, as_json, f"{key_id} signs new cookies")
 
 
@@ -111,8 +116,11 @@ def keys_copy(
 ) -> None:
     """The same key pair under another id: CloudFront checks CloudFront-Key-Pair-Id against
     the id it gave the public key (terraform output cloudfront_key_ids). With --activate new
-    cookies carry the new id; cookies with the old one play until it is retired. Local only."""
-    copied = open_services().keyring.copy_as(key_id, new_id, activate=activate)
+    cookies carry the new id; cookies with the old one play until it is retired."""
+    if (api := remote()) is not None:
+        copied = call(api.copy_signing_key, key_id, new_id, activate=activate).key_id
+    else:
+        copied = open_services().keyring.copy_as(key_id, new_id, activate=activate)
     emit({"key_id": copied, "from": key_id, "active": activate}, as_json, copied)
 
 

@@ -104,7 +104,7 @@ def root(
             "--url",
             envvar="VODSTACK_API_URL",
             help="Run the assets, jobs, events, operations, ingest, entitlement (entitle, "
-            "subscriptions, licences), api-keys and keys (list|rotate|retire|add) commands "
+            "subscriptions, licences), api-keys and keys commands "
             "against this server over its API, printing its public URLs (default: the local "
             "catalogue).",
         ),

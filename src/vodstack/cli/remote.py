@@ -5,8 +5,9 @@ command works on the local catalogue as before.
 
 A covered command asks ``remote()`` first and, given a client, takes its data from the API
 (``call``, or a twin in cli/remote_commands.py) and prints it as locally; every other command
-opens the local services, and ``open_services`` refuses under ``--url`` with one line
-(``refuse_local``): `keys create|activate|copy`, which the API does not offer.
+opens the local services: the root callback refuses the other top-level commands under
+``--url`` in one line, and ``open_services`` (``refuse_local``) any subcommand of a covered
+group that has no remote path (none today: a safety net for new commands).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ _clients: list[Client] = []
 #: What runs remotely (for the one-line refusal of the rest).
 REMOTE_COMMANDS = (
     "assets, jobs, operations, events, ingest FILE|URL, subscriptions, licences, entitle, "
-    "api-keys, keys list|rotate|retire|add"
+    "api-keys, keys"
 )
 
 

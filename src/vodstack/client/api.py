@@ -84,6 +84,9 @@ ROUTES: Final[dict[str, tuple[str, str]]] = {
     "keys.add": ("POST", "/api/keys"),
     "keys.rotate": ("POST", "/api/keys/rotate"),
     "keys.retire": ("POST", "/api/keys/{key_id}/retire"),
+    "keys.generate": ("POST", "/api/keys/generate"),
+    "keys.activate": ("POST", "/api/keys/{key_id}/activate"),
+    "keys.copy": ("POST", "/api/keys/{key_id}/copy"),
 }
 
 Params = Mapping[str, str | int | bool | Sequence[str] | None]
@@ -437,3 +440,16 @@ class Client:
 
     def retire_signing_key(self, key_id: str) -> SigningKey:
         return SigningKey.from_json(self._call("keys.retire", key_id=key_id).json())
+
+    def generate_signing_key(self, algorithm: str = "rsa") -> SigningKey:
+        """A new key pair, trusted; it signs once activated (or when it is the first)."""
+        response = self._call("keys.generate", params={"algorithm": algorithm})
+        return SigningKey.from_json(response.json())
+
+    def activate_signing_key(self, key_id: str) -> SigningKey:
+        return SigningKey.from_json(self._call("keys.activate", key_id=key_id).json())
+
+    def copy_signing_key(self, key_id: str, new_id: str, *, activate: bool = False) -> SigningKey:
+        """The same key pair under ``new_id`` (e.g. the id CloudFront gave its public key)."""
+        body = {"new_id": new_id, "activate": activate}
+        return SigningKey.from_json(self._call("keys.copy", key_id=key_id, json=body).json())

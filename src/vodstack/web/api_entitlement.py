@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from vodstack.base import ASSET_UPDATED
 from vodstack.catalogue import Licence, PurgeScope, Scope, SigningKey, Subscription
 from vodstack.catalogue.listing import LICENCES, SUBSCRIPTIONS
+from vodstack.errors import NotFound
 from vodstack.web import listing
 from vodstack.web.scopes import require_scope
 from vodstack.web.state import services_of
@@ -69,6 +70,13 @@ class KeyOut(BaseModel):
 class PublicKeyIn(BaseModel):
     public_key_pem: str = Field(max_length=10_000)
     key_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{1,32}$")
+
+
+class KeyCopyIn(BaseModel):
+    """``vodstack keys copy KEY --as NEW [--activate]``: the same pair under CloudFront's id."""
+
+    new_id: str = Field(pattern=r"^[A-Za-z0-9]{1,32}$")
+    activate: bool = False
 
 
 def _sub(s: Subscription) -> SubscriptionOut:
@@ -216,9 +224,7 @@ def list_keys(request: Request) -> list[KeyOut]:
 def rotate_key(
     request: Request, algorithm: Annotated[Literal["rsa", "ecdsa"], Query()] = "rsa"
 ) -> KeyOut:
-    services = services_of(request)
-    key_id = services.keyring.rotate(algorithm)
-    return next(_key(k) for k in services.grants.signing_keys() if k.key_id == key_id)
+    return _key_out(request, services_of(request).keyring.rotate(algorithm))
 
 
 @router.post(
@@ -230,9 +236,55 @@ def rotate_key(
     summary="Trust an outside public key (verification only)",
 )
 def add_key(request: Request, body: PublicKeyIn) -> KeyOut:
-    services = services_of(request)
-    key_id = services.keyring.add_public(body.public_key_pem, body.key_id)
-    return next(_key(k) for k in services.grants.signing_keys() if k.key_id == key_id)
+    return _key_out(
+        request, services_of(request).keyring.add_public(body.public_key_pem, body.key_id)
+    )
+
+
+@router.post(
+    "/keys/generate",
+    dependencies=[require_scope("keys")],
+    response_model=KeyOut,
+    status_code=201,
+    tags=["keys"],
+    summary="Generate a key pair and trust it (it signs once activated, or if it is the first)",
+)
+def generate_key(
+    request: Request, algorithm: Annotated[Literal["rsa", "ecdsa"], Query()] = "rsa"
+) -> KeyOut:
+    return _key_out(request, services_of(request).keyring.create(algorithm))
+
+
+@router.post(
+    "/keys/{key_id}/activate",
+    dependencies=[require_scope("keys")],
+    response_model=KeyOut,
+    tags=["keys"],
+    summary="Sign new grants with this key of the group",
+)
+def activate_key(request: Request, key_id: str) -> KeyOut:
+    services_of(request).keyring.activate(key_id)
+    return _key_out(request, key_id)
+
+
+@router.post(
+    "/keys/{key_id}/copy",
+    dependencies=[require_scope("keys")],
+    response_model=KeyOut,
+    status_code=201,
+    tags=["keys"],
+    summary="The same key pair under another id (CloudFront's id for its public key)",
+)
+def copy_key(request: Request, key_id: str, body: KeyCopyIn) -> KeyOut:
+    keyring = services_of(request).keyring
+    return _key_out(request, keyring.copy_as(key_id, body.new_id, activate=body.activate))
+
+
+def _key_out(request: Request, key_id: str) -> KeyOut:
+    found = [k for k in services_of(request).grants.signing_keys() if k.key_id == key_id]
+    if not found:
+        raise NotFound(f"no key {key_id}")
+    return _key(found[0])
 
 
 @router.post(
@@ -242,6 +294,5 @@ def add_key(request: Request, body: PublicKeyIn) -> KeyOut:
     tags=["keys"],
 )
 def retire_key(request: Request, key_id: str) -> KeyOut:
-    services = services_of(request)
-    services.keyring.retire(key_id)
-    return next(_key(k) for k in services.grants.signing_keys() if k.key_id == key_id)
+    services_of(request).keyring.retire(key_id)
+    return _key_out(request, key_id)
