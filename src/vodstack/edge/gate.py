@@ -8,6 +8,8 @@ the same string a CloudFront policy ``Resource`` is matched against.
 
 from __future__ import annotations
 
+import threading
+
 from starlette.requests import Request
 
 from vodstack.base import RateLimiter, retry_after
@@ -41,15 +43,21 @@ class SignatureGate:
         self.metrics = metrics
         self.limiter = RateLimiter(settings.playback_rate_per_s, settings.playback_burst)
         self.picture_limiter = RateLimiter(settings.picture_rate_per_s, settings.picture_burst)
-        self.allowed_unflushed = 0  # see flush_counts
+        # Allowed requests: counted by the event loop's thread alone (no increment is lost),
+        # added to the Prometheus counter by flush_counts, from any thread (under the lock).
+        self.allowed = 0
+        self._flushed = 0
+        self._flush_lock = threading.Lock()
 
     def flush_counts(self) -> None:
         """Add the allowed requests counted since the last flush to ``vodstack_gate_allowed``.
-        Called by ``/metrics`` before it reads the counters; another worker's last < 64 show
-        at its next batch or scrape."""
-        unflushed, self.allowed_unflushed = self.allowed_unflushed, 0
-        if unflushed:
-            self.metrics.gate_allowed.inc(unflushed)
+        Called by ``/metrics`` before it reads the counters (the admin listener's thread or
+        the loop's); another worker's last < 64 show at its next batch or scrape."""
+        with self._flush_lock:
+            allowed = self.allowed
+            if allowed > self._flushed:
+                self.metrics.gate_allowed.inc(allowed - self._flushed)
+                self._flushed = allowed
 
     def token_url(
         self, request: Request, asset_id: str, token: str, picture: bool = False
@@ -118,8 +126,8 @@ class SignatureGate:
                 url += "?" + query.decode("latin-1")
             verdict = self.verifier.verify_cookie_header(url, cookie.decode("latin-1"), client_ip)
         if verdict.ok:
-            self.allowed_unflushed += 1  # the event loop's thread only: no increment is lost
-            if self.allowed_unflushed >= _FLUSH_EVERY:
+            self.allowed += 1
+            if self.allowed - self._flushed >= _FLUSH_EVERY:
                 self.flush_counts()
             return
         if (

@@ -128,10 +128,9 @@ def _deny(reason: Reason, source: Source | None = None) -> Verdict:
     return Verdict(ok=False, reason=reason, source=source)
 
 
-#: A raw Cookie header (or path token) whose signature held: (policy, key id, key
-#: fingerprint, verdict).
 class _Known(NamedTuple):
-    """A credential that verified: what a re-check needs without parsing it again."""
+    """A raw Cookie header (or path token) whose signature held: what a re-check needs
+    without parsing it again."""
 
     policy: Policy
     key_id: str
