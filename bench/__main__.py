@@ -41,7 +41,7 @@ PLAN: dict[str, tuple[list[str], list[str]]] = {
         ["--seconds", "60", "--rounds", "3"],
         ["--seconds", "12", "--rounds", "1", "--wrk-seconds", "2", "--hours", "1"],
     ),
-    "entitlement": (["--seconds", "5", "--rounds", "3"], ["--seconds", "3", "--rounds", "1"]),
+    "entitlement": ([], ["--rounds", "2", "--sets", "1"]),
     "protection": (["--rounds", "3"], ["--seconds", "8", "--rounds", "1"]),
     "spike": ([], ["--base", "5", "--factor", "10", "--ramp", "10", "--hold", "5"]),
     "fuzz": (["--inputs", "100000"], ["--inputs", "20000"]),

@@ -121,6 +121,21 @@ def prepare_asset(home: Path, seconds: int = 12) -> Prepared:
     return Prepared(home, asset_id, token, env)
 
 
+def pinned(argv: list[str], cpus: str | None) -> list[str]:
+    """``argv`` run on the cores ``cpus`` only (``taskset -c``; util-linux), or as it is."""
+    return argv if cpus is None else ["taskset", "-c", cpus, *argv]
+
+
+def split_cores() -> tuple[str, str] | None:
+    """(server core, load-generator core) on a machine with at least two cores, else None.
+
+    A server and its load generator on the same cores disturb each other by more than the
+    few microseconds a comparison looks for: measured here, five-second runs of one server
+    spread 129-210 µs of CPU per request unpinned, ±5 % pinned (BENCHMARKS.md, entitlement)."""
+    cores = sorted(os.sched_getaffinity(0))
+    return (str(cores[-1]), str(cores[0])) if len(cores) >= 2 else None
+
+
 #: base URL -> process group of the server started by :func:`server` (its workers included).
 SERVER_GROUPS: dict[str, int] = {}
 
@@ -160,49 +175,16 @@ def wrk_cpu(base: str, path: str, **kwargs: object) -> CpuRun:
     return CpuRun(result, server_cpu_seconds(base) - before)
 
 
-def hey_cpu(base: str, path: str, *, rate: int, seconds: int, headers: dict[str, str]) -> CpuRun:
-    """``rate`` requests per second against ``base + path`` for ``seconds``, with the server
-    CPU they cost. Unlike wrk, which keeps every connection busy, a fixed rate offers both
-    servers of a comparison the same load: at saturation a single event loop batches more
-    work per wake-up the faster it is, so CPU per request there also measures throughput,
-    not only the work each request does (BENCHMARKS.md, entitlement). 32 hey workers, so
-    that a slower server still gets the whole rate (with 8 its latency capped the rate, and
-    CPU per request rises as the rate falls)."""
-    if shutil.which("hey") is None:
-        raise SystemExit("hey is needed: apt-get install hey")
-    workers = 32
-    argv = ["hey", "-z", f"{seconds}s", "-c", str(workers), "-q", f"{rate / workers:.3f}"]
-    argv.append("-disable-compression")
-    for k, v in headers.items():
-        argv += ["-H", f"{k}: {v}"]
-    before = server_cpu_seconds(base)
-    out = subprocess.run([*argv, base + path], capture_output=True, text=True, check=True).stdout
-    cpu_s = server_cpu_seconds(base) - before
-    codes = {int(c): int(n) for c, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", out)}
-    ok = codes.get(200, 0)
-    result = WrkResult(
-        rps=ok / seconds,
-        mb_s=0.0,
-        p50_ms=_ms_seconds(re.search(r"50%+ in ([\d.]+) secs", out)),
-        p99_ms=_ms_seconds(re.search(r"99%+ in ([\d.]+) secs", out)),
-        errors=sum(codes.values()) - ok,
-        requests=sum(codes.values()),
-    )
-    return CpuRun(result, cpu_s)
-
-
-def _ms_seconds(match: re.Match[str] | None) -> float:
-    return float(match.group(1)) * 1000 if match else float("nan")
-
-
 @contextmanager
 def server(
     env: dict[str, str],
     target: str | None = None,
     port: int | None = None,
     args: list[str] | None = None,
+    cpus: str | None = None,
 ) -> Iterator[str]:
-    """A server process: `vodstack serve`, or granian on another ASGI factory ``target``."""
+    """A server process: `vodstack serve`, or granian on another ASGI factory ``target``;
+    ``cpus``: run it (every thread it starts) on these cores only (``taskset -c``)."""
     port = port or free_port()
     # this checkout's sources first: the venv may hold an editable install of another one
     path = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
@@ -226,7 +208,11 @@ def server(
             target,
         ]
     proc = subprocess.Popen(
-        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        pinned(argv, cpus),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     SERVER_GROUPS[base] = proc.pid
@@ -271,10 +257,11 @@ def wrk(
     connections: int = 32,
     headers: dict[str, str] | None = None,
     script: Path | None = None,
+    cpus: str | None = None,
 ) -> WrkResult:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    argv = pinned(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"], cpus)
     for k, v in (headers or {}).items():
         argv += ["-H", f"{k}: {v}"]
     if script is not None:

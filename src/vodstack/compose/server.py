@@ -56,6 +56,7 @@ class Server:
         """Start the background parts (the app's lifespan begins)."""
         settings = self.settings
         remote = self.delivery.remote
+        self.services.keyring.start_reloading()  # the gate reads it on every request
         if settings.metrics_port:
             self._listener = start_listener(
                 self.exposition, settings.metrics_host, settings.metrics_port
@@ -92,6 +93,7 @@ class Server:
         if self._listener is not None:
             self._listener.shutdown()
             self._listener.server_close()
+        self.services.keyring.close()
 
 
 def build_server(

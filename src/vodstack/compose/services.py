@@ -64,6 +64,7 @@ class Services:
     def close(self) -> None:
         if self.webhooks is not None:
             self.webhooks.close()
+        self.keyring.close()
         self.db.dispose()
 
 

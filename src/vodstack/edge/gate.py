@@ -68,13 +68,19 @@ class SignatureGate:
         the raw path does not spell the token segment literally (an encoded ``t``, ``/`` or
         token: a trick, never a player), holds a second token segment, or a picture token
         asks for something other than a picture."""
+        # Runs on every tokened segment (issue #15): the ~600-byte token is compared in place
+        # rather than copied into a segment string.
         raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
         prefix = asset_prefix(asset_id)
-        letter = pathtoken.PICTURE_SEGMENT if picture else pathtoken.SEGMENT
-        segment = f"{prefix}{letter}/{token}/"
-        if not raw_path.startswith(segment):
+        head = f"{prefix}{pathtoken.PICTURE_SEGMENT if picture else pathtoken.SEGMENT}/"
+        end = len(head) + len(token)
+        if not (
+            raw_path.startswith(head)
+            and raw_path.startswith(token, len(head))
+            and raw_path.startswith("/", end)
+        ):
             return None
-        rest = raw_path[len(segment) :]
+        rest = raw_path[end + 1 :]
         if pathtoken.segment(rest) is not None:  # a second token segment
             return None
         query = request.scope.get("query_string", b"").decode("latin-1")
@@ -124,7 +130,7 @@ class SignatureGate:
             url = self.base + (scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
             if query:
                 url += "?" + query.decode("latin-1")
-            verdict = self.verifier.verify_cookie_header(url, cookie.decode("latin-1"), client_ip)
+            verdict = self.verifier.verify_cookie_header(url, cookie, client_ip)
         if verdict.ok:
             self.allowed += 1
             if self.allowed - self._flushed >= _FLUSH_EVERY:

@@ -128,26 +128,40 @@ def _deny(reason: Reason, source: Source | None = None) -> Verdict:
     return Verdict(ok=False, reason=reason, source=source)
 
 
+#: A known credential is looked up by its last characters (the signature's: random, so as
+#: unique as the whole) and then compared whole: hashing ~600 fresh bytes per segment costs
+#: more than the slice (issue #15).
+_TAIL = 48
+
+
 class _Known(NamedTuple):
     """A raw Cookie header (or path token) whose signature held: what a re-check needs
     without parsing it again."""
 
+    credential: str | bytes  # the whole header or token, compared on every hit
     policy: Policy
     key_id: str
     fingerprint: bytes
+    group: KeyGroup  # the key group it was last checked against (its key was in it)
     verdict: Verdict
     #: (prefix, not before, not after) when the common case is decided by comparisons alone
     #: (a ``prefix*`` resource, no IP binding); None: always the full evaluation.
     quick: tuple[str, float, float] | None
 
 
-def _known(policy: Policy, key_id: str, fingerprint: bytes, verdict: Verdict) -> _Known:
+def _known(
+    credential: str | bytes, policy: Policy, key_id: str, group: KeyGroup, verdict: Verdict
+) -> _Known | None:
+    """What to remember of a credential that verified, or None if its key is not trusted."""
+    key = group.verification_key(key_id)
+    if key is None:
+        return None
     prefix = policy.literal_prefix
     quick = None
     if prefix is not None and policy.ip_address is None:
         not_before = policy.date_greater_than
         quick = (prefix, float("-inf") if not_before is None else not_before, policy.date_less_than)
-    return _Known(policy, key_id, fingerprint, verdict, quick)
+    return _Known(credential, policy, key_id, key.fingerprint, group, verdict, quick)
 
 
 class _Passed(Generic[K, V]):
@@ -197,7 +211,7 @@ def _itself(policy: Policy) -> Policy:
 
 
 def _known_policy(known: _Known) -> Policy:
-    return known[0]
+    return known.policy
 
 
 class SignatureVerifier:
@@ -218,8 +232,9 @@ class SignatureVerifier:
         self._clock = clock
         self._cache: _Passed[tuple[bytes, str, bytes, bytes], Policy] = _Passed(cache_size, _itself)
         self._raw: _Passed[tuple[bytes, str, str, str], Policy] = _Passed(cache_size, _itself)
-        self._headers: _Passed[str, _Known] = _Passed(cache_size, _known_policy)
-        self._tokens: _Passed[str, _Known] = _Passed(cache_size, _known_policy)
+        # keyed by the credential's last _TAIL characters (see _recheck)
+        self._headers: _Passed[str | bytes, _Known] = _Passed(cache_size, _known_policy)
+        self._tokens: _Passed[str | bytes, _Known] = _Passed(cache_size, _known_policy)
 
     @property
     def cache_hits(self) -> int:
@@ -245,29 +260,43 @@ class SignatureVerifier:
             verdict.policy is not None
             and verdict.key_id is not None
             and verdict.reason in (None, "scope", "ip", "not_yet_valid")  # signature held
-            and (key := self._keygroup().verification_key(verdict.key_id)) is not None
         ):
             ok = Verdict(ok=True, source="token", key_id=verdict.key_id, policy=verdict.policy)
-            self._tokens.put(token, _known(verdict.policy, verdict.key_id, key.fingerprint, ok))
+            remembered = _known(token, verdict.policy, verdict.key_id, self._keygroup(), ok)
+            if remembered is not None:
+                self._tokens.put(token[-_TAIL:], remembered)
         return verdict
 
     def _recheck(
-        self, cache: _Passed[str, _Known], credential: str, url: str, client_ip: str, source: str
+        self,
+        cache: _Passed[str | bytes, _Known],
+        credential: str | bytes,
+        url: str,
+        client_ip: str,
+        source: str,
     ) -> Verdict | None:
         """A credential (Cookie header or path token) that verified before, re-evaluated
         without parsing it again: key still trusted (retirement takes effect at once), time,
         scope, IP. None when it is not known (or its key changed): verify it in full."""
-        # Runs on every segment (issue #15): few calls, few objects touched — a cold cache
-        # makes each call of a deeper path cost a microsecond on a busy server.
+        # Runs on every segment (issue #15): few calls, few objects touched, nothing large
+        # allocated — a cold cache makes each call of a deeper path cost a microsecond on a
+        # busy server.
         now = self._clock()
-        hit = cache.entries.get(credential)
-        if hit is None or now >= hit.policy.date_less_than:
-            cache.miss(credential, hit)
+        tail = credential[-_TAIL:]
+        hit = cache.entries.get(tail)
+        if hit is None or hit.credential != credential:  # unknown (or another one's tail)
+            cache.misses += 1
+            return None
+        if now >= hit.policy.date_less_than:
+            cache.miss(tail, hit)
             return None
         cache.hits += 1
-        key = self._keygroup().verification_key(hit.key_id)
-        if key is None or key.fingerprint != hit.fingerprint:
-            return None
+        group = self._keygroup()
+        if group is not hit.group:  # reloaded (every few seconds): is its key still there?
+            key = group.verification_key(hit.key_id)
+            if key is None or key.fingerprint != hit.fingerprint:
+                return None
+            cache.put(tail, hit._replace(group=group))
         # The common case in a few comparisons: in time, a ``prefix*`` resource the URL
         # starts with, nothing a dot-segment or encoding check has to look at.
         quick = hit.quick
@@ -282,8 +311,9 @@ class SignatureVerifier:
             return hit.verdict
         return self._evaluate(hit.policy, url, now, client_ip, source, hit.key_id)
 
-    def verify_cookie_header(self, url: str, cookie_header: str, client_ip: str) -> Verdict:
-        """:meth:`verify` for a raw ``Cookie`` header, as a player repeats it on every segment.
+    def verify_cookie_header(self, url: str, cookie_header: str | bytes, client_ip: str) -> Verdict:
+        """:meth:`verify` for a raw ``Cookie`` header, as a player repeats it on every segment
+        (``bytes``: as the server received it, latin-1; the gate passes it undecoded).
 
         A header that carried a valid custom-policy grant before is recognised as a whole and
         only re-evaluated (key still trusted, time, scope, IP), without parsing it again. Only
@@ -294,7 +324,8 @@ class SignatureVerifier:
             known = self._recheck(self._headers, cookie_header, url, client_ip, "cookie")
             if known is not None:
                 return known
-        cookies = parse_cookie_header(cookie_header)
+        text = cookie_header if isinstance(cookie_header, str) else cookie_header.decode("latin-1")
+        cookies = parse_cookie_header(text)
         verdict = self.verify(url, cookies, None, client_ip)
         if (
             cacheable
@@ -302,11 +333,11 @@ class SignatureVerifier:
             and verdict.policy is not None
             and verdict.key_id is not None
             and COOKIE_EXPIRES not in cookies  # custom policies only: canned ones name one URL
-            and (key := self._keygroup().verification_key(verdict.key_id)) is not None
         ):
-            self._headers.put(
-                cookie_header, _known(verdict.policy, verdict.key_id, key.fingerprint, verdict)
-            )
+            group = self._keygroup()
+            remembered = _known(cookie_header, verdict.policy, verdict.key_id, group, verdict)
+            if remembered is not None:
+                self._headers.put(cookie_header[-_TAIL:], remembered)
         return verdict
 
     def verify(self, url: str, cookies: Values, query: Values | None, client_ip: str) -> Verdict:

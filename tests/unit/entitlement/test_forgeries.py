@@ -370,3 +370,26 @@ def test_botocore_grant_for_other_asset_is_out_of_scope(verifier: SignatureVerif
     )
     moved = url.replace("/v1/zz9999/", f"/v1/{ASSET}/")
     assert deny(verifier, {}, moved) == "scope"
+
+
+def test_a_known_header_is_recognised_whole_not_by_its_tail(keys: Keys, holder, clock) -> None:
+    """Known Cookie headers are looked up by their last characters and compared whole: a
+    header that ends like a known one, with another policy in front, is verified in full."""
+    verifier = SignatureVerifier(holder, clock)
+    cookies = signed_cookies(Policy(RESOURCE, NOW + 100), KEY_ID, keys.rsa_old)
+    header = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    assert verifier.verify_cookie_header(SEGMENT_URL, header.encode(), CLIENT).ok
+    assert verifier.verify_cookie_header(SEGMENT_URL, header.encode(), CLIENT).ok
+    assert verifier.cache_hits == 1
+    other = custom_policy_cookies(keys, {"Statement": [{"Resource": "*"}]})  # tampered below
+    forged = "; ".join(f"{k}={v}" for k, v in other.items()) + "; " + header[-60:]
+    verdict = verifier.verify_cookie_header(SEGMENT_URL, forged.encode(), CLIENT)
+    assert not verdict.ok
+    assert verifier.cache_hits == 1  # not taken for the known header
+    assert verifier.verify_cookie_header(SEGMENT_URL, header.encode(), CLIENT).ok  # still known
+    # a reloaded key group (the key ring reloads every few seconds) keeps it known; one
+    # without its key does not
+    holder.group = KeyGroup(list(holder.group.keys))
+    assert verifier.verify_cookie_header(SEGMENT_URL, header.encode(), CLIENT).ok
+    holder.group = KeyGroup([k for k in holder.group.keys if k.key_id != KEY_ID])
+    assert not verifier.verify_cookie_header(SEGMENT_URL, header.encode(), CLIENT).ok
