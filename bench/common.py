@@ -130,8 +130,9 @@ def split_cores() -> tuple[str, str] | None:
     """(server core, load-generator core) on a machine with at least two cores, else None.
 
     A server and its load generator on the same cores disturb each other by more than the
-    few microseconds a comparison looks for: measured here, five-second runs of one server
-    spread 129-210 µs of CPU per request unpinned, ±5 % pinned (BENCHMARKS.md, entitlement)."""
+    few microseconds a comparison looks for: measured here, unpinned, identical servers under
+    the same fixed rate read 129-210 µs of CPU per request from one five-second run to the
+    next; pinned, at saturation, within ±5 % (BENCHMARKS.md, entitlement)."""
     cores = sorted(os.sched_getaffinity(0))
     return (str(cores[-1]), str(cores[0])) if len(cores) >= 2 else None
 

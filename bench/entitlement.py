@@ -51,7 +51,7 @@ from bench.common import (
 
 def gate_cost_us(
     base: str, asset_id: str, paths: dict[str, tuple[str, dict[str, str]]]
-) -> dict[str, float]:
+) -> dict[str, tuple[float, float]]:
     """In this process, the gate's check of each credential (best of 5 × 20,000): the Python
     a gated request runs that an open one does not. ``paths``: name -> (path, headers) as
     sent to the server at ``base`` (whose public URL the grant names)."""
@@ -180,7 +180,7 @@ def main() -> None:
                         # the machine drifts less between them than across a round
                         two = list(PAIRS[name])
                         order.shuffle(two)
-                        runs = {}
+                        runs: dict[str, CpuRun] = {}
                         for case in two:
                             base, path, headers = cases[case]
                             runs[case] = wrk_cpu(
@@ -208,9 +208,9 @@ def main() -> None:
         print(f"  {'':<18}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'CPU µs/req':>12}")
         for name, (measured, baseline) in PAIRS.items():
             for case, side in ((measured, 0), (baseline, 1)):
-                runs = [pair[side] for pair in pairs[name]]
-                r = median_of([x.wrk for x in runs])
-                cpu = statistics.median(x.cpu_us_per_request for x in runs)
+                side_runs = [pair[side] for pair in pairs[name]]
+                r = median_of([x.wrk for x in side_runs])
+                cpu = statistics.median(x.cpu_us_per_request for x in side_runs)
                 print(
                     f"  {case:<18}{r.rps:>9.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{r.errors:>9}"
                     f"{cpu:>12.1f}"
