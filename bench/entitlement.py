@@ -215,6 +215,8 @@ def main() -> None:
                     f"  {case:<18}{r.rps:>9.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{r.errors:>9}"
                     f"{cpu:>12.1f}"
                 )
+        if len(pairs["control"]) < 12:
+            print(f"only {len(pairs['control'])} pairs: too few to read an interval from")
         open_us = statistics.median(b.cpu_us_per_request for _, b in pairs["control"])
         expected = costs["cookie"][0] / open_us * 100
         mid, low, high = overhead(pairs["control"])
