@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
     CpuRun,
+    Prepared,
     median_of,
     play_grant,
     prepare_asset,
@@ -116,6 +117,56 @@ def overhead(pairs: list[tuple[CpuRun, CpuRun]], seed: int = 15) -> tuple[float,
     return statistics.median(ratios) * 100, low * 100, high * 100
 
 
+def measure_set(
+    prep: Prepared,
+    spin_env: dict[str, str],
+    rest: str,
+    seconds: int,
+    rounds: int,
+    cores: tuple[str, str] | None,
+    order: random.Random,
+    pairs: dict[str, list[tuple[CpuRun, CpuRun]]],
+) -> None:
+    """One fresh set of servers (gated, open, control) on the server core: ``rounds`` rounds
+    of every comparison in :data:`PAIRS`, each appended to ``pairs``."""
+    server_cpu, load_cpu = cores if cores is not None else (None, None)
+    segment = f"/v1/{prep.asset_id}/{rest}"
+    with (
+        server(prep.env, "vodstack.web.app:app_factory", cpus=server_cpu) as gated,
+        server(prep.env, "bench._apps:open_gate_factory", cpus=server_cpu) as open_,
+        server(spin_env, "bench._apps:spin_gate_factory", cpus=server_cpu) as control,
+    ):
+        cookie, token_base = play_grant(gated, prep.asset_id, prep.token)
+        cookies = {"Cookie": cookie}
+        # the token URL is ~600 bytes longer: its base is the same URL with no check
+        tokened = f"{token_base}/{rest}"
+        cases = {  # name -> (server, path, headers)
+            "cookie gated": (gated, segment, cookies),
+            "cookie open": (open_, segment, cookies),
+            "token gated": (gated, tokened, {}),
+            "token open": (open_, tokened, {}),
+            "cookie control": (control, segment, cookies),
+        }
+        for base, path, headers in cases.values():  # warm: caches, first requests
+            wrk(base + path, seconds=1, headers=headers, cpus=load_cpu)
+        for _ in range(rounds):
+            names = list(PAIRS)
+            order.shuffle(names)  # no comparison always follows the same one
+            for name in names:
+                # the two runs of a comparison back to back, in a random order: the machine
+                # drifts less between them than across a round
+                two = list(PAIRS[name])
+                order.shuffle(two)
+                runs: dict[str, CpuRun] = {}
+                for case in two:
+                    base, path, headers = cases[case]
+                    runs[case] = wrk_cpu(
+                        base, path, seconds=seconds, headers=headers, cpus=load_cpu
+                    )
+                measured, baseline = PAIRS[name]
+                pairs[name].append((runs[measured], runs[baseline]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=2, help="one wrk run")
@@ -123,7 +174,6 @@ def main() -> None:
     parser.add_argument("--sets", type=int, default=3, help="fresh sets of server processes")
     args = parser.parse_args()
     cores = split_cores()
-    server_cpu, load_cpu = cores if cores is not None else (None, None)
     order = random.Random(15)
     with tempfile.TemporaryDirectory(prefix="vodstack-bench-") as tmp:
         prep = prepare_asset(Path(tmp) / "home")
@@ -154,40 +204,7 @@ def main() -> None:
         spin = {**prep.env, "BENCH_SPIN_US": f"{costs['cookie'][0]:.3f}"}
         pairs: dict[str, list[tuple[CpuRun, CpuRun]]] = {name: [] for name in PAIRS}
         for _ in range(args.sets):
-            with (
-                server(prep.env, "vodstack.web.app:app_factory", cpus=server_cpu) as gated,
-                server(prep.env, "bench._apps:open_gate_factory", cpus=server_cpu) as open_,
-                server(spin, "bench._apps:spin_gate_factory", cpus=server_cpu) as control,
-            ):
-                cookie, token_base = play_grant(gated, prep.asset_id, prep.token)
-                cookies = {"Cookie": cookie}
-                # the token URL is ~600 bytes longer: its base is the same URL with no check
-                tokened = f"{token_base}/{rest}"
-                cases = {  # name -> (server, path, headers)
-                    "cookie gated": (gated, segment, cookies),
-                    "cookie open": (open_, segment, cookies),
-                    "token gated": (gated, tokened, {}),
-                    "token open": (open_, tokened, {}),
-                    "cookie control": (control, segment, cookies),
-                }
-                for base, path, headers in cases.values():  # warm: caches, first requests
-                    wrk(base + path, seconds=1, headers=headers, cpus=load_cpu)
-                for _ in range(args.rounds):
-                    names = list(PAIRS)
-                    order.shuffle(names)  # no comparison always follows the same one
-                    for name in names:
-                        # the two runs of a comparison back to back, in a random order:
-                        # the machine drifts less between them than across a round
-                        two = list(PAIRS[name])
-                        order.shuffle(two)
-                        runs: dict[str, CpuRun] = {}
-                        for case in two:
-                            base, path, headers = cases[case]
-                            runs[case] = wrk_cpu(
-                                base, path, seconds=args.seconds, headers=headers, cpus=load_cpu
-                            )
-                        measured, baseline = PAIRS[name]
-                        pairs[name].append((runs[measured], runs[baseline]))
+            measure_set(prep, spin, rest, args.seconds, args.rounds, cores, order, pairs)
         print("POST /play (JWT verify + rules + RSA-SHA1 sign), 8 connections, median of 3 × 5 s")
         print(
             f"  {mint.rps:8.0f} mints/s   p50 {mint.p50_ms:6.1f} ms   p99 {mint.p99_ms:6.1f} ms"
@@ -197,7 +214,7 @@ def main() -> None:
             print(f"{name} check in process: {warm:.2f} µs warm, {cold:.1f} µs with cold caches")
         print(f"control: the open app + {costs['cookie'][0]:.2f} µs of no-op Python per request")
         pinning = (
-            f"servers on core {server_cpu}, wrk on core {load_cpu}"
+            f"servers on core {cores[0]}, wrk on core {cores[1]}"
             if cores is not None
             else "not pinned: one core"
         )
