@@ -143,6 +143,7 @@ class KeyRing:
                 with self._lock:
                     group, loaded_at, rows = self._current
                     if loaded_at != float("-inf"):  # not invalidated meanwhile
+                        # fresh again: reads stop waking the reloader until the next try
                         self._current = (group, self.clock(), rows)
 
     def signer(self) -> tuple[str, PrivateKey]:
