@@ -100,6 +100,8 @@ def build_services(settings: Settings) -> Services:
         grants, keystore, audit=lambda type_, payload: bus.publish(type_, None, **payload)
     )
     keyring.ensure_signing_key()
+    verifier = SignatureVerifier(keyring.key_group)
+    keyring.follow(verifier.follow_key_group)  # a server's reloader tells it the group
     dev_idp, jwt_verifier = _identity(settings, keystore)
     locator = ViewerLocator(
         settings.trusted_proxies, country_header=settings.country_header, geoip_db=settings.geoip_db
@@ -121,7 +123,7 @@ def build_services(settings: Settings) -> Services:
         dev_idp=dev_idp,
         entitlement=EntitlementService(settings, catalogue, grants, keyring, jwt_verifier, locator),
         locator=locator,
-        signature_verifier=SignatureVerifier(keyring.key_group),
+        signature_verifier=verifier,
         metrics=Metrics(),
         webhooks=webhooks,
     )

@@ -18,7 +18,6 @@ from vodstack.edge.policy import PlaybackPolicies
 from vodstack.entitlement import SignatureVerifier, Verdict, ViewerLocator, pathtoken
 from vodstack.errors import InvalidInput, RateLimited
 from vodstack.packaging import DeliveryPath, parse_delivery_path
-from vodstack.packaging.layout import asset_prefix
 from vodstack.telemetry import Metrics
 
 #: Allowed requests reach the Prometheus counter in batches of this many (and at every scrape
@@ -69,9 +68,10 @@ class SignatureGate:
         token: a trick, never a player), holds a second token segment, or a picture token
         asks for something other than a picture."""
         # Runs on every tokened segment (issue #15): the ~600-byte token is compared in place
-        # rather than copied into a segment string.
-        raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
-        prefix = asset_prefix(asset_id)
+        # rather than copied into a segment string, and nothing is called that need not be.
+        scope = request.scope
+        raw_path = (scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+        prefix = f"/v1/{asset_id}/"  # packaging.layout.asset_prefix, without a call
         head = f"{prefix}{pathtoken.PICTURE_SEGMENT if picture else pathtoken.SEGMENT}/"
         end = len(head) + len(token)
         if not (
@@ -81,9 +81,10 @@ class SignatureGate:
         ):
             return None
         rest = raw_path[end + 1 :]
-        if pathtoken.segment(rest) is not None:  # a second token segment
+        if rest.startswith(pathtoken.PREFIXES):  # a second token segment
             return None
-        query = request.scope.get("query_string", b"").decode("latin-1")
+        raw_query = scope.get("query_string")
+        query = raw_query.decode("latin-1") if raw_query else ""
         if picture:
             parsed = _parse(rest + (f"?{query}" if query else ""))
             if parsed is None or parsed.kind not in pathtoken.PICTURE_KINDS:
@@ -117,7 +118,7 @@ class SignatureGate:
         if token is not None:
             url = self.token_url(request, asset_id, token, picture)
             verdict = (
-                self.verifier.verify_token(url, token, client_ip)
+                self.verifier.verify_credential("token", url, token, client_ip)
                 if url is not None
                 else Verdict(ok=False, reason="scope" if picture else "malformed", source="token")
             )
@@ -130,7 +131,7 @@ class SignatureGate:
             url = self.base + (scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
             if query:
                 url += "?" + query.decode("latin-1")
-            verdict = self.verifier.verify_cookie_header(url, cookie, client_ip)
+            verdict = self.verifier.verify_credential("cookie", url, cookie, client_ip)
         if verdict.ok:
             self.allowed += 1
             if self.allowed - self._flushed >= _FLUSH_EVERY:

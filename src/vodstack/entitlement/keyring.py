@@ -75,15 +75,30 @@ class KeyRing:
         self._generation = 0  # bumped by invalidate(): a reload begun before is not stored
         self._wake = threading.Event()  # reload now (a read found the group old; closing)
         self._reloader: threading.Thread | None = None  # the one that may reload
+        self._followers: list[Callable[[KeyGroup | None], None]] = []
         self._private: dict[str, PrivateKey] = {}
 
     def _store_name(self, key_id: str) -> str:
         return f"signing-{key_id}"
 
+    def follow(self, follower: Callable[[KeyGroup | None], None]) -> None:
+        """Tell ``follower`` the group each time a load confirms it while the background
+        reloader runs, and None whenever a read has to go through :meth:`key_group` (a change
+        made here, the reloader stopped). A reader on every request (the gate's verifier)
+        then compares with what it was told instead of calling (issue #15)."""
+        with self._lock:
+            self._followers.append(follower)
+
+    def _tell(self, group: KeyGroup | None) -> None:
+        """Called under the lock, so what followers are told keeps the order of the loads."""
+        for follower in self._followers:
+            follower(group)
+
     def invalidate(self) -> None:
         """Load the group again on the next read, in that read (a change made here)."""
         with self._lock:
             self._generation += 1
+            self._tell(None)
             group, _, rows = self._current
             self._current = (group, float("-inf"), rows)
 
@@ -111,6 +126,8 @@ class KeyRing:
                 group = KeyGroup(TrustedKey(*row) for row in rows)  # type: ignore[arg-type]
             if generation == self._generation:  # not invalidated while the rows were read
                 self._current = (group, now, rows)
+                if self._reloader is not None:  # it keeps the group current from now on
+                    self._tell(group)
         return group
 
     def start_reloading(self) -> None:
@@ -128,6 +145,7 @@ class KeyRing:
         """Stop the reload thread, if one runs; reads re-read in place again."""
         with self._lock:
             self._reloader = None
+            self._tell(None)
         self._wake.set()
 
     def _reload_forever(self) -> None:

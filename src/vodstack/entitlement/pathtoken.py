@@ -59,7 +59,8 @@ PICTURE_SEGMENT = "p"
 PICTURES = "pictures"
 #: Delivery path kinds (``packaging.layout``) a picture token may fetch.
 PICTURE_KINDS = frozenset({"poster", "thumbnail", "storyboard", "sheet"})
-_PREFIXES = (SEGMENT + "/", PICTURE_SEGMENT + "/")
+#: What a part after ``/v1/{assetId}/`` starts with when a token segment comes first.
+PREFIXES = (SEGMENT + "/", PICTURE_SEGMENT + "/")
 #: Upper bound on a token's length (an RSA-4096 signature and a full policy fit easily).
 MAX_TOKEN_LENGTH = 4096
 _FIELD = re.compile(r"[A-Za-z0-9_~-]+", re.ASCII)
@@ -99,7 +100,7 @@ def split(rest: str) -> tuple[str | None, str]:
 
     The layout has no top-level ``t`` or ``p`` directory (``packaging.layout``), so ``t/``
     and ``p/`` can only announce a token."""
-    if not rest.startswith(_PREFIXES):
+    if not rest.startswith(PREFIXES):
         return None, rest
     token, _, path = rest[2:].partition("/")
     return token, path
@@ -107,7 +108,7 @@ def split(rest: str) -> tuple[str | None, str]:
 
 def segment(rest: str) -> str | None:
     """``"t"``, ``"p"`` or None: the token segment ``rest`` starts with."""
-    return rest[0] if rest.startswith(_PREFIXES) else None
+    return rest[0] if rest.startswith(PREFIXES) else None
 
 
 def redact(path: str) -> str:

@@ -393,3 +393,51 @@ def test_a_known_header_is_recognised_whole_not_by_its_tail(keys: Keys, holder, 
     assert verifier.verify_cookie_header(SEGMENT_URL, header.encode(), CLIENT).ok
     holder.group = KeyGroup([k for k in holder.group.keys if k.key_id != KEY_ID])
     assert not verifier.verify_cookie_header(SEGMENT_URL, header.encode(), CLIENT).ok
+
+
+# --- the quick re-check of a known credential never allows what the full check refuses ---
+
+BOUND = f"{SEGMENT_URL.rsplit('/', 1)[0]}/"
+
+
+@pytest.mark.parametrize(
+    ("url", "ip", "at"),
+    [
+        (SEGMENT_URL, CLIENT, NOW),
+        (SEGMENT_URL, "198.51.100.8", NOW),  # another address (the grant names one)
+        (SEGMENT_URL, f"::ffff:{CLIENT}", NOW),  # the same one, spelled as IPv6
+        (SEGMENT_URL, CLIENT, NOW + 100),  # expired
+        (SEGMENT_URL, CLIENT, NOW - 200),  # not yet valid
+        (SEGMENT_URL.replace(ASSET, "zz9999"), CLIENT, NOW),
+        (SEGMENT_URL.replace(f"/{ASSET}/", f"/{ASSET}x/"), CLIENT, NOW),
+        (f"{HOST}/v1/{ASSET}/../zz9999/seg.m4s", CLIENT, NOW),
+        (f"{HOST}/v1/{ASSET}/%2e%2e/zz9999/seg.m4s", CLIENT, NOW),
+        (f"{HOST}/v1/{ASSET}/v720/./seg.m4s", CLIENT, NOW),
+        (f"{HOST}/v1/{ASSET}\\..\\zz9999/seg.m4s", CLIENT, NOW),
+        (f"{SEGMENT_URL}?time=3", CLIENT, NOW),
+        (f"{SEGMENT_URL}?Signature=x", CLIENT, NOW),
+        (BOUND, CLIENT, NOW),
+    ],
+)
+@pytest.mark.parametrize("source", ["cookie", "token"])
+def test_a_known_credential_gets_the_verdict_a_fresh_check_gives(
+    keys: Keys, holder: Holder, source: str, url: str, ip: str, at: int
+) -> None:
+    from vodstack.entitlement import pathtoken
+
+    policy = Policy(RESOURCE, NOW + 100, ip_address=f"{CLIENT}/32", date_greater_than=NOW - 100)
+    cookies = signed_cookies(policy, KEY_ID, keys.rsa_old)
+    credential = (
+        pathtoken.encode(cookies)
+        if source == "token"
+        else "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()
+    )
+    clock = Clock(NOW)
+    warm = SignatureVerifier(holder, clock)
+    assert warm.verify_credential(source, SEGMENT_URL, credential, CLIENT).ok  # now known
+    warm.follow_key_group(holder.group)
+    clock.now = at
+    fresh = SignatureVerifier(holder, Clock(at))
+    expected = fresh.verify_credential(source, url, credential, ip)
+    verdict = warm.verify_credential(source, url, credential, ip)
+    assert (verdict.ok, verdict.reason) == (expected.ok, expected.reason)

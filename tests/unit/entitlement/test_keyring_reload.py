@@ -97,3 +97,51 @@ def test_a_failed_reload_keeps_the_keys_in_use(services: Services) -> None:
         assert ring.key_group() is group
     ring.close()
     assert len(tries) < 10  # tried every refresh_s / 2, not once per read
+
+
+def test_a_follower_is_told_the_group_while_the_ring_reloads(services: Services) -> None:
+    """The gate's verifier compares with the group it was told instead of calling the ring on
+    every request; it is told None whenever it has to ask again."""
+    ring = KeyRing(services.grants, services.keyring.store, refresh_s=0.2)
+    told: list[object] = []
+    ring.follow(told.append)
+    ring.key_group()
+    assert told == []  # no reloader: every read asks the ring, nobody is told
+    ring.start_reloading()
+    until(lambda: bool(told))
+    assert told[-1] is ring.key_group()
+
+    old_id = ring.key_group().signing_key_id
+    assert old_id is not None
+    new_id = ring.rotate()
+    ring.retire(old_id)
+    assert told[-1] is None  # a change made here: told at once, before the next read
+    group = ring.key_group()  # that read loads it in place, and tells it
+    assert group.signing_key_id == new_id
+    assert told[-1] is group
+    ring.close()
+    assert told[-1] is None
+
+
+def test_a_key_retired_in_the_server_process_is_refused_at_once(services: Services) -> None:
+    """Through the services' own wiring (the verifier follows the ring): a known grant's quick
+    re-check does not outlive its key."""
+    from vodstack.entitlement.policy import Policy
+    from vodstack.entitlement.signing import signed_cookies
+
+    ring, verifier = services.keyring, services.signature_verifier
+    base = services.settings.base_url()
+    key_id, private_key = ring.signer()
+    cookies = signed_cookies(
+        Policy(f"{base}/v1/abcdefghijkl/*", int(time.time()) + 600), key_id, private_key
+    )
+    header = "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()
+    url = f"{base}/v1/abcdefghijkl/v720/1.m4s"
+    ring.start_reloading()
+    until(lambda: verifier._followed is not None)
+    assert verifier.verify_credential("cookie", url, header, "127.0.0.1").ok
+    assert verifier.verify_credential("cookie", url, header, "127.0.0.1").ok  # known
+    ring.rotate()
+    ring.retire(key_id)
+    verdict = verifier.verify_credential("cookie", url, header, "127.0.0.1")
+    assert (verdict.ok, verdict.reason) == (False, "unknown_key")
