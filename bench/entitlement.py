@@ -6,10 +6,12 @@ grant on every segment request — signed cookie, and the same grant as a path t
 
 Target: verification overhead < 5 % per segment request, for both credentials.
 
-The servers run the same ASGI factory under the same server (``vodstack.web.app:app_factory``,
-what ``vodstack serve`` runs in its worker, and a copy of it with verification off), so the
-gate is the only difference; a **control** serves the open app plus a no-op loop of the
-check's in-process cost, to show what the method reads for a known cost.
+The servers run the same ASGI factory under the same server (``bench._apps``: the steps of
+``vodstack.web.app:app_factory``, what ``vodstack serve`` runs in its worker, and the same
+with verification off), so the gate is the only difference; a **control** serves the open
+app plus a no-op loop of the check's in-process cost, to show what the method reads for a
+known cost. Each server also times the gate's check where it runs (``/_bench/gate``): the
+check's own cost under load, which no run-to-run drift touches.
 
 The difference looked for is a few microseconds on a ~100 µs request, less than a shared
 VM's run-to-run noise, so the method is built against noise (BENCHMARKS.md, entitlement):
@@ -34,6 +36,8 @@ import time
 import timeit
 from collections.abc import Callable
 from pathlib import Path
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -117,6 +121,12 @@ def overhead(pairs: list[tuple[CpuRun, CpuRun]], seed: int = 15) -> tuple[float,
     return statistics.median(ratios) * 100, low * 100, high * 100
 
 
+def check_ns(base: str) -> tuple[int, int]:
+    """Nanoseconds spent in the gate's check of the server at ``base`` so far, and calls."""
+    totals = httpx.get(f"{base}/_bench/gate", timeout=10).json()
+    return totals["ns"], totals["calls"]
+
+
 def measure_set(
     prep: Prepared,
     spin_env: dict[str, str],
@@ -126,13 +136,15 @@ def measure_set(
     cores: tuple[str, str] | None,
     order: random.Random,
     pairs: dict[str, list[tuple[CpuRun, CpuRun]]],
+    checks: dict[str, list[float]],
 ) -> None:
     """One fresh set of servers (gated, open, control) on the server core: ``rounds`` rounds
-    of every comparison in :data:`PAIRS`, each appended to ``pairs``."""
+    of every comparison in :data:`PAIRS`, each appended to ``pairs``; the µs per call of the
+    gate's check in each run, timed in the server, to ``checks[case]``."""
     server_cpu, load_cpu = cores if cores is not None else (None, None)
     segment = f"/v1/{prep.asset_id}/{rest}"
     with (
-        server(prep.env, "vodstack.web.app:app_factory", cpus=server_cpu) as gated,
+        server(prep.env, "bench._apps:gated_factory", cpus=server_cpu) as gated,
         server(prep.env, "bench._apps:open_gate_factory", cpus=server_cpu) as open_,
         server(spin_env, "bench._apps:spin_gate_factory", cpus=server_cpu) as control,
     ):
@@ -160,9 +172,12 @@ def measure_set(
                 runs: dict[str, CpuRun] = {}
                 for case in two:
                     base, path, headers = cases[case]
+                    before = check_ns(base)
                     runs[case] = wrk_cpu(
                         base, path, seconds=seconds, headers=headers, cpus=load_cpu
                     )
+                    ns, calls = (a - b for a, b in zip(check_ns(base), before, strict=True))
+                    checks.setdefault(case, []).append(ns / max(calls, 1) / 1e3)
                 measured, baseline = PAIRS[name]
                 pairs[name].append((runs[measured], runs[baseline]))
 
@@ -203,8 +218,9 @@ def main() -> None:
             )
         spin = {**prep.env, "BENCH_SPIN_US": f"{costs['cookie'][0]:.3f}"}
         pairs: dict[str, list[tuple[CpuRun, CpuRun]]] = {name: [] for name in PAIRS}
+        checks: dict[str, list[float]] = {}
         for _ in range(args.sets):
-            measure_set(prep, spin, rest, args.seconds, args.rounds, cores, order, pairs)
+            measure_set(prep, spin, rest, args.seconds, args.rounds, cores, order, pairs, checks)
         print("POST /play (JWT verify + rules + RSA-SHA1 sign), 8 connections, median of 3 × 5 s")
         print(
             f"  {mint.rps:8.0f} mints/s   p50 {mint.p50_ms:6.1f} ms   p99 {mint.p99_ms:6.1f} ms"
@@ -241,6 +257,18 @@ def main() -> None:
             f"control (known cost {expected:.1f} %): {mid:+.1f} % server CPU per request "
             f"(95 % interval {low:+.1f} … {high:+.1f})"
         )
+        timer = statistics.median(checks["cookie open"] + checks["token open"])
+        print(
+            f"the check timed in the loaded servers (median µs per call; the open gate's "
+            f"{timer:.2f} µs is the timer's own cost, taken off):"
+        )
+        for credential in ("cookie", "token"):
+            own = statistics.median(checks[f"{credential} gated"]) - timer
+            base_us = statistics.median(b.cpu_us_per_request for _, b in pairs[credential])
+            print(
+                f"  {credential}: {own:.2f} µs, {own / base_us * 100:.1f} % of the open "
+                f"server's CPU per request"
+            )
         for credential in ("cookie", "token"):
             mid, low, high = overhead(pairs[credential])
             print(
