@@ -56,7 +56,8 @@ class Server:
         """Start the background parts (the app's lifespan begins)."""
         settings = self.settings
         remote = self.delivery.remote
-        self.services.keyring.start_reloading()  # the gate reads it on every request
+        if self.delivery.role in ("all", "edge"):  # the gate reads it on every request;
+            self.services.keyring.start_reloading()  # origins and shields verify no grants
         if settings.metrics_port:
             self._listener = start_listener(
                 self.exposition, settings.metrics_host, settings.metrics_port
