@@ -7,11 +7,12 @@ expire — zero-downtime rotation as with a CloudFront key group.
 
 The gate reads the group on every delivery request. In a server (:meth:`start_reloading`)
 one background thread re-reads it every ``refresh_s / 2`` and a request never waits for the
-catalogue; unchanged rows keep the same group object (no PEM parsed again). Measured (issue
-#15, py-spy): re-reading inside the request had been a quarter to two fifths of the gate's
-time. Elsewhere (the CLI, one-off processes) a read older than ``refresh_s`` re-reads in
-place. A change made through this ring (create, activate, retire, …) invalidates the group
-and the next read loads it at once.
+catalogue; unchanged rows keep the same group object (no PEM parsed again), and a follower
+(the verifier, :meth:`follow`) is told the group each reload confirms, so a request compares
+with it instead of calling. Measured (issue #15, py-spy): re-reading inside the request had
+been a quarter to two fifths of the gate's time. Elsewhere (the CLI, one-off processes) a
+read older than ``refresh_s`` re-reads in place. A change made through this ring (create,
+activate, retire, …) invalidates the group and the next read loads it at once.
 """
 
 from __future__ import annotations
