@@ -336,16 +336,18 @@ class Pipeline:
             asset = self.catalogue.get_asset(job.asset_id)
         except NotFound:
             return  # deleted meanwhile: nothing left to mark
+        # The unserved revision's files go first: whoever sees the failed state (a client
+        # polling the asset) finds nothing of it left in the store.
+        self._drop_revision(job.asset_id, asset.revision + 1)
         if asset.revision > 0 and self.stage.served_windowed(job.asset_id, asset.revision):
             # a progressive revision that can never be completed: stop offering a title with
-            # holes in it
+            # holes in it (served: its state changes before its files go)
             self.catalogue.mark_failed(job.asset_id, reason)
             self._drop_revision(job.asset_id, asset.revision)
         elif asset.revision > 0:  # a failed re-transcode: the committed revision keeps serving
             self.catalogue.note_failed_retranscode(job.asset_id, reason)
         else:
             self.catalogue.mark_failed(job.asset_id, reason)
-        self._drop_revision(job.asset_id, asset.revision + 1)
         self.bus.publish(
             TRANSCODE_FAILED,
             job.asset_id,
