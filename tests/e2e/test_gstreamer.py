@@ -47,14 +47,25 @@ def cookie_pairs(viewer: Viewer) -> list[str]:
     return [line.split(";", 1)[0].strip() for line in viewer.set_cookie_lines]
 
 
+#: hlsdemux2 (GStreamer 1.22) on a busy CPU, while the server answered every request 200
+#: (access log, 2026-12-06: the same requests and answers in failing and passing runs): a
+#: client-side hiccup, so such a run is played once more.
+_CLIENT_HICCUP = "Couldn't download fragments"
+
+
 def gst_play(url: str, viewer: Viewer | None, timeout_s: float = 90) -> dict:
     argv = [SYSTEM_PYTHON, str(DRIVER), url, "--timeout", str(timeout_s)]
     for pair in cookie_pairs(viewer) if viewer is not None else []:
         argv += ["--cookie", pair]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s + 30)
-    lines = proc.stdout.strip().splitlines()
-    assert lines, f"GStreamer driver died (exit {proc.returncode}): {proc.stderr[-2000:]}"
-    return json.loads(lines[-1])
+    for _ in range(2):
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s + 30)
+        lines = proc.stdout.strip().splitlines()
+        assert lines, f"GStreamer driver died (exit {proc.returncode}): {proc.stderr[-2000:]}"
+        report = json.loads(lines[-1])
+        errors = report.get("errors") or []
+        if not errors or not all(_CLIENT_HICCUP in e for e in errors):
+            break
+    return report
 
 
 def assert_played(report: dict, *, audio_languages: int = 1, subtitles: bool = False) -> None:
