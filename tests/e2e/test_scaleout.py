@@ -279,7 +279,9 @@ def test_corrupt_source_ends_in_the_dead_letter_queue_and_redrive_fixes_it(stack
     job = _wait_job(stack, asset_id, ("dead",))
     assert job["attempts"] == 3
     assert "covers" in job["error"]  # "track v144 covers 1.5 s of a 3.0 s source"
-    asset = stack.server.asset(asset_id)
+    # The job shows dead first; the failure hook then reclaims the unserved revision's files
+    # and only after that marks the asset failed (so whoever sees "failed" finds nothing left).
+    asset = stack.server.wait(asset_id, timeout=30)
     assert asset["status"] == "failed" and asset["error"] == job["error"]
     dead = stack.cli_json("jobs", "dead")
     assert [(d["asset_id"], d["attempts"], d["error"]) for d in dead] == [
