@@ -50,11 +50,15 @@ def _timed(app: FastAPI) -> FastAPI:
     totals = [0, 0]
 
     def timed(
-        request: Request, asset_id: str, token: str | None = None, picture: bool = False
+        request: Request,
+        asset_id: str,
+        token: str | None = None,
+        picture: bool = False,
+        raw_rest: str | None = None,
     ) -> None:
         start = perf_counter_ns()
         try:
-            check(request, asset_id, token, picture)
+            check(request, asset_id, token, picture, raw_rest)
         finally:
             totals[0] += perf_counter_ns() - start
             totals[1] += 1
@@ -77,7 +81,12 @@ class SpinGate:
         self.loops = max(0, round(us * 1e-6 / took * 100_000))
 
     def check(
-        self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
+        self,
+        request: Request,
+        asset_id: str,
+        token: str | None = None,
+        picture: bool = False,
+        raw_rest: str | None = None,
     ) -> None:
         total = 0
         for i in range(self.loops):

@@ -54,8 +54,15 @@ class Gate(Protocol):
     """Decides whether a delivery request may go on; raises Forbidden if not."""
 
     def check(
-        self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
-    ) -> None: ...
+        self,
+        request: Request,
+        asset_id: str,
+        token: str | None = None,
+        picture: bool = False,
+        raw_rest: str | None = None,
+    ) -> None:
+        """``raw_rest``: the raw path after ``/v1/{assetId}/``, token segment included, when
+        the caller has read it already (None: the gate reads it from the request)."""
 
     def flush_counts(self) -> None:
         """Bring batched counters up to date (before ``/metrics`` reads them)."""
@@ -65,7 +72,12 @@ class OpenGate:
     """Lets every request through. Only for tests and benchmarks of what lies behind."""
 
     def check(
-        self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
+        self,
+        request: Request,
+        asset_id: str,
+        token: str | None = None,
+        picture: bool = False,
+        raw_rest: str | None = None,
     ) -> None:
         return None
 

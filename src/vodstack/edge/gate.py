@@ -24,6 +24,8 @@ from vodstack.telemetry import Metrics
 #: of this process): one counter update, with its lock, cost more than the rest of a known
 #: grant's check on a busy server (issue #15; BENCHMARKS.md, entitlement).
 _FLUSH_EVERY = 64
+#: What a raw path after ``/v1/{assetId}/`` starts with when it carries a path token.
+_TOKEN_HEAD, _PICTURE_HEAD = pathtoken.PREFIXES
 
 
 class SignatureGate:
@@ -59,28 +61,40 @@ class SignatureGate:
                 self._flushed = allowed
 
     def token_url(
-        self, request: Request, asset_id: str, token: str, picture: bool = False
+        self,
+        request: Request,
+        asset_id: str,
+        token: str,
+        picture: bool = False,
+        raw_rest: str | None = None,
     ) -> str | None:
         """The URL a path token is checked against: the public URL without its token segment
         (what the cache key and the origin see) — for a picture token (``p/``) the same path
         in the picture namespace (``…/v1/{id}/pictures/{path}``, see ``pathtoken``). None when
         the raw path does not spell the token segment literally (an encoded ``t``, ``/`` or
         token: a trick, never a player), holds a second token segment, or a picture token
-        asks for something other than a picture."""
+        asks for something other than a picture.
+
+        ``raw_rest``: the raw path after ``/v1/{assetId}/`` when the caller has it already
+        (delivery needs it for the cache key); read from the request otherwise."""
         # Runs on every tokened segment (issue #15): the ~600-byte token is compared in place
         # rather than copied into a segment string, and nothing is called that need not be.
         scope = request.scope
-        raw_path = (scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
         prefix = f"/v1/{asset_id}/"  # packaging.layout.asset_prefix, without a call
-        head = f"{prefix}{pathtoken.PICTURE_SEGMENT if picture else pathtoken.SEGMENT}/"
+        if raw_rest is None:
+            raw_path = (scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+            if not raw_path.startswith(prefix):
+                return None
+            raw_rest = raw_path[len(prefix) :]
+        head = _PICTURE_HEAD if picture else _TOKEN_HEAD
         end = len(head) + len(token)
         if not (
-            raw_path.startswith(head)
-            and raw_path.startswith(token, len(head))
-            and raw_path.startswith("/", end)
+            raw_rest.startswith(head)
+            and raw_rest.startswith(token, len(head))
+            and raw_rest.startswith("/", end)
         ):
             return None
-        rest = raw_path[end + 1 :]
+        rest = raw_rest[end + 1 :]
         if rest.startswith(pathtoken.PREFIXES):  # a second token segment
             return None
         raw_query = scope.get("query_string")
@@ -94,14 +108,20 @@ class SignatureGate:
         return f"{url}?{query}" if query else url
 
     def check(
-        self, request: Request, asset_id: str, token: str | None = None, picture: bool = False
+        self,
+        request: Request,
+        asset_id: str,
+        token: str | None = None,
+        picture: bool = False,
+        raw_rest: str | None = None,
     ) -> None:
         """Allow the request or raise (429 over the rate limit, 403 with the verifier's reason).
 
         ``token``: the path token split off ``/v1/{assetId}/t/{token}/`` by the caller; it is
         then the only credential looked at (cookies are ignored, as CloudFront ignores cookies
         when a URL is signed). ``picture``: it came as ``p/{token}/`` (pictures only, with a
-        rate limit of their own: a catalogue page shows many at once)."""
+        rate limit of their own: a catalogue page shows many at once). ``raw_rest``: see
+        :meth:`token_url`."""
         # Runs on every segment (issue #15: the gate's overhead < 5 %). On a busy server each
         # call of a deeper path costs a microsecond of cache misses, so the common case calls
         # little: raw ASGI headers (no Headers object unless a trusted proxy's
@@ -116,7 +136,7 @@ class SignatureGate:
             self.metrics.rate_limited.labels("pictures" if picture else "playback").inc()
             raise RateLimited("too many requests", int(retry_after(wait)))
         if token is not None:
-            url = self.token_url(request, asset_id, token, picture)
+            url = self.token_url(request, asset_id, token, picture, raw_rest)
             verdict = (
                 self.verifier.verify_credential("token", url, token, client_ip)
                 if url is not None

@@ -126,6 +126,7 @@ async def deliver_response(
         resource = await anyio.to_thread.run_sync(delivery.origin.resolve, asset_id, path)
         return ResourceResponse(resource, delivery.store, {})
     assert delivery.edge is not None  # every other role runs one
+    raw = _raw_rest(request.scope, asset_id, path)  # read once: for the gate and the cache key
     if delivery.role == "shield":
         check_origin_secret(delivery, request)  # a mid-tier cache answers edges only
     else:
@@ -133,13 +134,13 @@ async def deliver_response(
         # is the token-less one: one cache key and one origin fetch for every viewer.
         picture = pathtoken.segment(path) == pathtoken.PICTURE_SEGMENT
         token, path = pathtoken.split(path)
-        delivery.gate.check(request, asset_id, token, picture)
+        delivery.gate.check(request, asset_id, token, picture, raw)
     if not is_valid_id(asset_id):
         raise NotFound("no such asset")
     # One cache key per object: the parsed path, spelled only as the layout spells it
     # (thumbnail.jpg?time=&width= per canonical query, clamped to the title); anything else
     # is refused here. A path token is not part of the key: viewers share cached objects.
-    raw_rest = pathtoken.split(_raw_rest(request.scope, asset_id, path))[1]
+    raw_rest = pathtoken.split(raw)[1]
     duration = (
         await _admit_thumbnail(delivery, request, asset_id) if path == "thumbnail.jpg" else None
     )
