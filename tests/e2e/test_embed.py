@@ -25,7 +25,7 @@ from tests.fixtures import media_sources
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-TTL_S = 15
+TTL_S = 10
 
 
 class HostSite:

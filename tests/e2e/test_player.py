@@ -21,7 +21,7 @@ from tests.e2e.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-COOKIE_TTL_S = 20
+COOKIE_TTL_S = 10  # the least allowed: the page refreshes every 5 s
 # Rungs whose bitrates differ clearly (crf 12 makes each rung run at its cap), so a throttle
 # between them forces a switch; audio kept small so it does not blur the picture.
 ABR_LADDER = [
@@ -255,10 +255,12 @@ def test_abr_switches_down_under_throttling_and_climbs_back(
 
 def test_cookie_refresh_keeps_a_60_s_playback_going(browser: Chromium, stack: Stack) -> None:
     # A small forward buffer keeps segment requests coming to the end, each needing a valid
-    # cookie; with a 20 s TTL that is only possible if the page refreshed them.
+    # cookie; with a 10 s TTL that is only possible if the page refreshed them.
+    # Played at 2x: the 60 s title ends after ~30 s of wall time, three cookie lifetimes.
     page = open_player(browser, stack, "long-viewer", stack.long_id, "buffer=6")
     started = browser.now_ms()
-    page.wait_for("document.querySelector('video').ended", 90, polling_ms=500)
+    page.eval("document.querySelector('video').playbackRate = 2")
+    page.wait_for("document.querySelector('video').ended", 60, polling_ms=500)
     state = page.player_state()
     assert state["phase"] == "playing" and state["message"] is None, state
     assert state["refreshes"] >= 3, state
@@ -274,7 +276,7 @@ def test_cookie_refresh_keeps_a_60_s_playback_going(browser: Chromium, stack: St
         if (m := re.search(r"CloudFront-Policy=([^;]+)", r["cookie"] or ""))
     }
     assert len(policies) >= 3, "segments should have gone with ≥ 3 successive cookies"
-    late = [r for r in requests if r["at"] > started + 2.5 * COOKIE_TTL_S * 1000]
+    late = [r for r in requests if r["at"] > started + 2 * COOKIE_TTL_S * 1000]
     assert late, "no request was made after the first cookies had long expired"
     page.close()
 
