@@ -25,7 +25,7 @@ from vodstack.telemetry import Metrics
 #: grant's check on a busy server (issue #15; BENCHMARKS.md, entitlement).
 _FLUSH_EVERY = 64
 #: What a raw path after ``/v1/{assetId}/`` starts with when it carries a path token.
-_TOKEN_HEAD, _PICTURE_HEAD = pathtoken.PREFIXES
+_TOKEN_HEAD, _PICTURE_HEAD = f"{pathtoken.SEGMENT}/", f"{pathtoken.PICTURE_SEGMENT}/"
 
 
 class SignatureGate:
