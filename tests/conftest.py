@@ -95,19 +95,35 @@ def services(settings: Settings) -> Iterator[Services]:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The logs of every server this run started, grepped for the key material stored in its
     home and for the admin token: a secret printed by any code path, in any test, fails the
-    run (issue #9: "grep the logs of a full test run for key material")."""
+    run (issue #9: "grep the logs of a full test run for key material").
+
+    Under pytest-xdist (scripts/test runs the suite in workers) each worker lists its homes
+    in its own temporary directory, which lies in the controller's; the controller sweeps
+    them all and alone decides the run's status."""
     e2e = sys.modules.get("tests.e2e.conftest")
-    if e2e is None:
+    homes: list[Path] = list(e2e.STARTED_HOMES) if e2e is not None else []
+    basetemp = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller sweeps
+        (basetemp / _HOMES_LIST).write_text("".join(f"{home}\n" for home in homes))
         return
+    for listing in sorted(basetemp.glob(f"*/{_HOMES_LIST}")):
+        homes += [Path(line) for line in listing.read_text().splitlines()]
+    if not homes:
+        return
+    from tests.e2e.conftest import ADMIN_TOKEN
     from tests.secrets_scan import sweep
 
-    homes = list(dict.fromkeys(e2e.STARTED_HOMES))
-    found = sweep(homes, {"admin token": {e2e.ADMIN_TOKEN.encode()}})
+    homes = list(dict.fromkeys(homes))
+    found = sweep(homes, {"admin token": {ADMIN_TOKEN.encode()}})
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if found:
         message = f"key material in server logs ({len(found)}):\n  " + "\n  ".join(found[:20])
         if reporter is not None:
             reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    elif reporter is not None and homes:
+    elif reporter is not None:
         reporter.write_line(f"secrets sweep: {len(homes)} server homes, no key material in logs")
+
+
+#: The file in an xdist worker's temporary directory that lists the server homes it started.
+_HOMES_LIST = "started-homes.txt"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,17 +16,12 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_LADDER
+from tests.fixtures.ports import free_port
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 #: Every home a LiveServer ran in this session: their logs are swept for key material at the
 #: end of the run (tests/conftest.py, pytest_sessionfinish).
 STARTED_HOMES: list[Path] = []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Viewer:

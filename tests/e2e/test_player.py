@@ -214,6 +214,7 @@ def test_protected_asset_plays_with_keys_behind_the_cookies(
     page.close()
 
 
+@pytest.mark.realtime
 @pytest.mark.parametrize(
     ("engine", "climbs_back"), [("shaka", True), ("dash", True), ("hls", False)]
 )
@@ -253,6 +254,7 @@ def test_abr_switches_down_under_throttling_and_climbs_back(
     page.close()
 
 
+@pytest.mark.realtime
 def test_cookie_refresh_keeps_a_60_s_playback_going(browser: Chromium, stack: Stack) -> None:
     # A small forward buffer keeps segment requests coming to the end, each needing a valid
     # cookie; with a 10 s TTL that is only possible if the page refreshed them.
@@ -281,6 +283,7 @@ def test_cookie_refresh_keeps_a_60_s_playback_going(browser: Chromium, stack: St
     page.close()
 
 
+@pytest.mark.realtime
 def test_revoked_viewer_stops_at_next_refresh(browser: Chromium, stack: Stack) -> None:
     server = stack.server
     page = open_player(browser, stack, "revoked-viewer", stack.long_id, "buffer=6")
