@@ -92,6 +92,10 @@ def services(settings: Settings) -> Iterator[Services]:
     s.close()
 
 
+#: The file in an xdist worker's temporary directory that lists the server homes it started.
+_HOMES_LIST = "started-homes.txt"
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The logs of every server this run started, grepped for the key material stored in its
     home and for the admin token: a secret printed by any code path, in any test, fails the
@@ -123,7 +127,3 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     elif reporter is not None:
         reporter.write_line(f"secrets sweep: {len(homes)} server homes, no key material in logs")
-
-
-#: The file in an xdist worker's temporary directory that lists the server homes it started.
-_HOMES_LIST = "started-homes.txt"
