@@ -26,6 +26,7 @@ from vodstack.telemetry import Metrics
 _FLUSH_EVERY = 64
 #: What a raw path after ``/v1/{assetId}/`` starts with when it carries a path token.
 _TOKEN_HEAD, _PICTURE_HEAD = f"{pathtoken.SEGMENT}/", f"{pathtoken.PICTURE_SEGMENT}/"
+_HEADS = (_TOKEN_HEAD, _PICTURE_HEAD)
 
 
 class SignatureGate:
@@ -78,10 +79,10 @@ class SignatureGate:
         ``raw_rest``: the raw path after ``/v1/{assetId}/`` when the caller has it already
         (delivery needs it for the cache key); read from the request otherwise."""
         # Runs on every tokened segment (issue #15): the ~600-byte token is compared in place
-        # rather than copied into a segment string, and nothing is called that need not be.
+        # rather than copied into a segment string, and the URL is built in one go.
         scope = request.scope
-        prefix = f"/v1/{asset_id}/"  # packaging.layout.asset_prefix, without a call
         if raw_rest is None:
+            prefix = f"/v1/{asset_id}/"  # packaging.layout.asset_prefix, without a call
             raw_path = (scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
             if not raw_path.startswith(prefix):
                 return None
@@ -95,16 +96,17 @@ class SignatureGate:
         ):
             return None
         rest = raw_rest[end + 1 :]
-        if rest.startswith(pathtoken.PREFIXES):  # a second token segment
+        if rest.startswith(_HEADS):  # a second token segment
             return None
         raw_query = scope.get("query_string")
         query = raw_query.decode("latin-1") if raw_query else ""
+        namespace = ""
         if picture:
             parsed = _parse(rest + (f"?{query}" if query else ""))
             if parsed is None or parsed.kind not in pathtoken.PICTURE_KINDS:
                 return None
-            prefix += f"{pathtoken.PICTURES}/"
-        url = self.base + prefix + rest
+            namespace = f"{pathtoken.PICTURES}/"
+        url = f"{self.base}/v1/{asset_id}/{namespace}{rest}"
         return f"{url}?{query}" if query else url
 
     def check(

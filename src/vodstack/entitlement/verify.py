@@ -170,10 +170,10 @@ def _known(
     quick = None
     if prefix is not None and (network is None or network.num_addresses == 1):
         not_before = policy.date_greater_than
-        quick = _Quick(
+        quick = _Quick(  # floats: the clock's type (an int compared with a float costs more)
             prefix,
-            float("-inf") if not_before is None else not_before,
-            policy.date_less_than,
+            float("-inf") if not_before is None else float(not_before),
+            float(policy.date_less_than),
             None if network is None else str(network.network_address),
         )
     return _Known(credential, policy, key_id, key.fingerprint, group, verdict, quick)
