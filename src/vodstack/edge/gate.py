@@ -26,7 +26,6 @@ from vodstack.telemetry import Metrics
 _FLUSH_EVERY = 64
 #: What a raw path after ``/v1/{assetId}/`` starts with when it carries a path token.
 _TOKEN_HEAD, _PICTURE_HEAD = f"{pathtoken.SEGMENT}/", f"{pathtoken.PICTURE_SEGMENT}/"
-_HEADS = (_TOKEN_HEAD, _PICTURE_HEAD)
 
 
 class SignatureGate:
@@ -96,7 +95,7 @@ class SignatureGate:
         ):
             return None
         rest = raw_rest[end + 1 :]
-        if rest.startswith(_HEADS):  # a second token segment
+        if rest.startswith(pathtoken.PREFIXES):  # a second token segment
             return None
         raw_query = scope.get("query_string")
         query = raw_query.decode("latin-1") if raw_query else ""
