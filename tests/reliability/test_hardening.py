@@ -156,6 +156,29 @@ def test_upload_routes_keep_their_large_limit(env: dict) -> None:
     assert r.status not in (0, 413), r
 
 
+def test_a_refusal_before_the_body_is_read_closes_the_connection_and_says_so(
+    env: dict,
+) -> None:
+    """A form refused while its file part is still unread (a 5,000-character filename: its
+    part header is over the parser's limit) is answered 400; the server then drops the
+    connection rather than read 200 KB it does not want. The answer says `Connection: close`,
+    so a keep-alive client opens a new connection for its next request instead of sending it
+    into the closing one (seen in CI: "Server disconnected without sending a response")."""
+    server: LiveServer = env["server"]
+    with httpx.Client(base_url=server.base_url, headers=dict(ADMIN), timeout=30) as client:
+        for _ in range(5):
+            r = client.post(
+                "/api/assets", files={"file": ("A" * 5000 + ".mp4", b"x" * 200_000, "video/mp4")}
+            )
+            assert r.status_code == 400, r.text
+            assert r.headers.get("connection") == "close"
+            assert client.get("/healthz").status_code == 200
+        # a body read to its end keeps the connection open
+        r = client.post("/api/subscriptions", json={"subject": "keep-alive", "plan": "basic"})
+        assert r.status_code < 300, r.text
+        assert r.headers.get("connection") != "close"
+
+
 def test_a_body_that_never_arrives_times_out(env: dict) -> None:
     server: LiveServer = env["server"]
     started = time.monotonic()

@@ -14,6 +14,10 @@ declaring 100 MB that sent 1 MB held its connection open for good. This layer an
 * a body not received within ``body_timeout_s`` (for uploads: a pause longer than that
   between two chunks) → 408.
 
+An answer given before the app read the whole body (a route refusing a malformed form) says
+``Connection: close``: the server will not read the rest, and the client must not reuse the
+connection.
+
 Route classes (settings): uploads keep their own large limits (``max_upload_bytes`` for
 masters and tus, ``audio_upload_max_bytes``, ``caption_max_bytes``); other admin routes take
 ``max_admin_body_bytes``; every other route ``max_public_body_bytes``. The routes still check
@@ -120,12 +124,16 @@ class BodyLimits:
                 accesslog.note_error(scope, "body_too_large")
                 await _reply(send, 413, _too_large(klass))
                 return
-        await self._guarded(scope, receive, send, klass)
+        has_body = declared not in (None, b"0") or b"transfer-encoding" in headers
+        await self._guarded(scope, receive, send, klass, has_body)
 
-    async def _guarded(self, scope: Scope, receive: Receive, send: Send, klass: BodyClass) -> None:
+    async def _guarded(
+        self, scope: Scope, receive: Receive, send: Send, klass: BodyClass, has_body: bool
+    ) -> None:
         received = 0
         cut: list[int] = []  # the status this layer answers with, once the body was cut
-        started = complete = False
+        started = False
+        complete = not has_body  # the whole body is in (or there is none)
         deadline = anyio.current_time() + self.timeout_s
 
         async def limited() -> Message:
@@ -155,6 +163,13 @@ class BodyLimits:
                 return  # the app's answer to a body it never fully got: ours goes instead
             if message["type"] == "http.response.start":
                 started = True
+                if not complete:
+                    # Answered before its body was read (a refusal: a malformed form, no
+                    # token): the server may drop the connection rather than read the rest
+                    # (granian does for a large one), so say so, or a keep-alive client sends
+                    # its next request into a closing socket.
+                    headers = [*message.get("headers", []), (b"connection", b"close")]
+                    message = {**message, "headers": headers}
             await send(message)
 
         try:
