@@ -203,6 +203,41 @@ def test_https_with_secure_cookies_and_hsts(tmp_path) -> None:
         server.stop()
 
 
+def test_http2_bodies_are_still_limited_and_refusals_answered(tmp_path) -> None:
+    """Over TLS the server speaks HTTP/2 (ALPN). A body sent as DATA frames with no
+    Content-Length is still counted and cut at its route class's limit (web/bodylimit.py),
+    and a form refused before its body is read is answered without a Connection header
+    (HTTP/2 forbids it; that answer adds one on HTTP/1 only)."""
+    cert, key = self_signed(tmp_path)
+    server = LiveServer(
+        tmp_path / "home",
+        {"VODSTACK_MAX_PUBLIC_BODY_BYTES": "65536"},
+        args=["--tls-cert", str(cert), "--tls-key", str(key)],
+        scheme="https",
+    )
+    server.start()
+    try:
+        verify = ssl.create_default_context(cafile=str(cert))
+        with httpx.Client(base_url=server.base_url, verify=verify, http2=True) as client:
+            r = client.post(
+                "/api/beacons",
+                content=(b"[" * 4096 for _ in range(64)),  # 256 KB, no Content-Length
+                headers={"Content-Type": "application/json"},
+            )
+            assert r.http_version == "HTTP/2"
+            assert r.status_code == 413, r.text
+            r = client.post(
+                "/api/assets",
+                files={"file": ("A" * 5000 + ".mp4", b"x" * 200_000, "video/mp4")},
+                headers=server.admin,
+            )
+            assert r.status_code == 400, r.text
+            assert "connection" not in r.headers
+            assert client.get("/healthz").status_code == 200
+    finally:
+        server.stop()
+
+
 def test_split_roles_shared_origin_secret_failover_and_stale(tmp_path) -> None:
     """One origin (the shield) behind two edges; then the origin group fails over."""
     home = tmp_path / "home"

@@ -124,16 +124,19 @@ class BodyLimits:
                 accesslog.note_error(scope, "body_too_large")
                 await _reply(send, 413, _too_large(klass))
                 return
-        has_body = declared not in (None, b"0") or b"transfer-encoding" in headers
-        await self._guarded(scope, receive, send, klass, has_body)
+        # HTTP/1 only: an HTTP/2 stream ends on its own, and a Connection header is not allowed
+        http1_body = scope.get("http_version", "1.1") in ("1.0", "1.1") and (
+            declared not in (None, b"0") or b"transfer-encoding" in headers
+        )
+        await self._guarded(scope, receive, send, klass, http1_body)
 
     async def _guarded(
-        self, scope: Scope, receive: Receive, send: Send, klass: BodyClass, has_body: bool
+        self, scope: Scope, receive: Receive, send: Send, klass: BodyClass, http1_body: bool
     ) -> None:
+        """``http1_body``: an HTTP/1 request that declares a body (see ``guarded_send``)."""
         received = 0
         cut: list[int] = []  # the status this layer answers with, once the body was cut
-        started = False
-        complete = not has_body  # the whole body is in (or there is none)
+        started = complete = False
         deadline = anyio.current_time() + self.timeout_s
 
         async def limited() -> Message:
@@ -163,7 +166,7 @@ class BodyLimits:
                 return  # the app's answer to a body it never fully got: ours goes instead
             if message["type"] == "http.response.start":
                 started = True
-                if not complete:
+                if http1_body and not complete:
                     # Answered before its body was read (a refusal: a malformed form, no
                     # token): the server may drop the connection rather than read the rest
                     # (granian does for a large one), so say so, or a keep-alive client sends
