@@ -4,12 +4,14 @@ secret, failover, stale-if-error, TLS, access log and metrics."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import ipaddress
 import json
 import re
 import ssl
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -176,22 +178,29 @@ def self_signed(tmp: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def test_https_with_secure_cookies_and_hsts(tmp_path) -> None:
+@contextlib.contextmanager
+def tls_server(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[LiveServer, ssl.SSLContext]]:
+    """A server on ``https://`` with a self-signed certificate, and a context that trusts it."""
     cert, key = self_signed(tmp_path)
     server = LiveServer(
         tmp_path / "home",
-        {"VODSTACK_HSTS": "true"},
+        env,
         args=["--tls-cert", str(cert), "--tls-key", str(key)],
         scheme="https",
     )
     server.start()
     try:
+        yield server, ssl.create_default_context(cafile=str(cert))
+    finally:
+        server.stop()
+
+
+def test_https_with_secure_cookies_and_hsts(tmp_path) -> None:
+    with tls_server(tmp_path, {"VODSTACK_HSTS": "true"}) as (server, verify):
         a = server.upload(make_clip_file(tmp_path / "m.mp4", seconds=2, size="160x90")).json()["id"]
         assert server.wait(a)["status"] == "ready"
         server.subscribe("tls")
-        client = httpx.Client(
-            base_url=server.base_url, verify=ssl.create_default_context(cafile=str(cert))
-        )
+        client = httpx.Client(base_url=server.base_url, verify=verify)
         r = client.post(f"/play/{a}", headers={"Authorization": f"Bearer {server.token('tls')}"})
         assert r.status_code == 200
         assert r.json()["hls"].startswith("https://127.0.0.1:")
@@ -199,8 +208,6 @@ def test_https_with_secure_cookies_and_hsts(tmp_path) -> None:
         seg = client.get(f"/v1/{a}/r1-4s/v90/1.m4s")
         assert seg.status_code == 200
         assert seg.headers["strict-transport-security"] == "max-age=31536000"
-    finally:
-        server.stop()
 
 
 def test_http2_bodies_are_still_limited_and_refusals_answered(tmp_path) -> None:
@@ -208,34 +215,25 @@ def test_http2_bodies_are_still_limited_and_refusals_answered(tmp_path) -> None:
     Content-Length is still counted and cut at its route class's limit (web/bodylimit.py),
     and a form refused before its body is read is answered without a Connection header
     (HTTP/2 forbids it; that answer adds one on HTTP/1 only)."""
-    cert, key = self_signed(tmp_path)
-    server = LiveServer(
-        tmp_path / "home",
-        {"VODSTACK_MAX_PUBLIC_BODY_BYTES": "65536"},
-        args=["--tls-cert", str(cert), "--tls-key", str(key)],
-        scheme="https",
-    )
-    server.start()
-    try:
-        verify = ssl.create_default_context(cafile=str(cert))
-        with httpx.Client(base_url=server.base_url, verify=verify, http2=True) as client:
-            r = client.post(
-                "/api/beacons",
-                content=(b"[" * 4096 for _ in range(64)),  # 256 KB, no Content-Length
-                headers={"Content-Type": "application/json"},
-            )
-            assert r.http_version == "HTTP/2"
-            assert r.status_code == 413, r.text
-            r = client.post(
-                "/api/assets",
-                files={"file": ("A" * 5000 + ".mp4", b"x" * 200_000, "video/mp4")},
-                headers=server.admin,
-            )
-            assert r.status_code == 400, r.text
-            assert "connection" not in r.headers
-            assert client.get("/healthz").status_code == 200
-    finally:
-        server.stop()
+    with (
+        tls_server(tmp_path, {"VODSTACK_MAX_PUBLIC_BODY_BYTES": "65536"}) as (server, verify),
+        httpx.Client(base_url=server.base_url, verify=verify, http2=True) as client,
+    ):
+        r = client.post(
+            "/api/beacons",
+            content=(b"[" * 4096 for _ in range(64)),  # 256 KB, no Content-Length
+            headers={"Content-Type": "application/json"},
+        )
+        assert r.http_version == "HTTP/2"
+        assert r.status_code == 413, r.text
+        r = client.post(
+            "/api/assets",
+            files={"file": ("A" * 5000 + ".mp4", b"x" * 200_000, "video/mp4")},
+            headers=server.admin,
+        )
+        assert r.status_code == 400, r.text
+        assert "connection" not in r.headers
+        assert client.get("/healthz").status_code == 200
 
 
 def test_split_roles_shared_origin_secret_failover_and_stale(tmp_path) -> None:
