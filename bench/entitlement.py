@@ -269,6 +269,13 @@ def main() -> None:
                 f"  {credential}: {own:.2f} µs, {own / base_us * 100:.1f} % of the open "
                 f"server's CPU per request"
             )
+        # the control's loop, timed the same way: how much slower the loaded server runs any
+        # Python than this process did when it calibrated the loop
+        own = statistics.median(checks["cookie control"]) - timer
+        print(
+            f"  control: {own:.2f} µs, {own / open_us * 100:.1f} % (calibrated here at "
+            f"{costs['cookie'][0]:.2f} µs)"
+        )
         for credential in ("cookie", "token"):
             mid, low, high = overhead(pairs[credential])
             print(
