@@ -170,4 +170,4 @@ class MediaCatalogue:
                     Rendition.kind == "video",
                 )
             )
-            return dict(rows.tuples().all())
+            return dict(rows.all())

@@ -489,7 +489,7 @@ class Catalogue:
 
         with self.db.session() as session:
             rows = session.execute(select(Job.state, func.count()).group_by(Job.state))
-            return dict(rows.tuples().all())
+            return dict(rows.all())
 
     # -- events -----------------------------------------------------------------------------
     def add_event(self, type_: str, asset_id: str | None, payload: dict[str, Any]) -> int:

@@ -160,7 +160,7 @@ class Pipeline:
             rows = session.execute(
                 select(Job.queue, func.count()).where(Job.state == "queued").group_by(Job.queue)
             )
-            return dict.fromkeys(QUEUE_PRIORITY, 0) | dict(rows.tuples().all())
+            return dict.fromkeys(QUEUE_PRIORITY, 0) | dict(rows.all())
 
     def _job_ended(self, job: ClaimedJob, outcome: str, seconds: float) -> None:
         if split_kind(job.kind)[0] == TRANSCODE:
