@@ -219,7 +219,7 @@ def test_public_policy_plays_without_a_grant_and_switches_back(live: dict) -> No
         f"/api/assets/{b}/playback", headers=server.admin, json={"policy": "public"}
     )
     assert r.status_code == 200 and r.json()["playback_policy"] == "public"
-    assert _eventually(lambda: httpx.get(manifest).status_code == 200)
+    assert httpx.get(manifest).status_code == 200  # at once: this server made the switch
     # a public title's /play needs no viewer token and hands out its plain URLs
     play = httpx.post(f"{server.base_url}/play/{b}")
     assert play.status_code == 200, play.text

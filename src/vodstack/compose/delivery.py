@@ -117,17 +117,14 @@ def build_delivery(services: Services, gate: Gate | None = None) -> Delivery:
     origin = None if role in ("edge", "shield") else build_origin(services, protection)
     edge = build_edge(services, origin) if role != "origin" else None
     follower = PurgeFollower(services.catalogue, edge) if edge is not None else None
-    _purge_on_events(services, origin, follower)
+    policies = PlaybackPolicies(services.catalogue)
+    _purge_on_events(services, origin, follower, policies)
     per_min = settings.licence_rate_per_min
     return Delivery(
         role=role,
         gate=gate
         or SignatureGate(
-            settings,
-            services.signature_verifier,
-            services.locator,
-            services.metrics,
-            PlaybackPolicies(services.catalogue),
+            settings, services.signature_verifier, services.locator, services.metrics, policies
         ),
         protection=protection,
         origin=origin,
@@ -220,13 +217,19 @@ def origin_secrets(services: Services) -> Callable[[], tuple[str, ...]]:
 
 
 def _purge_on_events(
-    services: Services, origin: Origin | None, follower: PurgeFollower | None
+    services: Services,
+    origin: Origin | None,
+    follower: PurgeFollower | None,
+    policies: PlaybackPolicies,
 ) -> None:
-    """Events of this process purge at once, once (other processes' through the follower)."""
+    """Events of this process purge at once, once (other processes' through the follower).
+    A playback policy switched here holds at once here too; other processes follow within
+    the policies' TTL (about a second)."""
 
     def forget(event: DomainEvent) -> None:
         if event.asset_id is None:
             return
+        policies.forget(event.asset_id)
         if origin is not None:
             origin.forget(event.asset_id)
         if follower is not None:

@@ -386,8 +386,8 @@ class PlaybackIn(BaseModel):
     dependencies=[require_scope("publish")],
     response_model=AssetOut,
     summary="Playback policy: signed (a grant is needed) or public (caches purged)",
-    description="Takes effect on every edge within about a second; the edge caches of the "
-    "asset are purged.",
+    description="Takes effect at once on this server and within about a second on every "
+    "other edge; the edge caches of the asset are purged.",
 )
 def set_playback(request: Request, asset_id: str, body: PlaybackIn) -> AssetOut:
     return asset_out(request, services_of(request).assets.set_playback(asset_id, body.policy))
