@@ -19,6 +19,8 @@ from tests.conftest import TEST_LADDER
 from tests.fixtures.ports import free_port
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+#: The address the guides in docs/ print (`vodstack serve`'s default).
+GUIDE_BASE = "http://127.0.0.1:8000"
 #: Every home a LiveServer ran in this session: their logs are swept for key material at the
 #: end of the run (tests/conftest.py, pytest_sessionfinish).
 STARTED_HOMES: list[Path] = []
@@ -149,6 +151,27 @@ class LiveServer:
         if proc.returncode != 0:
             raise RuntimeError(f"vodstack {' '.join(args)} failed: {proc.stderr[-2000:]}")
         return proc.stdout.strip()
+
+    def guide(
+        self, script: str, cwd: Path, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a guide's bash ``script`` (``-euo pipefail``) as a reader would on this server's
+        machine: its settings, this environment's ``vodstack`` first on PATH, and the guides'
+        address ``http://127.0.0.1:8000`` swapped for this server's."""
+        bindir = str(Path(sys.executable).parent)
+        env = {
+            **{k: v for k, v in self.env.items() if k != "PYTHONPATH"},
+            "PATH": f"{bindir}:{os.environ.get('PATH', '')}",
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        }
+        return subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script.replace(GUIDE_BASE, self.base_url)],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def token(self, subject: str, *claims: str, ttl: int = 3600) -> str:
         args = ["token", subject, "--ttl", str(ttl)]

@@ -3,10 +3,7 @@ address is swapped for the test server's), and say what the guide says they say.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,21 +29,7 @@ def test_the_guide_runs_as_printed(server: LiveServer, tmp_path: Path) -> None:
     make_clip_file(tmp_path / "master.mp4", seconds=1, size="160x90")
     blocks = re.findall(r"```bash\n(.*?)```", DOC, re.S)
     assert len(blocks) >= 6
-    script = "\n".join(blocks).replace("http://127.0.0.1:8000", server.base_url)
-    bindir = str(Path(sys.executable).parent)
-    env = {
-        **{k: v for k, v in server.env.items() if k != "PYTHONPATH"},
-        "PATH": f"{bindir}:{os.environ.get('PATH', '')}",
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-    }
-    done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = server.guide("\n".join(blocks), tmp_path)
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     out = done.stdout
     lines = out.splitlines()

@@ -4,10 +4,7 @@ server's), and say what the guide says they say."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -33,27 +30,7 @@ def test_the_guide_runs_as_printed(tmp_path: Path) -> None:
         make_clip_file(tmp_path / "master.mp4", seconds=2, size="320x180")
         asset_id = server.upload(tmp_path / "master.mp4", title="Lecture 1").json()["id"]
         assert server.wait(asset_id)["status"] == "ready"
-        script = "\n".join(b for b in blocks if b not in serve)
-        bindir = str(Path(sys.executable).parent)
-        env = {
-            **{k: v for k, v in server.env.items() if k != "PYTHONPATH"},
-            "PATH": f"{bindir}:{os.environ.get('PATH', '')}",
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        }
-        done = subprocess.run(
-            [
-                "bash",
-                "-euo",
-                "pipefail",
-                "-c",
-                script.replace("http://127.0.0.1:8000", server.base_url),
-            ],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = server.guide("\n".join(b for b in blocks if b not in serve), tmp_path, 120)
     finally:
         server.stop()
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
