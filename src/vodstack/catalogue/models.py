@@ -255,7 +255,9 @@ class PlaybackSession(Base):
     finished: Mapped[bool] = mapped_column(Boolean, default=False)
     cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_seq: Mapped[int] = mapped_column(Integer, default=-1)
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # indexed: the catalogue QoE report and the cost report read the newest sessions / those
+    # since a date, which on a busy catalogue is a small slice of a table that only grows
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 

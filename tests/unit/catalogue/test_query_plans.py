@@ -1,5 +1,5 @@
 """Every hot query has an index: EXPLAIN on PostgreSQL shows no sequential scan of assets,
-jobs, events, subscriptions or licences (issue #19).
+jobs, events, subscriptions, licences or playback sessions (issue #19).
 
 The queries are not written out here: each hot path is *called* (the repository, the page
 query, the operations engine, /play's lookups) and the SQL it sends is captured and
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,20 @@ from tests.fixtures.databases import postgres_available, postgres_database
 from vodstack.catalogue.listing import ASSETS as ASSET_LISTING
 from vodstack.catalogue.operations import Operations
 from vodstack.catalogue.paging import encode_cursor
+from vodstack.catalogue.playback import PlaybackSessions
 from vodstack.compose.services import Services, build_services
+from vodstack.costs.service import CostService
 from vodstack.edge.policy import PlaybackPolicies
 from vodstack.edge.service import PURGING_EVENTS
 from vodstack.jobs import operations as engine
 from vodstack.jobs.bulk_enqueue import enqueue_transcodes
 from vodstack.jobs.webhooks import WEBHOOK_ATTEMPT
+from vodstack.web.api_qoe import MAX_SESSIONS
 
 pytestmark = pytest.mark.services
 
 # Not ``operations``: a handful of rows for the life of an installation; a scan is right.
-GUARDED = {"assets", "jobs", "events", "subscriptions", "licences"}
+GUARDED = {"assets", "jobs", "events", "subscriptions", "licences", "playback_sessions"}
 ASSETS = 8_000
 
 
@@ -59,6 +63,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Services, li
         rows.add_events(db, ids[:20], type_=WEBHOOK_ATTEMPT)
         rows.add_subscriptions(db, ASSETS)
         rows.add_licences(db, ids[:2000])
+        rows.add_sessions(db, ids)
         for _ in range(3):
             Operations(db).create("retranscode", {}, ASSETS)
         rows.analyze(db)
@@ -114,6 +119,9 @@ def hot_paths(services: Services, ids: list[str]) -> dict[str, Callable[[], obje
             services.db, ASSET_LISTING.parse({k: [v] for k, v in params.items()})
         )
 
+    recent = rows.T0 + timedelta(seconds=ASSETS - 50)  # the newest 50 sessions
+    sessions = PlaybackSessions(services.db)
+    costs = CostService(services.settings, services.db, services.store)
     first = ASSET_LISTING.parse({"limit": ["50"]}).page
     deep_cursor = encode_cursor(first.sort, [deep.created_at, deep.id], first.fingerprint)
     return {
@@ -144,6 +152,10 @@ def hot_paths(services: Services, ids: list[str]) -> dict[str, Callable[[], obje
         "operation: batch enqueue": lambda: enqueue_transcodes(services, ids[20:30]),
         "operations in progress (/metrics)": lambda: Operations(services.db).active(),
         "operations whose driver died": lambda: Operations(services.db).stale(),
+        "QoE report, recent sessions": lambda: sessions.recent_totals(
+            since=recent, limit=MAX_SESSIONS + 1
+        ),
+        "cost report, sessions since": lambda: costs.sessions(None, recent),
     }
 
 
@@ -220,6 +232,11 @@ def test_hot_queries_use_indexes(big: tuple[Services, list[str]]) -> None:
             "licences",
         ),
         ("webhook attempts", ["ix_events_type_id", "ix_events_type"], "events"),
+        (
+            "QoE report, recent sessions",
+            ["ix_playback_sessions_started_at"],
+            "playback_sessions",
+        ),
     ],
 )
 def test_the_rows_are_enough_to_need_the_indexes(
